@@ -1,0 +1,1 @@
+"""Shared code of the distillation study: data, models, losses, mappings."""

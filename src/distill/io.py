@@ -1,0 +1,65 @@
+"""Files, devices, seeds and the metrics record that every step writes."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    A killed job leaves at most a ``.tmp-*`` file, never something that looks complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_json(path, record: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in ("torch", "numpy", "torchvision"):
+        module = sys.modules.get(name)  # only what this step imported: a student never loads torchvision
+        if module is not None:
+            out[name] = module.__version__
+    return out
+
+
+class Record:
+    """The metrics.json of one step: config, seed, device, per-epoch metrics, versions, wall time."""
+
+    def __init__(self, step: str, args, metric: str, device: str):
+        self.start = time.perf_counter()
+        self.data = {"step": step, "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "metric": metric, "device": device, "epochs": []}
+
+    def epoch(self, epoch: int, value: float, **extra) -> None:
+        self.data["epochs"].append({"epoch": epoch, self.data["metric"]: value, **extra})
+
+    def write(self, path, **final) -> dict:
+        self.data.update(final)
+        self.data["versions"] = versions()
+        self.data["wall_seconds"] = round(time.perf_counter() - self.start, 3)
+        write_json(path, self.data)
+        return self.data
+
+
+def fail(message: str, code: int = 1):
+    """End a step script with a one-line error."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)

@@ -1,0 +1,54 @@
+"""The mappings phi: X_target -> X_source applied before the teacher answers (DESIGN.md, Experiments)."""
+
+from __future__ import annotations
+
+import torch
+
+from distill.models import VAE
+
+PHIS = {"classification": ("none", "noise", "conv", "vae"), "regression": ("none", "noise", "vae")}
+
+
+def noise(x: torch.Tensor, sigma: float, generator: torch.Generator, clip: bool) -> torch.Tensor:
+    """x + N(0, sigma^2), clipped to [0, 1] for images."""
+    out = x + sigma * torch.randn(x.shape, generator=generator).to(x.device)
+    return out.clamp(0.0, 1.0) if clip else out
+
+
+def conv(x: torch.Tensor, shape: tuple[int, int], kernel_size: int, sigma: float) -> torch.Tensor:
+    """A fixed Gaussian blur of each image (torchvision's kernel)."""
+    from torchvision.transforms.v2 import functional as TF  # only the mapping steps need torchvision
+
+    images = x.reshape(len(x), 1, *shape)
+    return TF.gaussian_blur(images, kernel_size=[kernel_size, kernel_size], sigma=[sigma, sigma]).reshape(len(x), -1)
+
+
+def save_vae(path, vae: VAE, meta: dict) -> None:
+    from distill.io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"state": vae.state_dict(), "meta": meta}, tmp)
+
+
+def load_vae(path, device) -> VAE:
+    saved = torch.load(path, weights_only=True, map_location=device)
+    m = saved["meta"]
+    vae = VAE(m["n_in"], m["n_out"], m["hidden"], m["latent"], m["bernoulli"]).to(device)
+    vae.load_state_dict(saved["state"])
+    vae.eval()
+    return vae
+
+
+def apply(phi: str, x: torch.Tensor, generator: torch.Generator, *, images: bool, shape=(28, 28), sigma: float = 0.0, kernel_size: int = 5, blur_sigma: float = 1.0, vae: VAE | None = None) -> torch.Tensor:
+    """phi(x) for a batch of target inputs (images in [0, 1], or standardized features)."""
+    if phi == "none":
+        return x
+    if phi == "noise":
+        return noise(x, sigma, generator, clip=images)
+    if phi == "conv":
+        if not images:
+            raise ValueError("phi 'conv' applies to images only")
+        return conv(x, shape, kernel_size, blur_sigma)
+    if phi == "vae":
+        return torch.cat([vae.translate(x[i : i + 8192], generator) for i in range(0, len(x), 8192)])
+    raise ValueError(f"unknown phi {phi!r}")

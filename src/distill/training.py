@@ -1,0 +1,110 @@
+"""What the training scripts share: device, seeding, mini-batches, scores, scaling, checkpoints."""
+
+from __future__ import annotations
+
+import torch
+
+from distill.io import atomic_path
+
+
+def setup(seed: int, threads: int | None = None) -> tuple[torch.device, torch.Generator]:
+    """Pick CUDA when there is one, seed torch, and return (device, generator for batch order and draws)."""
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return device, torch.Generator().manual_seed(seed)
+
+
+def tensors(device: torch.device, *arrays):
+    return [torch.as_tensor(a).to(device) for a in arrays]
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device):
+    """Shuffled index tensors over n rows (data stays on the device; we slice it by index)."""
+    order = torch.randperm(n, generator=generator).to(device)
+    return order.split(batch_size)
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    model.eval()
+    out = torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+    model.train()
+    return out
+
+
+def score(task: str, out: torch.Tensor, y: torch.Tensor) -> float:
+    """Accuracy (classification, higher is better) or MSE (regression, lower is better)."""
+    if task == "classification":
+        return (out.argmax(dim=1) == y).float().mean().item()
+    return torch.mean((out.reshape(-1) - y.reshape(-1)) ** 2).item()
+
+
+METRIC = {"classification": "accuracy", "regression": "mse"}
+
+
+class Scaler:
+    """Standardize with the statistics of the part a model trains on (bike); identity for images."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor):
+        self.mean, self.std = mean, std
+
+    @classmethod
+    def fit(cls, x: torch.Tensor) -> "Scaler":
+        std = x.std(dim=0)
+        return cls(x.mean(dim=0), torch.where(std > 0, std, torch.ones_like(std)))
+
+    @classmethod
+    def identity(cls, n: int, device) -> "Scaler":
+        return cls(torch.zeros(n, device=device), torch.ones(n, device=device))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def inverse(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std + self.mean
+
+    def state(self) -> dict:
+        return {"mean": self.mean.cpu(), "std": self.std.cpu()}
+
+    @classmethod
+    def from_state(cls, state: dict, device) -> "Scaler":
+        return cls(state["mean"].to(device), state["std"].to(device))
+
+
+class Checkpoint:
+    """Per-epoch checkpoint of a long job (teacher, VAE): model, optimizer, RNG states and history.
+
+    Resuming from it gives the same final weights as an uninterrupted run on the CPU."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def save(self, epoch: int, model, optimizer, generator: torch.Generator, history: list) -> None:
+        state = {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": history,
+        }
+        with atomic_path(self.path) as tmp:
+            torch.save(state, tmp)
+
+    def resume(self, model, optimizer, generator: torch.Generator) -> tuple[int, list]:
+        """Load the checkpoint if there is one; return (epochs done, history so far)."""
+        try:
+            state = torch.load(self.path, weights_only=True, map_location="cpu")
+        except FileNotFoundError:
+            return 0, []
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        return state["epoch"], state["history"]
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,101 @@
+"""Fit the ``vae`` mapping phi for one (target, source) pair, on the big parts.
+
+Same dataset: a VAE of the source; phi(x) is a reconstruction drawn through it.
+Across datasets: a class-paired translator, an encoder for target inputs and a decoder for source
+inputs, trained on pairs of big-part samples with the same class index (redrawn every epoch).
+Bike features are standardized with the source's big-part statistics (those the teacher sees).
+Checkpoints every epoch next to --out and resumes from it.
+
+Example:
+    python workflow/scripts/fit_mapping.py --target-data results/data/fashion_mnist.npz \
+        --source-data results/data/mnist.npz --out results/mappings/fashion_mnist-to-mnist/vae.pt \
+        --metrics results/mappings/fashion_mnist-to-mnist/vae.json --epochs 10
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+import torch  # noqa: E402
+
+from distill import data  # noqa: E402
+from distill.io import Record, fail  # noqa: E402
+from distill.mappings import save_vae  # noqa: E402
+from distill.models import VAE  # noqa: E402
+from distill.training import Checkpoint, Scaler, batches, setup, tensors  # noqa: E402
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz): the inputs phi takes")
+p.add_argument("--source-data", required=True, type=Path, help="prepared source dataset (.npz): the inputs phi returns")
+p.add_argument("--out", required=True, type=Path, help="fitted mapping (.pt)")
+p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write")
+p.add_argument("--epochs", type=int, default=10, help="passes over the big part (default 10)")
+p.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
+p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+p.add_argument("--hidden", type=int, default=256, help="width of the encoder's and decoder's hidden layer (default 256)")
+p.add_argument("--latent", type=int, default=16, help="latent dimension (default 16)")
+p.add_argument("--seed", type=int, default=0, help="seed of initialisation, batch order, pairing and draws (default 0)")
+p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+args = p.parse_args()
+
+try:
+    target_info, source_info = data.meta(args.target_data), data.meta(args.source_data)
+    target = data.load(args.target_data, "big", "test")
+    source = target if args.source_data == args.target_data else data.load(args.source_data, "big", "test")
+except (data.DataError, FileNotFoundError) as e:
+    fail(str(e))
+same = target_info["dataset"] == source_info["dataset"]
+images = target_info["task"] == "classification"
+if not same and (not images or target_info["input_shape"] != source_info["input_shape"]):
+    fail(f"a translator needs two image datasets of one shape: {target_info['dataset']} {target_info['input_shape']} "
+         f"vs {source_info['dataset']} {source_info['input_shape']}")
+
+device, generator = setup(args.seed, args.threads)
+x_in, y_in, x_in_test = tensors(device, target["x_big"], target["y_big"], target["x_test"])
+x_src, y_src = tensors(device, source["x_big"], source["y_big"])
+scale = Scaler.identity(x_src.shape[1], device) if images else Scaler.fit(x_src)
+x_in, x_in_test, x_src = scale(x_in), scale(x_in_test), scale(x_src)
+by_class = None if same else [torch.nonzero(y_src == c).squeeze(1) for c in range(source_info["n_classes"])]
+
+
+def partners(idx):
+    """Source inputs paired with the target rows idx: themselves, or a random source row of the same class."""
+    if same:
+        return x_src[idx]
+    out = torch.empty(len(idx), dtype=torch.long, device=device)
+    for c, pool in enumerate(by_class):
+        rows = (y_in[idx] == c).nonzero().squeeze(1)
+        pick = torch.randint(len(pool), (len(rows),), generator=generator).to(device)
+        out[rows] = pool[pick]
+    return x_src[out]
+
+
+vae = VAE(x_in.shape[1], x_src.shape[1], args.hidden, args.latent, bernoulli=images).to(device)
+optimizer = torch.optim.Adam(vae.parameters(), lr=args.lr)
+checkpoint = Checkpoint(args.out.with_name(args.out.name + ".ckpt"))
+start, history = checkpoint.resume(vae, optimizer, generator)
+if start:
+    print(f"resuming from {checkpoint.path} after epoch {start}")
+
+record = Record("mapping", args, "test_loss", str(device))
+for epoch in range(start + 1, args.epochs + 1):
+    total = 0.0
+    for idx in batches(len(x_in), args.batch_size, generator, device):
+        loss = vae.loss(x_in[idx], partners(idx), generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(idx)
+    with torch.no_grad():  # same-dataset VAE: held-out negative ELBO; translator: its training loss only
+        test_loss = vae.loss(x_in_test, x_in_test, generator).item() if same else None
+    history.append({"epoch": epoch, "train_loss": total / len(x_in), "test_loss": test_loss})
+    print(f"epoch {epoch}/{args.epochs}  train loss {total / len(x_in):.3f}" + (f"  test loss {test_loss:.3f}" if same else ""), flush=True)
+    checkpoint.save(epoch, vae, optimizer, generator, history)
+
+save_vae(args.out, vae, {"n_in": x_in.shape[1], "n_out": x_src.shape[1], "hidden": args.hidden, "latent": args.latent,
+                         "bernoulli": images, "target": target_info["dataset"], "source": source_info["dataset"]})
+record.data["epochs"] = history
+record.write(args.metrics, target=target_info["dataset"], source=source_info["dataset"], kind="vae" if same else "translator")
+checkpoint.remove()
+print(f"mapping vae {target_info['dataset']} -> {source_info['dataset']} -> {args.out}")

@@ -1,0 +1,82 @@
+"""Compute the teacher's answers f(phi(x)) once per experiment, for the target's small and test parts.
+
+One set of answers per student seed, since phi may draw at random (noise, the VAE's sampling).
+Answers are logits (classification) or predictions in target units (regression). The teacher's own
+score on the target's test part through phi goes to --metrics.
+
+Example:
+    python workflow/scripts/teacher_answers.py --target-data results/data/mnist.npz \
+        --teacher results/teachers/mnist.pt --phi noise --sigma 0.3 --seeds 0 1 2 3 4 \
+        --out results/answers/mnist-from-mnist/noise.npz --metrics results/answers/mnist-from-mnist/noise.json
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from distill import data, mappings, models  # noqa: E402
+from distill.io import Record, atomic_path, fail  # noqa: E402
+from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
+p.add_argument("--teacher", required=True, type=Path, help="teacher weights from train_teacher.py")
+p.add_argument("--phi", required=True, choices=["none", "noise", "conv", "vae"], help="the mapping from target to source inputs")
+p.add_argument("--mapping", type=Path, help="fitted mapping from fit_mapping.py (needed for --phi vae)")
+p.add_argument("--sigma", type=float, default=0.3, help="noise: standard deviation (pixels in [0, 1], or standardized features)")
+p.add_argument("--kernel-size", type=int, default=5, help="conv: Gaussian blur kernel size, odd (default 5)")
+p.add_argument("--blur-sigma", type=float, default=1.5, help="conv: Gaussian blur sigma (default 1.5)")
+p.add_argument("--seeds", required=True, type=int, nargs="+", help="student seeds: one draw of phi for each")
+p.add_argument("--out", required=True, type=Path, help="answers (.npz: small_seed<S>, test_seed<S>, example images)")
+p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write (teacher's target test score through phi)")
+p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+args = p.parse_args()
+if args.phi == "vae" and args.mapping is None:
+    fail("--phi vae needs --mapping (the .pt from fit_mapping.py)")
+
+try:
+    info = data.meta(args.target_data)
+    parts = data.load(args.target_data, "small", "test")
+    saved = torch.load(args.teacher, weights_only=True, map_location="cpu")
+except (data.DataError, FileNotFoundError) as e:
+    fail(str(e))
+task, images = info["task"], info["task"] == "classification"
+if saved["task"] != task:
+    fail(f"{args.teacher} is a {saved['task']} teacher but {info['dataset']} is a {task} dataset")
+device, _ = setup(args.seeds[0], args.threads)
+teacher = models.teacher(saved["n_in"], saved["n_out"]).to(device)
+teacher.load_state_dict(saved["state"])
+x_scale = Scaler.from_state(saved["x_scale"], device)
+y_scale = Scaler.from_state(saved["y_scale"], device) if saved["y_scale"] else None
+vae = mappings.load_vae(args.mapping, device) if args.phi == "vae" else None
+x_small, x_test, y_test = tensors(device, parts["x_small"], parts["x_test"], parts["y_test"])
+x_small, x_test = x_scale(x_small), x_scale(x_test)
+record = Record("answers", args, METRIC[task], str(device))
+
+
+def f_phi(x, generator):
+    mapped = mappings.apply(args.phi, x, generator, images=images, shape=tuple(info["input_shape"]), sigma=args.sigma,
+                            kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
+    out = predict(teacher, mapped)
+    return mapped, (y_scale.inverse(out.squeeze(1)) if y_scale else out)
+
+
+answers, per_seed = {}, {}
+for seed in args.seeds:
+    generator = torch.Generator().manual_seed(seed)
+    _, answers[f"small_seed{seed}"] = f_phi(x_small, generator)
+    mapped, answers[f"test_seed{seed}"] = f_phi(x_test, generator)
+    per_seed[str(seed)] = score(task, answers[f"test_seed{seed}"], y_test)
+    if seed == args.seeds[0] and images:
+        answers["examples_x"], answers["examples_phi"] = x_test[:8], mapped[:8]
+    print(f"seed {seed}: teacher {METRIC[task]} on {info['dataset']} test through phi={args.phi}: {per_seed[str(seed)]:.4f}", flush=True)
+
+with atomic_path(args.out) as tmp:
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **{k: v.cpu().numpy() for k, v in answers.items()})
+values = list(per_seed.values())
+record.write(args.metrics, target=info["dataset"], test_metric=float(np.mean(values)), test_metric_per_seed=per_seed)
