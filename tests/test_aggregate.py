@@ -1,0 +1,227 @@
+"""Tables, figures and the runtime table from small synthetic result trees (no training)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from distill import results as R
+
+SEEDS = [0, 1, 2, 3, 4]
+BASE = {"mnist": [0.880, 0.884, 0.879, 0.886, 0.882], "bike": [18700.0, 18650.0, 18820.0, 18590.0, 18760.0]}
+# distilled rows: (target, source, phi, lam, T) -> per-seed shift from the baseline
+SHIFT = {
+    ("mnist", "mnist", "none", 0.5, 1.0): [0.010, 0.012, 0.009, 0.011, 0.013],  # clearly better
+    ("mnist", "mnist", "none", 0.0, 1.0): [0.004, -0.003, 0.002, -0.001, 0.000],  # no clear difference
+    ("mnist", "mnist", "noise", 0.25, 1.0): [-0.020, -0.022, -0.018, -0.021, -0.019],  # clearly worse
+    ("mnist", "fashion_mnist", "vae", 0.5, 1.0): [0.001, 0.002, -0.002, 0.000, 0.001],
+    ("bike", "bike", "none", 0.5, 1.0): [-300.0, -280.0, -320.0, -290.0, -310.0],  # MSE down: better
+    ("bike", "bike", "noise", 0.5, 1.0): [250.0, 260.0, 240.0, 270.0, 255.0],  # MSE up: worse
+}
+METRIC = {"mnist": "accuracy", "bike": "mse"}
+
+
+def run_path(root, target, source=None, phi=None, lam=None, T=None, seed=0):
+    base = root / "results" / "students" / target
+    if source is None:
+        return base / "baseline" / f"seed{seed}" / "metrics.json"
+    return base / f"{source}-{phi}" / f"lam{lam:g}-T{T:g}" / f"seed{seed}" / "metrics.json"
+
+
+def write_json(path, record):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+
+
+def write_run(path, target, value, seed, lam, T):
+    metric = METRIC[target]
+    step = -0.05 if metric == "accuracy" else 2000.0  # earlier epochs are worse
+    epochs = [{"epoch": e, metric: value + step * (3 - e), "train_loss": 1.0 / e} for e in (1, 2, 3)]
+    write_json(path, {"step": "student", "metric": metric, "test_metric": value, "epochs": epochs, "dataset": target, "n_weights": 50816,
+                      "config": {"seed": seed, "lam": lam, "temperature": T}, "device": "cpu", "versions": {}, "wall_seconds": 1.0 + seed})
+
+
+@pytest.fixture
+def study(tmp_path):
+    """A tree of runs, teachers and answers; returns the argument lists for the scripts."""
+    runs = []
+    for target, values in BASE.items():
+        for seed, v in zip(SEEDS, values):
+            runs.append(run_path(tmp_path, target, seed=seed))
+            write_run(runs[-1], target, v, seed, 1.0, 1.0)
+    for (target, source, phi, lam, T), shift in SHIFT.items():
+        for seed, v, d in zip(SEEDS, BASE[target], shift):
+            runs.append(run_path(tmp_path, target, source, phi, lam, T, seed))
+            write_run(runs[-1], target, v + d, seed, lam, T)
+    teachers = []
+    for source, metric, value in [("mnist", "accuracy", 0.97), ("fashion_mnist", "accuracy", 0.88), ("bike", "mse", 9000.0)]:
+        teachers.append(tmp_path / "results" / "teachers" / f"{source}.json")
+        write_json(teachers[-1], {"step": "teacher", "metric": metric, "test_metric": value, "dataset": source, "epochs": []})
+    answers, npz = [], []
+    rng = np.random.default_rng(0)
+    for target, source, phi in sorted({k[:3] for k in SHIFT}):
+        per_seed = {str(s): (0.9 - 0.01 * s if target == "mnist" else 9500.0) for s in SEEDS}
+        answers.append(tmp_path / "results" / "answers" / f"{target}-from-{source}" / f"{phi}.json")
+        write_json(answers[-1], {"step": "answers", "metric": METRIC[target], "target": target, "test_metric": float(np.mean(list(per_seed.values()))),
+                                 "test_metric_per_seed": per_seed})
+        npz.append(answers[-1].with_suffix(".npz"))
+        arrays = {"small_seed0": rng.random((3, 10), dtype=np.float32)}
+        if target == "mnist":
+            arrays |= {"examples_x": rng.random((8, 784), dtype=np.float32), "examples_phi": rng.random((8, 784), dtype=np.float32)}
+        np.savez(npz[-1], **arrays)
+    return {"root": tmp_path, "runs": runs, "teachers": teachers, "answers": answers, "npz": npz}
+
+
+def tables(run_script, study, out, *extra):
+    return run_script("make_tables.py", "--runs", *study["runs"], "--teachers", *study["teachers"], "--answers", *study["answers"],
+                      "--out-dir", out, *extra, timeout=60)
+
+
+def test_parse_paths():
+    assert R.parse("results/students/mnist/baseline/seed3/metrics.json") == {
+        "target": "mnist", "source": None, "phi": None, "lam": 1.0, "T": pytest.approx(math.nan, nan_ok=True), "seed": 3}
+    key = R.parse("/abs/x/results/students/fashion_mnist/bike_uci-vae/lam0.25-T2.5/seed12/metrics.json")
+    assert key == {"target": "fashion_mnist", "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5, "seed": 12}
+    with pytest.raises(ValueError):
+        R.parse("results/students/mnist/seed0/metrics.json")
+
+
+def test_collect_and_missing(study):
+    runs = R.collect(study["runs"])
+    assert len(runs) == len(study["runs"]) and set(runs.columns) >= {"target", "source", "phi", "lam", "T", "seed", "metric", "value"}
+    curves = R.curves(study["runs"][:2])
+    assert list(curves["epoch"]) == [1, 2, 3, 1, 2, 3]
+    gone = study["runs"][:2]
+    for path in gone:
+        path.unlink()
+    with pytest.raises(R.MissingRuns) as e:
+        R.collect(study["runs"])
+    assert str(e.value).splitlines() == ["2 missing result file(s):", *map(str, gone)]
+    runs = R.collect(study["runs"], allow_missing=True)
+    assert len(runs) == len(study["runs"]) - 2 and runs.attrs["missing"] == list(map(str, gone))
+
+
+def test_table_values(run_script, study, tmp_path):
+    out = tmp_path / "tables"
+    result = tables(run_script, study, out)
+    assert result.returncode == 0, result.stderr
+    mnist = pd.read_csv(out / "mnist.csv")
+    assert mnist.loc[0, "verdict"] == "baseline" and pd.isna(mnist.loc[0, "teacher"]) and mnist.loc[0, "lam"] == 1
+    # rows: baseline, then by source, phi (none, noise, conv, vae), T, lam
+    assert list(zip(mnist["teacher"].fillna("—"), mnist["phi"].fillna("—"), mnist["lam"])) == [
+        ("—", "—", 1.0), ("fashion_mnist", "vae", 0.5), ("mnist", "none", 0.0), ("mnist", "none", 0.5), ("mnist", "noise", 0.25)]
+    base = np.array(BASE["mnist"])
+    assert mnist.loc[0, "mean"] == pytest.approx(base.mean()) and mnist.loc[0, "std"] == pytest.approx(base.std(ddof=1))
+    row = mnist[(mnist["phi"] == "none") & (mnist["lam"] == 0.5)].iloc[0]
+    values = base + SHIFT[("mnist", "mnist", "none", 0.5, 1.0)]
+    assert row["n"] == 5 and row["mean"] == pytest.approx(values.mean()) and row["std"] == pytest.approx(values.std(ddof=1))
+    assert row["diff_mean"] == pytest.approx((values - base).mean()) and row["diff_std"] == pytest.approx((values - base).std(ddof=1))
+    assert row["p_ttest"] == pytest.approx(stats.ttest_rel(values, base).pvalue, rel=1e-8)
+    assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(values, base).pvalue) == pytest.approx(0.0625)
+    assert row["verdict"] == "better" and row["value_text"] == f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
+    verdicts = dict(zip(zip(mnist["phi"], mnist["lam"]), mnist["verdict"]))
+    assert verdicts[("noise", 0.25)] == "worse" and verdicts[("none", 0.0)] == "no clear difference"
+    bike = pd.read_csv(out / "bike.csv").set_index("phi")
+    assert bike.loc["none", "diff_mean"] < 0 and bike.loc["none", "verdict"] == "better"  # MSE decrease is a gain
+    assert bike.loc["noise", "verdict"] == "worse"
+    assert bike.loc["none", "value_text"].count(".") == 2 and bike.loc["none", "value_text"].split(" ± ")[0].split(".")[1].__len__() == 1
+    md = (out / "mnist.md").read_text()
+    assert "accuracy (↑)" in md and "MSE (↓)" in (out / "bike.md").read_text()
+    lines = [line for line in md.splitlines() if line.startswith("| mnist")]
+    assert "| —" in lines[0] and "baseline" in lines[0]  # baseline row first
+    for name in ("mnist.tex", "bike.tex", "teachers.tex"):
+        text = (out / name).read_text()
+        assert all(rule in text for rule in (r"\toprule", r"\midrule", r"\bottomrule")), name
+    assert r"fashion\_mnist" in (out / "mnist.tex").read_text() and "±" not in (out / "mnist.tex").read_text()
+    teachers = pd.read_csv(out / "teachers.csv")
+    own = teachers[teachers["phi"].isna()].set_index("teacher")
+    assert own.loc["mnist", "mean"] == 0.97 and own.loc["bike", "metric"] == "mse"
+    through = teachers[(teachers["phi"] == "none") & (teachers["test_set"] == "mnist")].iloc[0]
+    per_seed = [0.9 - 0.01 * s for s in SEEDS]
+    assert through["n"] == 5 and through["mean"] == pytest.approx(np.mean(per_seed)) and through["std"] == pytest.approx(np.std(per_seed, ddof=1))
+    bike_through = teachers[teachers["test_set"] == "bike"].dropna(subset=["phi"]).iloc[0]
+    assert bike_through["value_text"] == "9500.0" and pd.isna(bike_through["std"])  # identical seeds: no ± part
+
+
+def test_missing_runs_fail_and_write_nothing(run_script, study, tmp_path):
+    gone = [study["runs"][0], study["runs"][-1], study["answers"][0]]
+    for path in gone:
+        path.unlink()
+    out = tmp_path / "tables"
+    result = tables(run_script, study, out)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "error: 3 missing result file(s):"
+    assert all(str(path) in lines for path in gone)
+    assert not out.exists() or not any(out.iterdir())
+    figures = run_script("make_figures.py", "--runs", *study["runs"], "--out-dir", tmp_path / "figures", timeout=60)
+    assert figures.returncode != 0 and str(gone[0]) in figures.stderr and not (tmp_path / "figures").exists()
+
+
+def test_allow_missing_marks_cells(run_script, study, tmp_path):
+    key = ("mnist", "mnist", "none", 0.5, 1.0)
+    for seed in (3, 4):
+        run_path(study["root"], *key, seed=seed).unlink()
+    for seed in SEEDS:
+        run_path(study["root"], "mnist", "mnist", "noise", 0.25, 1.0, seed).unlink()
+    out = tmp_path / "tables"
+    result = tables(run_script, study, out, "--allow-missing")
+    assert result.returncode == 0, result.stderr
+    mnist = pd.read_csv(out / "mnist.csv")
+    row = mnist[(mnist["phi"] == "none") & (mnist["lam"] == 0.5)].iloc[0]
+    values = (np.array(BASE["mnist"]) + SHIFT[key])[:3]
+    assert row["n"] == 3 and row["n_expected"] == 5 and row["n_paired"] == 3
+    assert row["value_text"] == f"{values.mean():.4f} ± {values.std(ddof=1):.4f} (3/5 seeds)"
+    md = (out / "mnist.md").read_text()
+    assert "(3/5 seeds)" in md and "missing" in md
+    assert mnist[mnist["phi"] == "noise"].iloc[0]["n"] == 0
+
+
+def test_tables_are_deterministic(run_script, study, tmp_path):
+    for out in ("a", "b"):
+        assert tables(run_script, study, tmp_path / out).returncode == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "teachers") for e in ("csv", "md", "tex"))
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_figures(run_script, study, tmp_path):
+    out = tmp_path / "figures"
+    result = run_script("make_figures.py", "--runs", *study["runs"], "--answers-npz", *study["npz"], "--out-dir", out, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for stem in ("lambda-mnist", "lambda-bike", "curves-mnist", "curves-bike", "phi-examples"):
+        for ext in ("pdf", "png"):
+            assert (out / f"{stem}.{ext}").stat().st_size > 1000, stem
+    assert (out / "phi-examples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bike_only = [p for p in study["runs"] if "/bike/" in p.as_posix()]
+    result = run_script("make_figures.py", "--runs", *bike_only, "--answers-npz", *[p for p in study["npz"] if p.parent.name.startswith("bike-")],
+                        "--out-dir", tmp_path / "bike", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "phi-examples skipped" in result.stdout and not (tmp_path / "bike" / "phi-examples.png").exists()
+
+
+def test_runtime_table(run_script, tmp_path):
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    jobs = {"train_student": [(10.0, 300.0), (14.0, 320.5), (12.0, 290.0)], "train_teacher": [(100.0, 900.0)], "tables": [(2.5, "-")]}
+    paths = []
+    for rule, rows in jobs.items():
+        for i, (s, rss) in enumerate(rows):
+            paths.append(tmp_path / "benchmarks" / rule / "x" / f"job{i}.tsv")
+            paths[-1].parent.mkdir(parents=True, exist_ok=True)
+            paths[-1].write_text(header + f"{s}\t0:00:{s}\t{rss}\t1\t1\t1\t0\t0\t50\t{s}\n")
+    result = run_script("runtime_table.py", "--benchmarks", *paths, "--out-dir", tmp_path / "out", timeout=60)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "out" / "runtime.csv")
+    assert list(table["rule"]) == ["train_teacher", "train_student", "tables", "total"]
+    student = table.set_index("rule").loc["train_student"]
+    assert student["jobs"] == 3 and student["total_s"] == pytest.approx(36.0) and student["mean_s"] == pytest.approx(12.0)
+    assert student["max_rss_mb"] == pytest.approx(320.5)
+    total = table.set_index("rule").loc["total"]
+    assert total["jobs"] == 5 and total["total_s"] == pytest.approx(138.5) and total["max_rss_mb"] == pytest.approx(900.0)
+    assert "| total" in (tmp_path / "out" / "runtime.md").read_text()

@@ -1,0 +1,116 @@
+"""distill.models: the paper's layer sizes and weight counts, activations, and the VAE."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from distill import data, models
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda: models.teacher(784, 10), 246400),  # paper Table 1
+        (lambda: models.student(784, 10, "classification"), 50816),
+        (lambda: models.teacher(15, 1), 48960),  # paper Table 4, F = 15
+        (lambda: models.student(15, 1, "regression"), 512),
+    ],
+    ids=["teacher images", "student images", "teacher bike F=15", "student bike F=15"],
+)
+def test_paper_weight_counts(make, expected):
+    assert models.n_weights(make()) == expected
+
+
+def test_weight_counts_for_the_real_bike_features():
+    f = len(data.BIKE_FEATURES)
+    assert f == 12
+    teacher, student = models.teacher(f, 1), models.student(f, 1, "regression")
+    assert models.n_weights(teacher) == 12 * 256 + 256 * 128 + 128 * 64 + 64 * 64 + 64 * 1 == 48192
+    assert models.n_weights(student) == 12 * 32 + 32 * 1 == 416
+    # biases are not counted, but they are there
+    n_biases = 256 + 128 + 64 + 64 + 1
+    assert sum(p.numel() for p in teacher.parameters()) == 48192 + n_biases
+
+
+@pytest.mark.parametrize(
+    "model, widths",
+    [
+        (models.teacher(784, 10), [784, 256, 128, 64, 64, 10]),
+        (models.student(784, 10, "classification"), [784, 64, 10]),
+        (models.teacher(12, 1), [12, 256, 128, 64, 64, 1]),
+        (models.student(12, 1, "regression"), [12, 32, 1]),
+    ],
+    ids=["teacher images", "student images", "teacher bike", "student bike"],
+)
+def test_layers_relu_after_every_hidden_layer_only(model, widths):
+    layers = list(model)
+    linears = [m for m in layers if isinstance(m, nn.Linear)]
+    assert [linears[0].in_features] + [m.out_features for m in linears] == widths
+    # Linear, ReLU, Linear, ReLU, ..., Linear: one ReLU after each hidden layer, none after the output
+    kinds = [type(m) for m in layers]
+    assert kinds == [nn.Linear, nn.ReLU] * (len(widths) - 2) + [nn.Linear]
+    # the output is not rectified: a random input gives negative outputs somewhere
+    torch.manual_seed(0)
+    out = model(torch.randn(256, widths[0]))
+    assert (out < 0).any()
+
+
+def test_vae_shapes_and_translate():
+    torch.manual_seed(0)
+    vae = models.VAE(n_in=784, n_out=784, hidden=64, latent=8, bernoulli=True)
+    x = torch.rand(5, 784)
+    out, mu, logvar = vae(x, torch.Generator().manual_seed(0))
+    assert out.shape == (5, 784) and mu.shape == (5, 8) and logvar.shape == (5, 8)
+    t1 = vae.translate(x, torch.Generator().manual_seed(3))
+    t2 = vae.translate(x, torch.Generator().manual_seed(3))
+    t3 = vae.translate(x, torch.Generator().manual_seed(4))
+    assert t1.shape == (5, 784) and (t1 >= 0).all() and (t1 <= 1).all()  # Bernoulli means: pixels
+    assert torch.equal(t1, t2) and not torch.equal(t1, t3)  # the draw comes from the generator
+
+    translator = models.VAE(n_in=12, n_out=7, hidden=16, latent=3, bernoulli=False)  # other in/out widths
+    out, mu, logvar = translator(torch.randn(4, 12))
+    assert out.shape == (4, 7) and mu.shape == (4, 3)
+    assert (translator.translate(torch.randn(50, 12)) < 0).any()  # Gaussian: not squashed
+
+
+def test_vae_loss_is_reconstruction_plus_kl():
+    torch.manual_seed(0)
+    vae = models.VAE(n_in=6, n_out=6, hidden=8, latent=2, bernoulli=False)
+    x = torch.randn(3, 6)
+    # encoder output zero: mu = 0, logvar = 0, so q(z | x) = N(0, I) and the KL term is zero
+    last = vae.encoder[-1]
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    eps = torch.randn((3, 2), generator=torch.Generator().manual_seed(5))
+    recon = 0.5 * ((vae.decoder(eps) - x) ** 2).sum() / 3
+    assert vae.loss(x, x, torch.Generator().manual_seed(5)).item() == pytest.approx(recon.item(), rel=1e-6)
+    # a shifted mean costs exactly KL = sum(mu^2) / 2 on top, here mu = (1, 0) for every sample
+    last.bias.data[0] = 1.0
+    recon = 0.5 * ((vae.decoder(eps + torch.tensor([1.0, 0.0])) - x) ** 2).sum() / 3
+    assert vae.loss(x, x, torch.Generator().manual_seed(5)).item() == pytest.approx(recon.item() + 0.5, rel=1e-6)
+
+
+@pytest.mark.parametrize("bernoulli", [True, False], ids=["bernoulli", "gaussian"])
+def test_vae_loss_is_finite_and_decreases_under_adam(bernoulli):
+    torch.manual_seed(0)
+    n = 20
+    prototypes = torch.rand(2, n) > 0.5  # two patterns, each row one of them with a few pixels flipped
+    x = (prototypes[torch.arange(16) % 2] ^ (torch.rand(16, n) < 0.05)).float()
+    if not bernoulli:
+        x = x * 4 - 2 + 0.1 * torch.randn(16, n)
+    vae = models.VAE(n, n, hidden=32, latent=4, bernoulli=bernoulli)
+    optimizer = torch.optim.Adam(vae.parameters(), lr=1e-2)
+    generator = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(40):
+        loss = vae.loss(x, x, generator)
+        assert math.isfinite(loss.item())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5

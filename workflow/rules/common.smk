@@ -1,0 +1,124 @@
+# Config checks, wildcard constraints and input functions shared by every stage.
+
+from pathlib import Path
+
+from snakemake.utils import validate
+
+validate(config, "../schemas/config.schema.yaml")
+
+DATASETS = "mnist|fashion_mnist|bike|bike_uci"
+TRAIN_ROWS = {"mnist": 60000, "fashion_mnist": 60000, "bike": 8645, "bike_uci": 17379}
+HAS_TEST_SET = {"mnist": 10000, "fashion_mnist": 10000}
+ENV = "../../envs/study.yaml"
+
+
+wildcard_constraints:
+    dataset=DATASETS,
+    target=DATASETS,
+    source=DATASETS,
+    phi="none|noise|conv|vae",
+    lam=r"0|1|0\.\d+",
+    T=r"\d+(\.\d+)?",
+    seed=r"\d+",
+
+
+def script(name):
+    """A step script's path, passed to rules as a param."""
+    return str(Path(workflow.basedir) / "workflow" / "scripts" / name)
+
+
+def fmt(value):
+    """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1'."""
+    return f"{value:g}"
+
+
+def check_config():
+    """What the schema cannot say: every dataset used has sizes that fit its data."""
+    used = {e["target"] for e in config["experiments"]} | {
+        e["source"] for e in config["experiments"]
+    }
+    for name in sorted(used):
+        sizes = config["data"]["sizes"].get(name)
+        if sizes is None:
+            raise ValueError(
+                f"config: data.sizes.{name} is missing; {name} is used by an experiment (give big, small, test)"
+            )
+        if name in HAS_TEST_SET:
+            train, test_rows = TRAIN_ROWS[name], HAS_TEST_SET[name]
+        else:
+            train, test_rows = TRAIN_ROWS[name] - sizes["test"], TRAIN_ROWS[name] - 1
+        if sizes["test"] > test_rows:
+            raise ValueError(
+                f"config: data.sizes.{name}.test = {sizes['test']} is larger than the {test_rows} test rows {name} has"
+            )
+        if sizes["big"] + sizes["small"] > train:
+            raise ValueError(
+                f"config: data.sizes.{name}: big + small = {sizes['big'] + sizes['small']} is larger than the {train} training rows {name} has"
+            )
+
+
+check_config()
+
+EXPERIMENTS = [(e["target"], e["source"], e["phi"]) for e in config["experiments"]]
+TARGETS = sorted({t for t, _, _ in EXPERIMENTS})
+LAMS = [fmt(lam) for lam in config["lams"] if lam != 1]
+TEMPERATURES = [fmt(T) for T in config["temperatures"]]
+SEEDS = config["seeds"]
+
+
+def baseline_metrics(targets=TARGETS):
+    return expand(
+        "results/students/{target}/baseline/seed{seed}/metrics.json",
+        target=targets,
+        seed=SEEDS,
+    )
+
+
+def student_metrics():
+    """Every student run of the grid: distilled rows, then the lam = 1 baselines (one per target and seed)."""
+    runs = []
+    for target, source, phi in EXPERIMENTS:
+        runs += expand(
+            f"results/students/{target}/{source}-{phi}/lam{{lam}}-T{{T}}/seed{{seed}}/metrics.json",
+            lam=LAMS,
+            T=TEMPERATURES,
+            seed=SEEDS,
+        )
+    return runs + baseline_metrics()
+
+
+def answers_metrics():
+    return [f"results/answers/{t}-from-{s}/{phi}.json" for t, s, phi in EXPERIMENTS]
+
+
+def teacher_metrics():
+    return sorted({f"results/teachers/{s}.json" for _, s, _ in EXPERIMENTS})
+
+
+def mapping_input(wildcards):
+    """The fitted mapping the teacher's answers need (vae only)."""
+    if wildcards.phi == "vae":
+        return f"results/mappings/{wildcards.target}-to-{wildcards.source}/vae.pt"
+    return []
+
+
+def aggregation_inputs(wildcards):
+    """The student runs the tables read; none when allow_missing (the tables then mark missing cells)."""
+    return [] if config["allow_missing"] else student_metrics()
+
+
+def image_answers():
+    """Answers of the image experiments: they carry the example pairs x, phi(x)."""
+    return [
+        f"results/answers/{t}-from-{s}/{phi}.npz"
+        for t, s, phi in EXPERIMENTS
+        if t in ("mnist", "fashion_mnist")
+    ]
+
+
+def phi_examples():
+    return (
+        expand("results/figures/phi-examples.{ext}", ext=["png", "pdf"])
+        if image_answers()
+        else []
+    )

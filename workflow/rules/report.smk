@@ -1,0 +1,114 @@
+# Stage 4: the tables and figures people read, and the runtime of every rule.
+
+
+rule tables:
+    input:
+        runs=aggregation_inputs,
+        teachers=teacher_metrics(),
+        answers=answers_metrics(),
+    output:
+        targets=report(
+            expand("results/tables/{target}.csv", target=TARGETS),
+            caption="../report/table.rst",
+            category="Tables",
+        ),
+        formats=expand(
+            "results/tables/{target}.{ext}", target=TARGETS, ext=["md", "tex"]
+        ),
+        teachers=report(
+            "results/tables/teachers.csv",
+            caption="../report/teachers.rst",
+            category="Tables",
+        ),
+        teacher_formats=expand("results/tables/teachers.{ext}", ext=["md", "tex"]),
+    log:
+        "logs/tables.log",
+    benchmark:
+        "benchmarks/tables/tables.tsv"
+    conda:
+        ENV
+    params:
+        script=script("make_tables.py"),
+        runs=student_metrics(),
+        allow_missing="--allow-missing" if config["allow_missing"] else "",
+    shell:
+        "python {params.script} --runs {params.runs} --teachers {input.teachers}"
+        " --answers {input.answers} --out-dir results/tables {params.allow_missing} > {log} 2>&1"
+
+
+rule figures:
+    input:
+        runs=aggregation_inputs,
+        answers=image_answers(),
+    output:
+        report(
+            expand(
+                "results/figures/{kind}-{target}.png",
+                kind=["lambda", "curves"],
+                target=TARGETS,
+            ),
+            caption="../report/figure.rst",
+            category="Figures",
+        ),
+        expand(
+            "results/figures/{kind}-{target}.pdf",
+            kind=["lambda", "curves"],
+            target=TARGETS,
+        ),
+        phi=report(
+            phi_examples(),
+            caption="../report/phi.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/figures.log",
+    benchmark:
+        "benchmarks/figures/figures.tsv"
+    conda:
+        ENV
+    params:
+        script=script("make_figures.py"),
+        runs=student_metrics(),
+        allow_missing="--allow-missing" if config["allow_missing"] else "",
+    shell:
+        "python {params.script} --runs {params.runs} --answers-npz {input.answers}"
+        " --out-dir results/figures {params.allow_missing} > {log} 2>&1"
+
+
+rule runtime:
+    input:
+        rules.tables.output,
+        rules.figures.output,
+    output:
+        report(
+            "results/tables/runtime.csv",
+            caption="../report/runtime.rst",
+            category="Runtime",
+        ),
+        "results/tables/runtime.md",
+    log:
+        "logs/runtime.log",
+    benchmark:
+        "benchmarks/runtime/runtime.tsv"
+    conda:
+        ENV
+    params:
+        script=script("runtime_table.py"),
+    shell:
+        "python {params.script} --benchmarks $(find benchmarks -name '*.tsv' | sort)"
+        " --out-dir results/tables > {log} 2>&1"
+
+
+rule config_used:
+    output:
+        report("results/config.yaml", caption="../report/config.rst", category="Config"),
+    log:
+        "logs/config_used.log",
+    benchmark:
+        "benchmarks/config_used/config_used.tsv"
+    conda:
+        ENV
+    params:
+        text=yaml.safe_dump(config, sort_keys=False),
+    shell:
+        "cat > {output} <<'CONFIG_EOF'\n{params.text}CONFIG_EOF\n"

@@ -1,0 +1,184 @@
+"""Write the tables people read: one per target in the paper's Table 5 form, and the teachers' scores.
+
+Per target (Student | Teacher | phi | lambda | T | metric mean +- std over seeds | n), the baseline
+(lambda = 1, no teacher) first, then each distilled row compared with it over the seeds both have:
+paired difference, paired t-test and Wilcoxon signed-rank p-values, and a plain verdict (better /
+worse / no clear difference at t-test p < alpha, in the metric's own direction: accuracy up, MSE down).
+Each table goes to {target}.csv (numbers + text), {target}.md and {target}.tex (booktabs); the teachers'
+own test scores and their scores on each target through phi go to teachers.{csv,md,tex}.
+
+Without --allow-missing a missing input stops the script before anything is written; with it, a cell
+short of seeds reads "0.8830 +- 0.0021 (3/5 seeds)" and an empty one "missing".
+
+Example:
+    python workflow/scripts/make_tables.py --runs results/students/*/*/*/seed*/metrics.json \
+        results/students/*/baseline/seed*/metrics.json --teachers results/teachers/*.json \
+        --answers results/answers/*/*.json --out-dir results/tables
+"""
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+import pandas as pd  # noqa: E402
+
+from distill import results as R  # noqa: E402
+from distill.io import atomic_path, fail  # noqa: E402
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
+p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}.json")
+p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
+p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}.{csv,md,tex} and teachers.{csv,md,tex}")
+p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
+p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict (default 0.05)")
+args = p.parse_args()
+
+
+def num(x, d):
+    return "—" if x is None or math.isnan(x) else f"{x:.{d}f}"
+
+
+def pval(x):
+    return "—" if math.isnan(x) else "<0.0001" if x < 1e-4 else f"{x:.4f}"
+
+
+def mean_std(mean, std, n, d):
+    """'0.8830 ± 0.0021', one value when n = 1, 'missing' when n = 0."""
+    if n == 0:
+        return "missing"
+    return num(mean, d) if n == 1 or math.isnan(std) else f"{num(mean, d)} ± {num(std, d)}"
+
+
+def header(metric):
+    return f"{R.LABEL[metric]} ({R.ARROW[R.BETTER[metric]]})" if metric in R.BETTER else "metric"
+
+
+TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+       "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", "±": r"$\pm$", "φ": r"$\varphi$", "λ": r"$\lambda$",
+       "↑": r"$\uparrow$", "↓": r"$\downarrow$", "←": r"$\leftarrow$", "Δ": r"$\Delta$", "—": "---"}
+TEX_RE = re.compile("|".join(map(re.escape, TEX)))
+
+
+def tex(text):
+    return TEX_RE.sub(lambda m: TEX[m.group()], str(text))
+
+
+def texts(frame: pd.DataFrame, note: str) -> tuple[str, str]:
+    """(Markdown, LaTeX) of an all-text frame."""
+    md = frame.to_markdown(index=False, disable_numparse=True) + f"\n\n{note}\n"
+    shown = frame.rename(columns=tex).map(tex)
+    latex = shown.style.hide(axis="index").to_latex(hrules=True, column_format="l" * shown.shape[1])
+    return md, latex
+
+
+def target_table(target, expected, runs, metric):
+    """(csv frame, display frame) of one target."""
+    cells, values = defaultdict(list), defaultdict(dict)
+    def key(r):  # (source, phi, T, lam), None for the baseline's blanks (NaN in the frames)
+        return tuple(None if pd.isna(x) else x for x in (r.source, r.phi, r.T)) + (r.lam,)
+
+    for r in expected.itertuples():
+        cells[key(r)].append(r.seed)
+    for r in runs.itertuples():
+        values[key(r)][r.seed] = r.value
+    base_key = (None, None, None, 1.0)
+    base = pd.Series(values.get(base_key, {}), dtype=float)
+    d = R.DECIMALS.get(metric, 4)
+    rows, shown = [], []
+    for k in sorted(cells, key=lambda k: (k[0] is not None, k[0] or "", R.phi_rank(k[1]), k[2] or 0.0, k[3])):
+        source, phi, T, lam = k
+        v = pd.Series(values.get(k, {}), dtype=float)
+        n, n_expected = len(v), len(set(cells[k]))
+        mean = float(v.mean()) if n else math.nan
+        std = float(v.std(ddof=1)) if n > 1 else math.nan
+        text = mean_std(mean, std, n, d) + (f" ({n}/{n_expected} seeds)" if 0 < n < n_expected else "")
+        if k == base_key:
+            test = {"n_paired": n, "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan}
+            verdict, diff_text = "baseline", "—"
+        else:
+            test = R.paired(v, base)
+            verdict = R.verdict(test["diff_mean"], test["p_ttest"], metric, test["n_paired"], args.alpha) if metric in R.BETTER else "—"
+            sign = "" if math.isnan(test["diff_mean"]) or test["diff_mean"] < 0 else "+"
+            diff_text = sign + mean_std(test["diff_mean"], test["diff_std"], test["n_paired"], d)
+            diff_text = "—" if diff_text.endswith("missing") else diff_text
+        rows.append({"student": target, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": R.BETTER.get(metric),
+                     "n": n, "n_expected": n_expected, "mean": mean, "std": std, **test, "verdict": verdict, "value_text": text, "diff_text": diff_text})
+        shown.append({"Student": target, "Teacher": source or "—", "φ": phi or "—", "λ": f"{lam:g}", "T": "—" if T is None else f"{T:g}",
+                      header(metric): text, "n": str(n), "Δ vs baseline": diff_text, "p (t-test)": pval(test["p_ttest"]),
+                      "p (Wilcoxon)": pval(test["p_wilcoxon"]), "verdict": verdict})
+    return pd.DataFrame(rows), pd.DataFrame(shown)
+
+
+def teachers_table(records):
+    """records: list of (source, test set, phi, record or None). -> (csv frame, display frame)."""
+    rows, shown = [], []
+    for source, target, phi, record in sorted(records, key=lambda r: (r[0], r[2] is not None, r[1], R.phi_rank(r[2]))):
+        metric = record["metric"] if record else None
+        if record is None:
+            values = []
+        elif "test_metric_per_seed" in record:
+            values = [float(x) for _, x in sorted(record["test_metric_per_seed"].items(), key=lambda kv: int(kv[0]))]
+        else:
+            values = [float(record["test_metric"])]
+        n = len(values)
+        mean = float(record["test_metric"]) if record else math.nan
+        std = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
+        text = mean_std(mean, std, n, R.DECIMALS.get(metric, 4)) if record else "missing"
+        rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "std": std, "value_text": text})
+        shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
+                      "metric": header(metric), "score": text, "seeds": str(n) if phi else "—"})
+    columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "std", "value_text"]
+    return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
+
+
+# Check every input before writing anything.
+_, missing = R.split_missing(args.runs + args.teachers + args.answers, allow_missing=True)
+if missing and not args.allow_missing:
+    fail(str(R.MissingRuns(missing)) + "\n(use --allow-missing to write the tables anyway)")
+if missing:
+    print(str(R.MissingRuns(missing)).replace("file(s):", "file(s), marked in the tables:"), file=sys.stderr)
+try:
+    expected = R.grid(args.runs)
+    runs = R.collect(args.runs, allow_missing=True)
+    answers = [(json.loads(a.read_text()) if a.is_file() else None, a) for a in args.answers]
+    teachers = [(json.loads(t.read_text()) if t.is_file() else None, t) for t in args.teachers]
+except (ValueError, KeyError, json.JSONDecodeError) as e:
+    fail(str(e))
+
+out = {}  # file name -> text, written at the end
+note_runs = ("Mean ± std over seeds (std with ddof = 1). Δ: paired difference to the baseline (λ = 1, no teacher) over the seeds both have; "
+             f"p: two-sided paired t-test and Wilcoxon signed-rank test (with 5 seeds the Wilcoxon p cannot fall below 0.0625); verdict: t-test p < {args.alpha:g}, "
+             "in the metric's direction (↑ higher is better, ↓ lower is better).")
+for target in sorted(expected["target"].unique()):
+    got = runs[runs["target"] == target]
+    metrics = set(got["metric"]) or {r["metric"] for r, a in answers if r and r.get("target") == target}
+    if len(metrics) > 1:
+        fail(f"runs of target {target} report different metrics: {sorted(metrics)}")
+    metric = metrics.pop() if metrics else None
+    csv, shown = target_table(target, expected[expected["target"] == target], got, metric)
+    out[f"{target}.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs)
+
+records = []
+for record, path in teachers:
+    records.append((path.stem, path.stem, None, record))
+for record, path in answers:
+    if "-from-" not in path.parent.name:
+        fail(f"{path}: not an answers path (results/answers/{{target}}-from-{{source}}/{{phi}}.json)")
+    target, source = path.parent.name.split("-from-", 1)
+    records.append((source, target, path.stem, record))
+csv, shown = teachers_table(records)
+out["teachers.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+out["teachers.md"], out["teachers.tex"] = texts(shown, "Teacher scores on its own source test set (own) and on the target test set through φ "
+                                                       "(mean ± std over the seeds' draws of φ when they differ).")
+
+for name, text in out.items():
+    with atomic_path(args.out_dir / name) as tmp:
+        tmp.write_text(text)
+print(f"wrote {len(out)} files to {args.out_dir}: {', '.join(sorted(out))}")
