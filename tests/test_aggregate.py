@@ -129,7 +129,8 @@ def test_table_values(run_script, study, tmp_path):
     bike = pd.read_csv(out / "bike.csv").set_index("phi")
     assert bike.loc["none", "diff_mean"] < 0 and bike.loc["none", "verdict"] == "better"  # MSE decrease is a gain
     assert bike.loc["noise", "verdict"] == "worse"
-    assert bike.loc["none", "value_text"].count(".") == 2 and bike.loc["none", "value_text"].split(" ± ")[0].split(".")[1].__len__() == 1
+    mse = np.array(BASE["bike"]) + SHIFT[("bike", "bike", "none", 0.5, 1.0)]
+    assert bike.loc["none", "value_text"] == f"{mse.mean():.1f} ± {mse.std(ddof=1):.1f}" and bike.loc["none", "diff_text"] == "-300.0 ± 15.8"
     md = (out / "mnist.md").read_text()
     assert "accuracy (↑)" in md and "MSE (↓)" in (out / "bike.md").read_text()
     lines = [line for line in md.splitlines() if line.startswith("| mnist")]
@@ -146,6 +147,15 @@ def test_table_values(run_script, study, tmp_path):
     assert through["n"] == 5 and through["mean"] == pytest.approx(np.mean(per_seed)) and through["std"] == pytest.approx(np.std(per_seed, ddof=1))
     bike_through = teachers[teachers["test_set"] == "bike"].dropna(subset=["phi"]).iloc[0]
     assert bike_through["value_text"] == "9500.0" and pd.isna(bike_through["std"])  # identical seeds: no ± part
+
+
+def test_tables_are_deterministic(run_script, study, tmp_path):
+    for out in ("a", "b"):
+        assert tables(run_script, study, tmp_path / out).returncode == 0
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "teachers") for e in ("csv", "md", "tex"))
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
 def test_missing_runs_fail_and_write_nothing(run_script, study, tmp_path):
@@ -180,15 +190,6 @@ def test_allow_missing_marks_cells(run_script, study, tmp_path):
     md = (out / "mnist.md").read_text()
     assert "(3/5 seeds)" in md and "missing" in md
     assert mnist[mnist["phi"] == "noise"].iloc[0]["n"] == 0
-
-
-def test_tables_are_deterministic(run_script, study, tmp_path):
-    for out in ("a", "b"):
-        assert tables(run_script, study, tmp_path / out).returncode == 0
-    names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "teachers") for e in ("csv", "md", "tex"))
-    for name in names:
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
 def test_figures(run_script, study, tmp_path):

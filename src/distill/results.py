@@ -23,6 +23,7 @@ LABEL = {"accuracy": "accuracy", "mse": "MSE"}
 ARROW = {"higher": "↑", "lower": "↓"}
 DECIMALS = {"accuracy": 4, "mse": 1}
 KEYS = ["target", "source", "phi", "lam", "T", "seed"]
+DTYPES = {"lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "epoch": int}
 PHIS = ["none", "noise", "conv", "vae"]  # display order; unknown mappings sort after these, by name
 
 STUDENT = re.compile(r"(?:^|/)(?P<target>[^/]+)/(?P<source>[^/]+)-(?P<phi>[^/-]+)/lam(?P<lam>[^/]+)-T(?P<T>[^/]+)/seed(?P<seed>\d+)/metrics\.json$")
@@ -69,7 +70,7 @@ def split_missing(paths, allow_missing=False) -> tuple[list[Path], list[Path]]:
 
 def grid(paths) -> pd.DataFrame:
     """Every expected run (present or not): KEYS + path, one row per path."""
-    return pd.DataFrame([{**parse(p), "path": str(p)} for p in paths], columns=KEYS + ["path"])
+    return _typed(pd.DataFrame([{**parse(p), "path": str(p)} for p in paths], columns=KEYS + ["path"]))
 
 
 def _records(paths):
@@ -88,7 +89,7 @@ def collect(paths, allow_missing=False) -> pd.DataFrame:
     rows = []
     for p, key, record in _records(present):
         rows.append({**key, "baseline": key["source"] is None, "metric": record["metric"], "value": float(record["test_metric"]), "path": str(p)})
-    runs = pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "value", "path"])
+    runs = _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "value", "path"]))
     runs.attrs["missing"] = [str(p) for p in missing]
     return runs
 
@@ -101,7 +102,12 @@ def curves(paths, allow_missing=False) -> pd.DataFrame:
         metric = record["metric"]
         for e in record["epochs"]:
             rows.append({**key, "baseline": key["source"] is None, "metric": metric, "epoch": int(e["epoch"]), "value": float(e[metric])})
-    return pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "epoch", "value"])
+    return _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "epoch", "value"]))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fixed column types, so that an empty frame filters like a full one."""
+    return frame.astype({k: v for k, v in DTYPES.items() if k in frame.columns})
 
 
 def paired(values: pd.Series, base: pd.Series) -> dict:

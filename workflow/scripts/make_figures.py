@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from distill import results as R  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
@@ -102,7 +103,7 @@ def lambda_figure(target, got):
         if several_T:
             dist["temperature"] = [f"T={t:g}" for t in dist["T"]]
         sns.lineplot(data=dist, x="lam", y="value", hue="experiment", hue_order=list(labels.values()), style="temperature" if several_T else None,
-                     errorbar="sd", marker="o", ax=ax)
+                     errorbar="sd", err_kws={"alpha": 0.12}, marker="o", ax=ax)
     if got.empty:
         empty(ax)
     ax.set_xticks(sorted(set(expected.loc[expected["target"] == target, "lam"])))
@@ -110,7 +111,7 @@ def lambda_figure(target, got):
     ax.set_ylabel(ylabel(metric))
     ax.set_title(f"{target}: student against λ (mean ± sd over seeds)")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="small", loc="best")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     save(fig, f"lambda-{target}")
 
 
@@ -135,9 +136,10 @@ def curves_figure(target, got):
             sns.lineplot(data=base, x="epoch", y="value", color="black", errorbar="sd", ax=ax, legend=False)
         if got.empty:
             empty(ax)
-        ax.set_title(experiment(target, *sp) if sp else f"{target}: baseline only")
+        ax.set_title(experiment(target, *sp) if sp else f"{target}: baseline only" if len(base) else target)
         ax.set_xlabel("")
         ax.set_ylabel("")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes.flat[len(pairs):]:
         ax.set_visible(False)
     handles = [Line2D([], [], color=palette[lam], label=lam) for lam in lams]
@@ -165,10 +167,15 @@ def phi_examples():
             print(f"{path}: examples of {x.shape[1]} values are not square images, row skipped", file=sys.stderr)
             continue
         target, source = path.parent.name.split("-from-", 1)
-        rows.append(((source, target, R.phi_rank(path.stem)), experiment(target, source, path.stem), x.reshape(-1, side, side), y.reshape(-1, side, side)))
-    if not rows:
+        rows.append(((target, source, R.phi_rank(path.stem)), experiment(target, source, path.stem), x.reshape(-1, side, side), y.reshape(-1, side, side)))
+    if not rows and not any(not path.is_file() for path in args.answers_npz):
         print("no answers with example images given: phi-examples skipped")
         return
+    if not rows:  # --allow-missing and the image answers are not there yet: a placeholder keeps the outputs complete
+        fig, ax = plt.subplots(figsize=(4, 1.5))
+        ax.axis("off")
+        empty(ax, "no example images yet (answers missing)")
+        return save(fig, "phi-examples")
     rows.sort(key=lambda r: r[0])
     k = max(len(r[2]) for r in rows)
     fig, axes = plt.subplots(len(rows), 2 * k, figsize=(1.1 * 2 * k + 1.5, 1.2 * len(rows)), squeeze=False)

@@ -153,7 +153,7 @@ except (ValueError, KeyError, json.JSONDecodeError) as e:
 
 out = {}  # file name -> text, written at the end
 note_runs = ("Mean ± std over seeds (std with ddof = 1). Δ: paired difference to the baseline (λ = 1, no teacher) over the seeds both have; "
-             f"p: two-sided paired t-test and Wilcoxon signed-rank test (with 5 seeds the Wilcoxon p cannot fall below 0.0625); verdict: t-test p < {args.alpha:g}, "
+             f"p: two-sided paired t-test and Wilcoxon signed-rank test (with n paired seeds the Wilcoxon p cannot fall below 2/2^n: 0.0625 for 5); verdict: t-test p < {args.alpha:g}, "
              "in the metric's direction (↑ higher is better, ↓ lower is better).")
 for target in sorted(expected["target"].unique()):
     got = runs[runs["target"] == target]

@@ -1,0 +1,224 @@
+"""The step scripts end to end on real (small) MNIST and bike data, as the workflow runs them."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
+STEPS = ["prepare_data.py", "train_teacher.py", "fit_mapping.py", "teacher_answers.py", "train_student.py"]
+BIKE_TEACHER = ["--epochs", 6, "--batch-size", 16, "--seed", 0, "--threads", 1]  # small batches: slow enough to kill
+STUDENT_EPOCHS = 20
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"{result.args}\nexit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result
+
+
+def read(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(prepared, run_script, tmp_path_factory):
+    """Teacher, answers and students on real mnist, and teacher, VAE and answers on real bike, two jobs at a time."""
+    out = tmp_path_factory.mktemp("runs")
+    mnist, bike = prepared["mnist"], prepared["bike"]
+    r = {}
+    with ThreadPoolExecutor(2) as pool:
+
+        def start(key, script, *args):
+            r[key] = pool.submit(run_script, script, *args, "--threads", 1)
+
+        def done(*keys):
+            for key in keys:
+                if not isinstance(r[key], subprocess.CompletedProcess):
+                    r[key] = ok(r[key].result())
+
+        start("teacher", "train_teacher.py", "--data", mnist, "--out", out / "teacher.pt", "--metrics", out / "teacher.json", "--epochs", 3)
+        r["bike_teacher"] = pool.submit(run_script, "train_teacher.py", "--data", bike, "--out", out / "bike.pt",
+                                        "--metrics", out / "bike.json", *BIKE_TEACHER)
+        start("bike_vae", "fit_mapping.py", "--target-data", bike, "--source-data", bike, "--out", out / "bike-vae.pt",
+              "--metrics", out / "bike-vae.json", "--epochs", 2)
+        for key in ("baseline", "baseline_again"):
+            start(key, "train_student.py", "--data", mnist, "--lam", 1, "--epochs", STUDENT_EPOCHS, "--seed", 0,
+                  "--metrics", out / f"{key}.json")
+        done("teacher")
+        for phi in ("none", "conv"):
+            start(f"answers_{phi}", "teacher_answers.py", "--target-data", mnist, "--teacher", out / "teacher.pt",
+                  "--phi", phi, "--seeds", 0, "--out", out / f"answers-{phi}.npz", "--metrics", out / f"answers-{phi}.json")
+        done("answers_none")
+        start("distilled", "train_student.py", "--data", mnist, "--answers", out / "answers-none.npz", "--lam", 0.5,
+              "--temperature", 4, "--epochs", STUDENT_EPOCHS, "--seed", 0, "--metrics", out / "distilled.json")
+        done("bike_teacher", "bike_vae")
+        start("bike_answers", "teacher_answers.py", "--target-data", bike, "--teacher", out / "bike.pt", "--phi", "vae",
+              "--mapping", out / "bike-vae.pt", "--seeds", 0, 1, "--out", out / "bike-answers.npz", "--metrics", out / "bike-answers.json")
+        done("bike_answers")
+        start("bike_student", "train_student.py", "--data", bike, "--answers", out / "bike-answers.npz", "--lam", 0.5,
+              "--epochs", 5, "--seed", 1, "--metrics", out / "bike-student.json")
+        done(*r)
+    r["out"] = out
+    return r
+
+
+def check_record(record: dict, n_epochs: int | None, metric: str):
+    for key in ("test_metric", "epochs", "config", "device", "versions", "wall_seconds"):
+        assert key in record, f"metrics.json lacks {key!r}: {sorted(record)}"
+    assert math.isfinite(record["test_metric"])
+    assert "seed" in record["config"] or "seeds" in record["config"]
+    assert record["device"] == "cpu"
+    assert {"torch", "numpy"} <= set(record["versions"])
+    assert record["wall_seconds"] > 0
+    if n_epochs is not None:
+        assert [e["epoch"] for e in record["epochs"]] == list(range(1, n_epochs + 1))
+        assert all(math.isfinite(e[metric]) for e in record["epochs"])
+        assert record["test_metric"] == record["epochs"][-1][metric]
+
+
+def test_teacher_learns_mnist(runs):
+    record = read(runs["out"] / "teacher.json")
+    check_record(record, 3, "accuracy")
+    assert record["test_metric"] > 0.6
+    assert record["config"]["epochs"] == 3 and record["config"]["seed"] == 0
+    assert record["n_weights"] == 246400
+    assert "torchvision" not in record["versions"]
+    assert not (runs["out"] / "teacher.pt.ckpt").exists()  # removed once the weights are written
+
+
+def test_students_beat_chance_and_record_everything(runs):
+    for key, lam in (("baseline", 1.0), ("distilled", 0.5)):
+        record = read(runs["out"] / f"{key}.json")
+        check_record(record, STUDENT_EPOCHS, "accuracy")
+        assert record["test_metric"] > 0.2, f"{key}: accuracy {record['test_metric']} is no better than chance (0.1)"
+        assert record["config"]["seed"] == 0 and record["config"]["lam"] == lam
+        assert record["n_weights"] == 50816
+        assert "torchvision" not in record["versions"]  # the student never imports it
+    assert read(runs["out"] / "distilled.json")["config"]["temperature"] == 4.0
+    # the teacher term changes training: the two runs share the seed, not the curve
+    assert read(runs["out"] / "distilled.json")["epochs"] != read(runs["out"] / "baseline.json")["epochs"]
+
+
+def test_same_seed_same_metrics(runs):
+    a, b = read(runs["out"] / "baseline.json"), read(runs["out"] / "baseline_again.json")
+    assert a["epochs"] == b["epochs"]
+    assert a["test_metric"] == b["test_metric"]
+
+
+def test_teacher_answers(runs, prepared):
+    out = runs["out"]
+    teacher = read(out / "teacher.json")
+    none, conv = read(out / "answers-none.json"), read(out / "answers-conv.json")
+    for record in (none, conv):
+        check_record(record, None, "accuracy")
+        assert set(record["test_metric_per_seed"]) == {"0"}
+    # phi = none: the teacher's own score on the same test part
+    assert none["test_metric"] == pytest.approx(teacher["test_metric"], abs=1e-6)
+    assert 0.3 < conv["test_metric"] <= teacher["test_metric"] + 0.05  # a blur costs a little, not everything
+    assert "torchvision" in conv["versions"]
+    with np.load(out / "answers-none.npz") as z, np.load(out / "answers-conv.npz") as c:
+        assert z["small_seed0"].shape == (300, 10) and z["test_seed0"].shape == (1000, 10)
+        np.testing.assert_array_equal(z["examples_phi"], z["examples_x"])
+        assert not np.allclose(c["examples_phi"], c["examples_x"])
+        small = np.load(prepared["mnist"])["y_small"]
+        assert (z["small_seed0"].argmax(1) == small).mean() > 0.6  # logits of a teacher that knows the small part
+
+
+def test_bike_vae_answers_and_student(runs, prepared):
+    out = runs["out"]
+    vae = read(out / "bike-vae.json")
+    assert vae["kind"] == "vae" and [e["epoch"] for e in vae["epochs"]] == [1, 2]
+    assert all(math.isfinite(e["test_loss"]) for e in vae["epochs"])
+    assert not (out / "bike-vae.pt.ckpt").exists()
+    answers = read(out / "bike-answers.json")
+    check_record(answers, None, "mse")
+    assert set(answers["test_metric_per_seed"]) == {"0", "1"}
+    with np.load(out / "bike-answers.npz") as z:
+        assert z["small_seed0"].shape == (300,) and z["test_seed1"].shape == (1000,)
+        assert np.isfinite(z["small_seed0"]).all()
+        assert not np.array_equal(z["small_seed0"], z["small_seed1"])  # one VAE draw per seed
+        assert 20 < z["small_seed0"].mean() < 1000  # predictions in bikers per hour, not standardized (mean 0)
+    teacher = read(out / "bike.json")
+    y_test = np.load(prepared["bike"])["y_test"]
+    assert teacher["test_metric"] < 0.6 * y_test.var()  # a teacher better than the mean
+    student = read(out / "bike-student.json")
+    check_record(student, 5, "mse")
+    assert student["n_weights"] == 416 and student["config"]["seed"] == 1
+
+
+def test_student_without_answers_is_a_one_line_error(run_script, prepared, tmp_path):
+    r = run_script("train_student.py", "--data", prepared["mnist"], "--lam", 0.5, "--epochs", 1, "--metrics", tmp_path / "m.json")
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "--answers" in lines[0], r.stderr
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_prepare_script_unknown_dataset_is_a_one_line_error(run_script, tmp_path):
+    r = run_script("prepare_data.py", "--dataset", "cifar10", "--out", tmp_path / "c.npz", "--big", 1, "--small", 1, "--test", 1)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "cifar10" in lines[0], r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_mentions_every_option(run_script):
+    with ThreadPoolExecutor(2) as pool:
+        helps = dict(zip(STEPS, pool.map(lambda s: run_script(s, "--help"), STEPS)))
+    for script, result in helps.items():
+        ok(result)
+        options = set(re.findall(r"add_argument\(\s*\"(--[a-z0-9-]+)\"", (SCRIPTS / script).read_text()))
+        assert len(options) >= 4, script
+        assert script == "prepare_data.py" or {"--threads", "--metrics"} <= options
+        missing = [o for o in options if o not in result.stdout]
+        assert not missing, f"{script} --help does not mention {missing}"
+        assert "Example:" in result.stdout
+
+
+def test_killed_teacher_leaves_no_output_and_resumes_to_the_same_result(runs, run_script, prepared, tmp_path):
+    import torch
+
+    out, metrics, ckpt = tmp_path / "bike.pt", tmp_path / "bike.json", tmp_path / "bike.pt.ckpt"
+    args = ["--data", prepared["bike"], "--out", out, "--metrics", metrics]
+    long = [*BIKE_TEACHER]
+    long[1] = 1000  # many epochs: it cannot finish before it is killed
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "train_teacher.py"), *map(str, args + long)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not ckpt.exists():
+            assert proc.poll() is None, f"the teacher ended before its first checkpoint: {proc.communicate()}"
+            assert time.monotonic() < deadline, "no checkpoint after 60 s"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists() and not metrics.exists()
+    assert ckpt.exists()
+
+    r = ok(run_script("train_teacher.py", *args, *BIKE_TEACHER))
+    m = re.search(r"resuming from .* after epoch (\d+)", r.stdout)
+    assert m and 1 <= int(m.group(1)) < 6, r.stdout
+    resumed, uninterrupted = read(metrics), read(runs["out"] / "bike.json")
+    assert resumed["epochs"] == uninterrupted["epochs"]
+    assert resumed["test_metric"] == uninterrupted["test_metric"]
+    assert not ckpt.exists() and out.exists()
+    a = torch.load(out, weights_only=True)["state"]
+    b = torch.load(runs["out"] / "bike.pt", weights_only=True)["state"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
