@@ -12,6 +12,7 @@ Example:
 
 import argparse
 import sys
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
@@ -51,6 +52,8 @@ try:
             answers = z[f"small_seed{args.seed}"]
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
+except (OSError, ValueError, zipfile.BadZipFile) as e:
+    fail(f"{args.answers}: not a teacher answers file ({e}); re-run teacher_answers.py")
 except KeyError:
     fail(f"{args.answers} has no answers for seed {args.seed}: re-run teacher_answers.py with this seed in --seeds")
 task = info["task"]
