@@ -1,14 +1,22 @@
 # Config checks, wildcard constraints and input functions shared by every stage.
 
+import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-validate(config, "../schemas/config.schema.yaml")
+from distill.config import ConfigError, check_sizes, explain
+
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError:
+    raise ConfigError(explain(config) or "config does not match workflow/schemas/config.schema.yaml")
+check_sizes(config)
 
 DATASETS = "mnist|fashion_mnist|bike|bike_uci"
-TRAIN_ROWS = {"mnist": 60000, "fashion_mnist": 60000, "bike": 8645, "bike_uci": 17379}
-HAS_TEST_SET = {"mnist": 10000, "fashion_mnist": 10000}
 ENV = "../../envs/study.yaml"
 
 
@@ -31,33 +39,6 @@ def fmt(value):
     """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1'."""
     return f"{value:g}"
 
-
-def check_config():
-    """What the schema cannot say: every dataset used has sizes that fit its data."""
-    used = {e["target"] for e in config["experiments"]} | {
-        e["source"] for e in config["experiments"]
-    }
-    for name in sorted(used):
-        sizes = config["data"]["sizes"].get(name)
-        if sizes is None:
-            raise ValueError(
-                f"config: data.sizes.{name} is missing; {name} is used by an experiment (give big, small, test)"
-            )
-        if name in HAS_TEST_SET:
-            train, test_rows = TRAIN_ROWS[name], HAS_TEST_SET[name]
-        else:
-            train, test_rows = TRAIN_ROWS[name] - sizes["test"], TRAIN_ROWS[name] - 1
-        if sizes["test"] > test_rows:
-            raise ValueError(
-                f"config: data.sizes.{name}.test = {sizes['test']} is larger than the {test_rows} test rows {name} has"
-            )
-        if sizes["big"] + sizes["small"] > train:
-            raise ValueError(
-                f"config: data.sizes.{name}: big + small = {sizes['big'] + sizes['small']} is larger than the {train} training rows {name} has"
-            )
-
-
-check_config()
 
 EXPERIMENTS = [(e["target"], e["source"], e["phi"]) for e in config["experiments"]]
 TARGETS = sorted({t for t, _, _ in EXPERIMENTS})

@@ -1,0 +1,75 @@
+"""Config checks the workflow runs at start: the JSON schema (through Snakemake's validate) with a
+message that names the key and what it allows, then what a schema cannot say (sizes that fit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+# Rows of the training part (and the official test part, for images) of each dataset.
+TRAIN_ROWS = {"mnist": 60000, "fashion_mnist": 60000, "bike": 8645, "bike_uci": 17379}
+TEST_ROWS = {"mnist": 10000, "fashion_mnist": 10000}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _key(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _allowed(error: jsonschema.ValidationError) -> str:
+    schema = error.schema
+    if "enum" in schema:
+        return "one of " + ", ".join(map(str, schema["enum"]))
+    if error.validator == "additionalProperties":
+        return "the keys " + ", ".join(schema.get("properties", {})) + " (is it a typo?)"
+    if error.validator == "required":
+        return "every one of " + ", ".join(schema["required"])
+    if error.validator == "uniqueItems":
+        return "each entry once"
+    bounds = [f"{word} {schema[k]}" for k, word in [("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")] if k in schema]
+    if bounds and error.validator != "type":
+        return f"{schema.get('type', 'value')} " + " and ".join(bounds)
+    if error.validator == "type":
+        return f"a value of type {schema['type']}"
+    return schema.get("description", "") or f"{error.validator} {error.validator_value}"
+
+
+def explain(config: dict, schema_path: Path = SCHEMA) -> str | None:
+    """One line per schema violation, naming the key and what it allows; None if the config is valid."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    lines = []
+    for error in errors:
+        leaves = [e for e in error.context if e.validator == "enum"] if error.context else []
+        for e in leaves or [error]:
+            message = "has duplicate entries" if e.validator == "uniqueItems" else e.message
+            lines.append(f"config key {_key(e.absolute_path)}: {message}; allowed: {_allowed(e)}")
+    return "\n".join(dict.fromkeys(lines)) or None
+
+
+def check_sizes(config: dict) -> None:
+    """Every dataset an experiment uses has split sizes that fit its rows."""
+    used = {e["target"] for e in config["experiments"]} | {e["source"] for e in config["experiments"]}
+    for name in sorted(used):
+        sizes = config["data"]["sizes"].get(name)
+        if sizes is None:
+            raise ConfigError(f"config key data.sizes.{name} is missing: an experiment uses {name}; allowed: a mapping with big, small, test")
+        if name in TEST_ROWS:
+            train, test_rows = TRAIN_ROWS[name], TEST_ROWS[name]
+        else:
+            train, test_rows = TRAIN_ROWS[name] - sizes["test"], TRAIN_ROWS[name] - 1
+        if sizes["test"] > test_rows:
+            raise ConfigError(f"config key data.sizes.{name}.test = {sizes['test']} is too large; allowed: at most {test_rows}")
+        if sizes["big"] + sizes["small"] > train:
+            raise ConfigError(f"config keys data.sizes.{name}.big + small = {sizes['big'] + sizes['small']} is too large; allowed: at most {train} (the training rows of {name})")
