@@ -13,7 +13,9 @@ from distill.config import ConfigError, check_sizes, explain
 try:
     validate(config, "../schemas/config.schema.yaml")
 except WorkflowError:
-    raise ConfigError(explain(config) or "config does not match workflow/schemas/config.schema.yaml")
+    raise ConfigError(
+        explain(config) or "config does not match workflow/schemas/config.schema.yaml"
+    )
 check_sizes(config)
 
 DATASETS = "mnist|fashion_mnist|bike|bike_uci"
