@@ -1,10 +1,12 @@
 # Distillation across domains: teacher on a big source set, student on a small target set,
 # a mapping phi between them. DESIGN.md describes the study; config.yaml sets the grid.
 
+from pathlib import Path
+
 import yaml
 
 
-configfile: "config.yaml"
+configfile: str(Path(workflow.basedir) / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

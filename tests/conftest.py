@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["workflow_fixtures"]  # fixtures that run the workflow (the smoke study)
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "workflow" / "scripts"
 if str(ROOT / "src") not in sys.path:  # test this checkout's package, whatever is installed

@@ -1,0 +1,115 @@
+"""The study as a workflow: the plan of the default grid, the smoke run's outputs, the report,
+what a config change re-runs, lint, and the conda env pins."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from snakemake_run import ROOT, SMOKE_CONFIG, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+def output(r: subprocess.CompletedProcess) -> str:
+    return r.stdout + r.stderr
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    table = output[output.index("Job stats:") :]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
+    out = output(snakemake("-n", "--configfile", str(ROOT / "config.yaml"), workdir=tmp_path))
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    experiments = config["experiments"]
+    targets = {e["target"] for e in experiments}
+    n_seeds, n_lams, n_T = len(config["seeds"]), len(config["lams"]), len(config["temperatures"])
+    assert job_counts(out) == {
+        "prepare_data": len(targets | {e["source"] for e in experiments}),  # 3
+        "train_teacher": len({e["source"] for e in experiments}),  # 3: once per source
+        "fit_mapping": len({(e["target"], e["source"]) for e in experiments if e["phi"] == "vae"}),  # 5
+        "teacher_answers": len(experiments),  # 15: once per experiment
+        "train_baseline": len(targets) * n_seeds,  # 15: once per target and seed, shared by every row
+        "train_student": len(experiments) * n_lams * n_T * n_seeds,  # 300
+        "tables": 1,
+        "figures": 1,
+        "runtime": 1,
+        "config_used": 1,
+        "all": 1,
+        "total": 346,
+    }
+
+
+def test_smoke_study_writes_every_table_and_figure(smoke_local):
+    config = yaml.safe_load(SMOKE_CONFIG.read_text())
+    results = smoke_local / "results"
+    for target in {e["target"] for e in config["experiments"]}:
+        table = pd.read_csv(results / "tables" / f"{target}.csv")
+        rows = [e for e in config["experiments"] if e["target"] == target]
+        assert len(table) == 1 + len(rows) * len(config["lams"]) * len(config["temperatures"])
+        assert table.iloc[0]["verdict"] == "baseline" and table.iloc[0]["lam"] == 1
+        assert (table["n"] == len(config["seeds"])).all()
+        assert table["mean"].notna().all()
+        assert "\\toprule" in (results / "tables" / f"{target}.tex").read_text()
+        assert "±" in (results / "tables" / f"{target}.md").read_text()
+        for kind in ("lambda", "curves"):
+            for ext in ("png", "pdf"):
+                assert (results / "figures" / f"{kind}-{target}.{ext}").stat().st_size > 1000
+    assert (results / "figures" / "phi-examples.png").stat().st_size > 1000
+    teachers = pd.read_csv(results / "tables" / "teachers.csv")
+    assert len(teachers) == len({e["source"] for e in config["experiments"]}) + len(config["experiments"])
+    runtime = pd.read_csv(results / "tables" / "runtime.csv")
+    assert {"train_student", "train_teacher", "fit_mapping", "teacher_answers"} <= set(runtime["rule"])
+
+
+def test_report_builds_with_every_table_and_figure(smoke_local):
+    snakemake("--configfile", str(SMOKE_CONFIG), "--report", "results/report.html", workdir=smoke_local, timeout=300)
+    html = (smoke_local / "results" / "report.html").read_text(errors="replace")
+    for name in ("mnist.csv", "teachers.csv", "curves-mnist.png", "lambda-bike.png", "phi-examples.png", "runtime.csv", "config.yaml"):
+        assert name in html, name
+
+
+def test_adding_a_lambda_reruns_only_the_new_students_and_the_aggregation(smoke_local):
+    config = yaml.safe_load(SMOKE_CONFIG.read_text())
+    assert "Nothing to be done" in output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), workdir=smoke_local))
+    lams = config["lams"] + [0.25]
+    out = output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), "--config", f"lams={lams}", workdir=smoke_local))
+    counts = job_counts(out)
+    new_students = len(config["experiments"]) * len(config["temperatures"]) * len(config["seeds"])
+    assert counts.pop("train_student") == new_students
+    assert set(counts) <= {"tables", "figures", "runtime", "config_used", "all", "total"}, counts
+
+
+def test_workflow_passes_lint_and_is_snakefmt_formatted(tmp_path):
+    assert "Lints for" not in output(snakemake("--lint", "--configfile", str(ROOT / "config.yaml"), workdir=tmp_path))
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    r = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_conda_env_pins_match_pyproject():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = dict(p.split("==") for p in pyproject)
+    env = yaml.safe_load((ROOT / "envs" / "study.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    for line in pip:
+        name, version = line.split("==")
+        assert pins[name] == version, f"envs/study.yaml pins {name}=={version}, pyproject.toml {pins.get(name)}"
+    workflow_only = {"snakemake", "snakemake-executor-plugin-slurm", "pulp"}
+    assert set(pins) - workflow_only == {line.split("==")[0] for line in pip}
