@@ -37,26 +37,38 @@ def test_weight_counts_for_the_real_bike_features():
 
 
 @pytest.mark.parametrize(
-    "model, widths",
+    "make, widths",
     [
-        (models.teacher(784, 10), [784, 256, 128, 64, 64, 10]),
-        (models.student(784, 10, "classification"), [784, 64, 10]),
-        (models.teacher(12, 1), [12, 256, 128, 64, 64, 1]),
-        (models.student(12, 1, "regression"), [12, 32, 1]),
+        (lambda: models.teacher(784, 10), [784, 256, 128, 64, 64, 10]),
+        (lambda: models.student(784, 10, "classification"), [784, 64, 10]),
+        (lambda: models.teacher(12, 1), [12, 256, 128, 64, 64, 1]),
+        (lambda: models.student(12, 1, "regression"), [12, 32, 1]),
     ],
     ids=["teacher images", "student images", "teacher bike", "student bike"],
 )
-def test_layers_relu_after_every_hidden_layer_only(model, widths):
+def test_layers_relu_after_every_hidden_layer_only(make, widths):
+    torch.manual_seed(0)
+    model = make()
     layers = list(model)
     linears = [m for m in layers if isinstance(m, nn.Linear)]
     assert [linears[0].in_features] + [m.out_features for m in linears] == widths
     # Linear, ReLU, Linear, ReLU, ..., Linear: one ReLU after each hidden layer, none after the output
     kinds = [type(m) for m in layers]
     assert kinds == [nn.Linear, nn.ReLU] * (len(widths) - 2) + [nn.Linear]
-    # the output is not rectified: a random input gives negative outputs somewhere
-    torch.manual_seed(0)
-    out = model(torch.randn(256, widths[0]))
-    assert (out < 0).any()
+    x = torch.randn(64, widths[0])
+    with torch.no_grad():
+        # the output is not rectified: an output layer that answers -1 everywhere is seen as -1
+        nn.init.zeros_(linears[-1].weight)
+        linears[-1].bias.fill_(-1.0)
+        assert torch.equal(model(x), torch.full((64, widths[-1]), -1.0))
+        # the hidden layers are: with a first layer whose pre-activations depend on x but are all negative,
+        # the ReLU zeroes them and the input no longer matters
+        linears[-1].weight.fill_(1.0)
+        assert not torch.equal(model(x), model(torch.zeros_like(x)))
+        linears[0].bias.fill_(-1000.0)
+        assert (linears[0](x) < 0).all() and not torch.equal(linears[0](x), linears[0](-x))
+        assert torch.equal(model(x), model(-x))
+        assert torch.equal(model(x), model(torch.zeros_like(x)))
 
 
 def test_vae_shapes_and_translate():

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,11 +189,13 @@ def read_idx(path: Path) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise DataError(f"{path}: not a complete gzip file ({e})") from None
     if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: IDX header is cut short ({len(raw)} bytes for {ndim} dimensions; truncated?)")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
@@ -205,7 +208,7 @@ def read_mnist_pickle(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     try:
         with gzip.open(path, "rb") as f:
             train, valid, test = pickle.load(f, encoding="latin1")
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError) as e:
+    except (OSError, EOFError, zlib.error, pickle.UnpicklingError, ValueError, TypeError) as e:
         raise DataError(f"{path}: not the expected gzip'd pickle of (train, valid, test) ({e})") from None
 
     def pixels(x):
@@ -319,13 +322,13 @@ def split(x_train, y_train, x_test, y_test, sizes: dict[str, int], seed: int) ->
 
 
 def save(path: Path, parts: dict[str, np.ndarray], meta: dict) -> None:
-    """Write the parts (npz) and their description (``<path>.json``), each atomically."""
+    """Write the parts (npz) and their description (``<path>.json``), each atomically; the .json lands
+    first, so an .npz never exists without its description."""
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, atomic_path(path.with_suffix(".json")) as meta_tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **parts)
-    with atomic_path(path.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+        meta_tmp.write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def load(path: Path, *parts: str) -> dict[str, np.ndarray]:
@@ -351,6 +354,7 @@ def meta(path: Path) -> dict:
 def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str = "embedded", raw_dir: Path | None = None, log=print) -> dict:
     """Fetch, verify, decode and split ``name``; write ``out`` (.npz) and its .json. Returns the metadata."""
     ds = dataset(name)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)  # the scratch folder lives next to the output
     with tempfile.TemporaryDirectory(prefix=f".fetch-{name}-", dir=Path(out).parent) as scratch:
         scratch = Path(scratch)
         if raw_dir is not None:

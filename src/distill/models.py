@@ -42,6 +42,8 @@ class VAE(nn.Module):
         self.bernoulli = bernoulli  # images in [0, 1]: Bernoulli likelihood; standardized features: Gaussian
         self.encoder = mlp([n_in, hidden, 2 * latent])
         self.decoder = mlp([latent, hidden, n_out])
+        # Gaussian likelihood: a learned log-variance per feature, so the fit is not pulled to the mean
+        self.log_var = nn.Parameter(torch.zeros(n_out)) if not bernoulli else None
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         mu, logvar = self.encoder(x).chunk(2, dim=1)
@@ -54,7 +56,7 @@ class VAE(nn.Module):
         if self.bernoulli:
             recon = F.binary_cross_entropy_with_logits(out, x_out, reduction="sum")
         else:
-            recon = 0.5 * F.mse_loss(out, x_out, reduction="sum")
+            recon = 0.5 * torch.sum((out - x_out) ** 2 / self.log_var.exp() + self.log_var)
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
         return (recon + kl) / len(x)
 

@@ -79,8 +79,9 @@ class Checkpoint:
 
     Resuming from it gives the same final weights as an uninterrupted run on the CPU."""
 
-    def __init__(self, path):
+    def __init__(self, path, settings: dict):
         self.path = path
+        self.settings = {k: str(v) for k, v in settings.items()}  # a checkpoint of other settings is not resumed
 
     def save(self, epoch: int, model, optimizer, generator: torch.Generator, history: list) -> None:
         state = {
@@ -90,6 +91,7 @@ class Checkpoint:
             "generator": generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "history": history,
+            "settings": self.settings,
         }
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
@@ -99,6 +101,9 @@ class Checkpoint:
         try:
             state = torch.load(self.path, weights_only=True, map_location="cpu")
         except FileNotFoundError:
+            return 0, []
+        if state.get("settings") != self.settings:
+            print(f"ignoring {self.path}: it was written with other settings")
             return 0, []
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

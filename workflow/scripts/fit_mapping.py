@@ -73,7 +73,8 @@ def partners(idx):
 
 vae = VAE(x_in.shape[1], x_src.shape[1], args.hidden, args.latent, bernoulli=images).to(device)
 optimizer = torch.optim.Adam(vae.parameters(), lr=args.lr)
-checkpoint = Checkpoint(args.out.with_name(args.out.name + ".ckpt"))
+resumable = {k: v for k, v in vars(args).items() if k not in ("epochs", "threads", "metrics")}
+checkpoint = Checkpoint(args.out.with_name(args.out.name + ".ckpt"), resumable)
 start, history = checkpoint.resume(vae, optimizer, generator)
 if start:
     print(f"resuming from {checkpoint.path} after epoch {start}")

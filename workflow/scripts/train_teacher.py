@@ -46,7 +46,8 @@ target = y_scale(y).unsqueeze(1) if regression else y
 teacher = models.teacher(x.shape[1], info["n_classes"] or 1).to(device)
 optimizer = torch.optim.Adam(teacher.parameters(), lr=args.lr)
 loss_fn = torch.nn.functional.mse_loss if regression else torch.nn.functional.cross_entropy
-checkpoint = Checkpoint(args.out.with_name(args.out.name + ".ckpt"))
+resumable = {k: v for k, v in vars(args).items() if k not in ("epochs", "threads", "metrics")}
+checkpoint = Checkpoint(args.out.with_name(args.out.name + ".ckpt"), resumable)
 start, history = checkpoint.resume(teacher, optimizer, generator)
 if start:
     print(f"resuming from {checkpoint.path} after epoch {start}")

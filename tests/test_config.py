@@ -1,0 +1,136 @@
+"""Bad configs fail before any job starts, with a message that names the key and what it allows.
+
+Table-driven: each case changes the tiny study (tests/reliability/tiny.yaml) in one way and runs the
+real workflow on it (not a dry run) in an empty working directory. Snakemake merges a --configfile
+onto config.yaml, so a top-level key left out is filled from the defaults; missing keys are tested
+where no default can fill them (an experiment without phi, a dataset without sizes).
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from snakemake_run import ROOT, snakemake
+
+pytestmark = pytest.mark.slow
+
+TINY = ROOT / "tests" / "reliability" / "tiny.yaml"
+DATASETS = "one of mnist, fashion_mnist, bike, bike_uci"
+DELETE = object()
+
+
+def exp(target, source, phi):
+    return {"target": target, "source": source, "phi": phi}
+
+
+GOOD = [exp("mnist", "mnist", "none"), exp("bike", "bike", "noise")]
+
+# id -> (changes {dotted key: value}, key path the message must name, what it must say is allowed)
+CASES = {
+    # wrong types
+    "seeds-not-a-list": ({"seeds": "0, 1"}, "seeds", "allowed: a value of type array"),
+    "t2-not-a-bool": ({"t2": "yes"}, "t2", "allowed: a value of type boolean"),
+    "lam-not-a-number": ({"lams": [0.5, "half"]}, "lams[1]", "allowed: a value of type number"),
+    # lambda out of range
+    "lam-above-one": ({"lams": [0.5, 1.5]}, "lams[1]", "allowed: number >= 0 and <= 1"),
+    "lam-negative": ({"lams": [-0.25]}, "lams[0]", "allowed: number >= 0 and <= 1"),
+    # unknown dataset or phi
+    "unknown-dataset": ({"experiments": [exp("cifar10", "mnist", "none"), GOOD[1]]}, "experiments[0].target", f"allowed: {DATASETS}"),
+    "unknown-phi": ({"experiments": [GOOD[0], exp("mnist", "mnist", "blur")]}, "experiments[1].phi", "allowed: one of none, noise, conv, vae"),
+    # a phi not valid for the dataset
+    "conv-on-bike": ({"experiments": [GOOD[0], exp("bike", "bike", "conv")]}, "experiments[1].phi", "allowed: one of none, noise, vae"),
+    # mismatched input shapes for a cross pair
+    "bike-from-mnist": ({"experiments": [GOOD[0], exp("bike", "mnist", "none")]}, "experiments[1].source", "allowed: one of bike, bike_uci"),
+    "mnist-from-bike": ({"experiments": [exp("mnist", "bike", "vae"), GOOD[1]]}, "experiments[0].source", "allowed: one of mnist, fashion_mnist"),
+    # duplicates
+    "duplicate-seeds": ({"seeds": [0, 1, 0]}, "seeds", "allowed: each entry once"),
+    "duplicate-experiment": ({"experiments": [GOOD[0], GOOD[1], GOOD[0]]}, "experiments", "allowed: each entry once"),
+    # empty lists
+    "empty-seeds": ({"seeds": []}, "seeds", "allowed: student seeds"),
+    "empty-experiments": ({"experiments": []}, "experiments", "allowed: (target, source, phi) triples"),
+    # missing keys
+    "experiment-without-phi": ({"experiments": [{"target": "mnist", "source": "mnist"}]}, "experiments[0]", "allowed: every one of target, source, phi"),
+    "dataset-without-sizes": ({"experiments": [exp("bike_uci", "bike_uci", "none")]}, "data.sizes.bike_uci", "allowed: a mapping with big, small, test"),
+    # split sizes too large
+    "mnist-split-too-large": ({"data.sizes.mnist": {"big": 59500, "small": 1000, "test": 200}}, "data.sizes.mnist", "allowed: at most 60000"),
+    "bike-split-too-large": ({"data.sizes.bike": {"big": 8000, "small": 300, "test": 1000}}, "data.sizes.bike", "allowed: at most 7645"),
+    # negative epochs, T <= 0
+    "negative-epochs": ({"training.student.epochs": -5}, "training.student.epochs", "allowed: integer >= 1"),
+    "temperature-zero": ({"temperatures": [0]}, "temperatures[0]", "allowed: number > 0"),
+    # unknown keys from a typo, at the top and nested
+    "typo-top-level": ({"seed": [0, 1]}, "(top level)", "allowed: the keys experiments, lams, temperatures, t2, seeds"),
+    "typo-nested": ({"training.teacher.epoch": 5}, "training.teacher", "allowed: the keys epochs, batch_size, lr"),
+    # names that would escape results/ or the shell if they reached a path: rejected by the schema
+    "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target", f"allowed: {DATASETS}"),
+    "dataset-shell-injection": ({"data.sizes.a;rm -rf ~": {"big": 1, "small": 1, "test": 1}}, "data.sizes", f"allowed: {DATASETS}"),
+}
+
+
+def broken(changes: dict) -> dict:
+    config = yaml.safe_load(TINY.read_text())
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".", 2) if dotted.startswith("data.sizes.") else dotted.split(".")
+        node = config
+        for key in parents:
+            node = node[key]
+        if value is DELETE:
+            del node[last]
+        else:
+            node[last] = copy.deepcopy(value)
+    return config
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Run the workflow once per broken config (two at a time): id -> (workdir, stdout + stderr)."""
+    root = tmp_path_factory.mktemp("bad-configs")
+
+    def run(case):
+        config = root / f"{case}.yaml"
+        config.write_text(yaml.safe_dump(broken(CASES[case][0]), sort_keys=False))
+        workdir = root / case
+        workdir.mkdir()
+        r = snakemake("--cores", "1", "--configfile", str(config), workdir=workdir, timeout=120, check=False)
+        return case, (workdir, r.returncode, r.stdout + r.stderr)
+
+    with ThreadPoolExecutor(2) as pool:
+        out = dict(pool.map(run, CASES))
+    print(f"\n{len(CASES)} broken configs tried, {sum(rc != 0 for _, rc, _ in out.values())} rejected", file=sys.stderr)
+    return out
+
+
+def test_enough_distinct_broken_configs():
+    configs = [yaml.safe_dump(broken(changes), sort_keys=True) for changes, _, _ in CASES.values()]
+    assert len(set(configs)) == len(configs) >= 20
+    print(f"{len(configs)} distinct broken configs")
+
+
+def test_the_tiny_config_itself_is_valid():
+    """The control: without the change every case passes the checks the workflow runs at start."""
+    from distill.config import check_sizes, explain
+
+    def merge(base, over):  # how Snakemake lays a --configfile over config.yaml: dicts merged, the rest replaced
+        return {**base, **{k: merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v for k, v in over.items()}}
+
+    merged = merge(yaml.safe_load((ROOT / "config.yaml").read_text()), yaml.safe_load(TINY.read_text()))
+    assert explain(merged) is None
+    check_sizes(merged)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_config_fails_before_any_job_and_names_the_key(outcomes, case):
+    _, key, allowed = CASES[case]
+    workdir, returncode, output = outcomes[case]
+    assert returncode != 0, output
+    assert f"config key {key}" in output or f"config keys {key}" in output, output
+    assert allowed in output, output
+    assert "Building DAG" not in output and "Job stats" not in output, output
+    left = {p.name for p in workdir.iterdir()} - {".snakemake"}
+    assert not left, f"a rejected config wrote {sorted(left)}"
+    assert not list((workdir / ".snakemake").glob("**/*.npz"))
