@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -22,7 +20,6 @@ pytestmark = pytest.mark.slow
 
 TINY = ROOT / "tests" / "reliability" / "tiny.yaml"
 DATASETS = "one of mnist, fashion_mnist, bike, bike_uci"
-DELETE = object()
 
 
 def exp(target, source, phi):
@@ -79,10 +76,7 @@ def broken(changes: dict) -> dict:
         node = config
         for key in parents:
             node = node[key]
-        if value is DELETE:
-            del node[last]
-        else:
-            node[last] = copy.deepcopy(value)
+        node[last] = copy.deepcopy(value)
     return config
 
 

@@ -160,7 +160,10 @@ def fetch_embedded(name: str, workdir: Path) -> dict[str, Path]:
             raise DataError(f"{deb}: dpkg-deb -x failed: {r.stderr.strip()}")
     paths = {member: workdir / member for member in ds.files}
     for member, expected in ds.files.items():
-        verify(paths[member], expected)
+        try:
+            verify(paths[member], expected)
+        except DataError as e:
+            raise DataError(f"{ds.package}, file {member}: {str(e).split(': ', 1)[1]}") from None
     return paths
 
 

@@ -96,14 +96,14 @@ class Checkpoint:
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
 
-    def resume(self, model, optimizer, generator: torch.Generator) -> tuple[int, list]:
-        """Load the checkpoint if there is one; return (epochs done, history so far)."""
+    def resume(self, model, optimizer, generator: torch.Generator, epochs: int) -> tuple[int, list]:
+        """Load the checkpoint if there is one (and it is not past ``epochs``); return (epochs done, history)."""
         try:
             state = torch.load(self.path, weights_only=True, map_location="cpu")
         except FileNotFoundError:
             return 0, []
-        if state.get("settings") != self.settings:
-            print(f"ignoring {self.path}: it was written with other settings")
+        if state.get("settings") != self.settings or state["epoch"] > epochs:
+            print(f"ignoring {self.path}: it was written with other settings or more epochs")
             return 0, []
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

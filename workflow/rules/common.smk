@@ -10,6 +10,10 @@ from snakemake.utils import validate
 
 from distill.config import ConfigError, check_sizes, explain
 
+for key in ("t2", "allow_missing"):  # --config allow_missing=true arrives as a string
+    if str(config.get(key)).lower() in ("true", "false"):
+        config[key] = str(config[key]).lower() == "true"
+
 try:
     validate(config, "../schemas/config.schema.yaml")
 except WorkflowError:
@@ -38,8 +42,8 @@ def script(name):
 
 
 def fmt(value):
-    """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1'."""
-    return f"{value:g}"
+    """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1' (never an exponent)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 EXPERIMENTS = [(e["target"], e["source"], e["phi"]) for e in config["experiments"]]

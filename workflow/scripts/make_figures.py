@@ -19,6 +19,7 @@ Example:
 import argparse
 import math
 import sys
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
@@ -154,21 +155,28 @@ def curves_figure(target, got):
 
 
 def phi_examples():
-    rows = []
+    rows, unreadable = [], []
     for path in args.answers_npz:
         if not path.is_file() or "-from-" not in path.parent.name:
             continue
-        with np.load(path) as z:
-            if "examples_x" not in z.files or "examples_phi" not in z.files:
-                continue
-            x, y = z["examples_x"][: args.examples], z["examples_phi"][: args.examples]
+        try:
+            with np.load(path) as z:
+                if "examples_x" not in z.files or "examples_phi" not in z.files:
+                    continue
+                x, y = z["examples_x"][: args.examples], z["examples_phi"][: args.examples]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            if not args.allow_missing:
+                fail(f"{path}: not a teacher answers file ({e}); re-run teacher_answers.py")
+            print(f"{path}: not a teacher answers file ({e}), row skipped", file=sys.stderr)
+            unreadable.append(path)
+            continue
         side = math.isqrt(x.shape[1])
         if side * side != x.shape[1]:
             print(f"{path}: examples of {x.shape[1]} values are not square images, row skipped", file=sys.stderr)
             continue
         target, source = path.parent.name.split("-from-", 1)
         rows.append(((target, source, R.phi_rank(path.stem)), experiment(target, source, path.stem), x.reshape(-1, side, side), y.reshape(-1, side, side)))
-    if not rows and not any(not path.is_file() for path in args.answers_npz):
+    if not rows and not unreadable and not any(not path.is_file() for path in args.answers_npz):
         print("no answers with example images given: phi-examples skipped")
         return
     if not rows:  # --allow-missing and the image answers are not there yet: a placeholder keeps the outputs complete

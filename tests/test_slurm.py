@@ -1,0 +1,209 @@
+"""Real SLURM: the smoke study through profiles/slurm on a one-node cluster that this module starts on
+localhost (workflow/cluster/slurm-test-cluster.sh), and one job failing on purpose through it.
+
+The run layers a test profile over the user's one, `--profile profiles/slurm --profile tests/slurm/profile`:
+the test cluster's partition, no GPUs, quick status checks, SLURM logs kept. Needs root and apt (the script
+installs slurm-wlm and munge with apt-get): skipped with the reason otherwise. The cluster is stopped
+after the module, whether the tests pass or fail."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from snakemake_run import ROOT, SMOKE_CONFIG, snakemake, tables
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+CLUSTER = ROOT / "workflow" / "cluster" / "slurm-test-cluster.sh"
+USER_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
+OVERLAY = ROOT / "tests" / "slurm" / "profile" / "config.yaml"
+PROFILES = ("--profile", "profiles/slurm", "--profile", "tests/slurm/profile")
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
+RUN_ID = re.compile(r"SLURM run ID: (\S+)")
+STUDENT_RULES = ("train_student", "train_baseline")  # the rules of group "students"
+
+
+def why_no_cluster() -> str | None:
+    """Why this machine cannot run the test cluster, or None."""
+    if os.geteuid() != 0:
+        return "needs root (the cluster script installs packages and starts slurmctld, slurmd and munged)"
+    missing = [tool for tool in ("apt-get", "dpkg-query") if shutil.which(tool) is None]
+    if missing:
+        return f"needs Debian/Ubuntu: {', '.join(missing)} not found (the cluster script installs slurm-wlm and munge with apt)"
+    return None
+
+
+def cluster_script(command: str, timeout: int) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(CLUSTER), command], capture_output=True, text=True, timeout=timeout)
+
+
+def squeue(*args: str) -> str:
+    return subprocess.run(["squeue", "-t", "all", "-h", *args], capture_output=True, text=True, timeout=30, check=True).stdout
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The first 'Job stats' table of a Snakemake run as {rule: count} (with 'total')."""
+    counts = {}
+    for line in output[output.index("Job stats:") :].splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def group_size() -> int:
+    """Students per SLURM job, from profiles/slurm's group-components (students=N)."""
+    entry = next(e for e in yaml.safe_load(USER_PROFILE.read_text())["group-components"] if e.startswith("students="))
+    return int(entry.split("=")[1])
+
+
+def gpu_rules() -> set[str]:
+    """Rules that ask for a GPU (gpu=1 in workflow/rules/*.smk)."""
+    text = "\n".join(p.read_text() for p in sorted((ROOT / "workflow" / "rules").glob("*.smk")))
+    rules = re.split(r"^rule (\w+):", text, flags=re.M)
+    return {name for name, body in zip(rules[1::2], rules[2::2]) if re.search(r"\bgpu=[1-9]", body)}
+
+
+@dataclass
+class SlurmRun:
+    workdir: Path
+    output: str  # snakemake's stdout + stderr
+    jobs: dict[str, Path]  # SLURM job id -> its SLURM log
+    seconds: float
+
+
+def run_through_slurm(workdir: Path, timeout: int) -> tuple[subprocess.CompletedProcess, str, dict[str, Path]]:
+    r = snakemake(*PROFILES, "--configfile", str(SMOKE_CONFIG), workdir=workdir, timeout=timeout, check=False)
+    out = r.stdout + r.stderr
+    return r, out, {job_id: Path(log) for job_id, log in SUBMITTED.findall(out)}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The one-node test cluster, up for this module; always stopped afterwards."""
+    reason = why_no_cluster()
+    if reason:
+        pytest.skip(f"SLURM test cluster cannot run on this machine: {reason}")
+    try:
+        r = cluster_script("start", timeout=900)  # the first start installs the packages
+        if r.returncode != 0:
+            pytest.fail(f"{CLUSTER.name} start exited {r.returncode}\n{r.stdout}\n{r.stderr}", pytrace=False)
+        yield
+    finally:
+        r = cluster_script("stop", timeout=120)
+        assert r.returncode == 0, f"{CLUSTER.name} stop exited {r.returncode}\n{r.stdout}\n{r.stderr}"
+
+
+@pytest.fixture(scope="module")
+def slurm_smoke(cluster, tmp_path_factory) -> SlurmRun:
+    """The smoke study, every rule but `all` run as a SLURM job of the test cluster."""
+    workdir = tmp_path_factory.mktemp("smoke-slurm")
+    t0 = time.monotonic()
+    r, out, jobs = run_through_slurm(workdir, timeout=540)
+    seconds = time.monotonic() - t0
+    if r.returncode != 0:
+        m = RUN_ID.search(out)
+        queue = squeue("-n", m.group(1), "-o", "%i %T %r %C %m %l") if m else "(no SLURM run ID in the output)"
+        pytest.fail(f"smoke study through SLURM exited {r.returncode} after {seconds:.0f} s\n--- squeue of this run\n{queue}"
+                    f"--- snakemake output (tail)\n{out[-8000:]}", pytrace=False)
+    return SlurmRun(workdir, out, jobs, seconds)
+
+
+def test_smoke_study_runs_through_slurm_with_students_grouped(slurm_smoke):
+    config = yaml.safe_load(SMOKE_CONFIG.read_text())
+    targets = sorted({e["target"] for e in config["experiments"]})
+    results = slurm_smoke.workdir / "results"
+    expected = [f"tables/{name}.{ext}" for name in [*targets, "teachers"] for ext in ("csv", "md", "tex")]
+    expected += [f"figures/{kind}-{t}.{ext}" for kind in ("lambda", "curves") for t in targets for ext in ("png", "pdf")]
+    expected += ["figures/phi-examples.png", "figures/phi-examples.pdf", "tables/runtime.csv", "tables/runtime.md", "config.yaml"]
+    missing = [name for name in expected if not (results / name).is_file() or (results / name).stat().st_size == 0]
+    assert not missing, f"missing or empty after the SLURM run: {missing}"
+
+    # The jobs really ran as SLURM jobs: each id Snakemake printed is a job of this run (its name is
+    # the run's id) that SLURM reports COMPLETED, with its log written by SLURM.
+    run_id = RUN_ID.search(slurm_smoke.output).group(1)
+    states = dict(line.split() for line in squeue("-n", run_id, "-o", "%i %T").splitlines())
+    assert slurm_smoke.jobs, "no 'submitted with SLURM jobid' in snakemake's output"
+    assert set(states) == set(slurm_smoke.jobs), f"squeue jobs {sorted(states)} != submitted {sorted(slurm_smoke.jobs)}"
+    assert set(states.values()) == {"COMPLETED"}, states
+    for job_id, log in slurm_smoke.jobs.items():
+        assert log.name == f"{job_id}.log" and log.is_file() and log.stat().st_size > 0, log
+
+    # Students are grouped: every other job is one SLURM job, the students one per `students=N` of them.
+    counts = job_counts(slurm_smoke.output)
+    students = sum(counts.get(rule, 0) for rule in STUDENT_RULES)
+    groups = math.ceil(students / group_size())
+    n_snakemake = counts["total"]
+    n_slurm = len(slurm_smoke.jobs)
+    print(f"\nSLURM smoke study: {n_slurm} SLURM jobs for {n_snakemake} Snakemake jobs "
+          f"({students} students in {groups} group job(s); `all` runs locally), {slurm_smoke.seconds:.0f} s")
+    assert n_slurm == n_snakemake - counts["all"] - students + groups < n_snakemake
+    group_logs = [log for log in slurm_smoke.jobs.values() if log.parent.name.startswith("group_students")]
+    assert len(group_logs) == groups, group_logs
+
+
+def test_slurm_tables_equal_local_tables(slurm_smoke, smoke_local):
+    """Same seeds, same threads, same numbers: SLURM and the local profile write byte-identical tables."""
+    local, remote = tables(smoke_local), tables(slurm_smoke.workdir)
+    assert sorted(remote) == sorted(local)
+    differ = [name for name in local if local[name] != remote[name]]
+    assert not differ, (f"tables differ between the local and the SLURM run: {differ}\n--- local {differ[0]}\n"
+                        f"{local[differ[0]].decode()}\n--- slurm {differ[0]}\n{remote[differ[0]].decode()}")
+
+
+def test_a_failing_slurm_job_fails_the_run_and_shows_its_log(slurm_smoke, tmp_path):
+    """Corrupt one experiment's teacher answers: its students fail as a SLURM job, the run exits non-zero
+    with the student's error and both logs shown, and (keep-going) an independent job still finishes."""
+    workdir = tmp_path / "smoke-slurm-broken"
+    shutil.copytree(slurm_smoke.workdir, workdir, symlinks=True)  # copy2: mtimes kept, nothing else reruns
+    answers = "results/answers/bike-from-bike/noise.npz"
+    (workdir / answers).write_bytes(b"garbage: not a teacher answers file\n")
+    (workdir / "results" / "config.yaml").unlink()  # config_used: a job that does not need the students
+
+    r, out, jobs = run_through_slurm(workdir, timeout=300)
+    assert r.returncode != 0, out[-4000:]
+    assert re.search(r"Error in group students", out), out[-4000:]
+    # the failed SLURM job's log, and the student's own log with its one-line error, are printed
+    group = [job_id for job_id, log in jobs.items() if log.parent.name.startswith("group_students")]
+    assert len(group) == 1, jobs
+    assert f"Logfile {jobs[group[0]]}:" in out, out[-4000:]
+    assert re.search(rf"Logfile logs/train_student/bike/bike-noise/\S+\.log:\n\s*=+\n\s*error: {re.escape(answers)}: not a teacher answers file", out), out[-4000:]
+    assert squeue("-j", group[0], "-o", "%T").strip() == "FAILED"
+    # keep-going: the independent job ran (as its own SLURM job), the tables were not rebuilt
+    assert any(log.parent.name == "rule_config_used" for log in jobs.values()), jobs
+    assert (workdir / "results" / "config.yaml").is_file()
+    assert tables(workdir) == tables(slurm_smoke.workdir)
+
+
+def test_test_profile_changes_only_what_the_test_cluster_needs():
+    """A later --profile replaces whole top-level keys: the overlay restates default-resources and set-resources,
+    and must stay in step with profiles/slurm (except partition, account and GPUs)."""
+    user, overlay = yaml.safe_load(USER_PROFILE.read_text()), yaml.safe_load(OVERLAY.read_text())
+    cluster_only = {"slurm_partition", "slurm_account"}
+    assert {k: v for k, v in overlay["default-resources"].items() if k not in cluster_only} == {
+        k: v for k, v in user["default-resources"].items() if k not in cluster_only
+    }
+    assert overlay["default-resources"]["slurm_partition"] == "debug"  # the test cluster's partition
+    gpu = {"gpu", "gpu_model", "gres"}
+    user_rules, overlay_rules = user.get("set-resources") or {}, overlay["set-resources"]
+    assert set(overlay_rules) == set(user_rules) | gpu_rules()
+    for rule in overlay_rules:
+        kept = {k: v for k, v in (user_rules.get(rule) or {}).items() if k not in gpu}
+        assert overlay_rules[rule] == kept | ({"gpu": 0} if rule in gpu_rules() else {}), rule
+    # what the tests check must come from the user's profile, not the overlay
+    for key in ("executor", "keep-going", "show-failed-logs", "slurm-status-command", "group-components", "cores"):
+        assert key in user and key not in overlay, key
+    # `cores` caps every rule's threads: below the largest, a SLURM run would compute with fewer threads than a local one
+    threads = [int(n) for p in (ROOT / "workflow" / "rules").glob("*.smk") for n in re.findall(r"^\s*threads:\s*(\d+)", p.read_text(), re.M)]
+    assert user["cores"] >= max(threads), (user["cores"], max(threads))
