@@ -68,6 +68,21 @@ def split_missing(paths, allow_missing=False) -> tuple[list[Path], list[Path]]:
     return [p for p in paths if p.is_file()], missing
 
 
+def check_missing(paths, allow_missing: bool, skipped_as: str) -> list[Path]:
+    """End the script with one error listing every missing path, unless allow_missing; then say on
+    stderr what is missing and how it is treated (``skipped_as``). Returns the missing paths."""
+    import sys
+
+    from distill.io import fail
+
+    _, missing = split_missing(paths, allow_missing=True)
+    if missing and not allow_missing:
+        fail(str(MissingRuns(missing)) + "\n(use --allow-missing to go on with the runs that exist)")
+    if missing:
+        print(str(MissingRuns(missing)).replace("file(s):", f"file(s), {skipped_as}:"), file=sys.stderr)
+    return missing
+
+
 def grid(paths) -> pd.DataFrame:
     """Every expected run (present or not): KEYS + path, one row per path."""
     return _typed(pd.DataFrame([{**parse(p), "path": str(p)} for p in paths], columns=KEYS + ["path"]))

@@ -45,11 +45,7 @@ p.add_argument("--col-wrap", type=int, default=3, help="panels per row in curves
 p.add_argument("--dpi", type=int, default=150, help="resolution of the PNG files (default 150)")
 args = p.parse_args()
 
-_, missing = R.split_missing(args.runs + args.answers_npz, allow_missing=True)
-if missing and not args.allow_missing:
-    fail(str(R.MissingRuns(missing)) + "\n(use --allow-missing to draw from the runs that exist)")
-if missing:
-    print(str(R.MissingRuns(missing)).replace("file(s):", "file(s), skipped:"), file=sys.stderr)
+R.check_missing(args.runs + args.answers_npz, args.allow_missing, "skipped")
 try:
     expected = R.grid(args.runs)
     runs = R.collect(args.runs, allow_missing=True)

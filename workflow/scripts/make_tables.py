@@ -138,11 +138,7 @@ def teachers_table(records):
 
 
 # Check every input before writing anything.
-_, missing = R.split_missing(args.runs + args.teachers + args.answers, allow_missing=True)
-if missing and not args.allow_missing:
-    fail(str(R.MissingRuns(missing)) + "\n(use --allow-missing to write the tables anyway)")
-if missing:
-    print(str(R.MissingRuns(missing)).replace("file(s):", "file(s), marked in the tables:"), file=sys.stderr)
+R.check_missing(args.runs + args.teachers + args.answers, args.allow_missing, "marked in the tables")
 try:
     expected = R.grid(args.runs)
     runs = R.collect(args.runs, allow_missing=True)
