@@ -187,7 +187,7 @@ def test_bad_download_fails_the_workflow_cleanly_and_a_rerun_needs_no_cleanup(ra
     r = snakemake(target, "--cores", "1", "--configfile", str(TINY), workdir=workdir, timeout=180, check=False)
     assert r.returncode != 0
     log = (workdir / "logs" / "prepare_data" / "bike.log").read_text()
-    assert re.search(r"error: \S*/\.fetch-bike-\w+/ISLP/data/Bikeshare\.csv: sha256 \w+… does not match the pinned", log), log
+    assert re.search(r"error: pip:islp==0\.6\.0, file ISLP/data/Bikeshare\.csv: sha256 \w+… does not match the pinned", log), log
     assert files_in(workdir / "results") in ([], ["data"]), "a failed fetch left files behind"
 
     monkeypatch.setenv("PIP_FIND_LINKS", str(real.parent))  # the genuine package
