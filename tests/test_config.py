@@ -128,3 +128,11 @@ def test_bad_config_fails_before_any_job_and_names_the_key(outcomes, case):
     left = {p.name for p in workdir.iterdir()} - {".snakemake"}
     assert not left, f"a rejected config wrote {sorted(left)}"
     assert not list((workdir / ".snakemake").glob("**/*.npz"))
+
+
+def test_command_line_values_arrive_typed():
+    """Snakemake's --config 'seeds=[0]' gives ['0']: numbers and true/false become values, words stay words."""
+    from distill.config import coerce
+
+    got = coerce({"seeds": ["0", "1"], "lams": ["0.25"], "t2": "true", "allow_missing": "False", "phi": "none", "x": "yes"})
+    assert got == {"seeds": [0, 1], "lams": [0.25], "t2": True, "allow_missing": False, "phi": "none", "x": "yes"}

@@ -19,6 +19,23 @@ class ConfigError(ValueError):
     pass
 
 
+def coerce(value):
+    """Numbers and booleans given as text (Snakemake's --config 'seeds=[0]' yields ['0']) -> their values."""
+    if isinstance(value, dict):
+        return {k: coerce(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [coerce(v) for v in value]
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        if isinstance(parsed, bool):  # only true/false, not YAML 1.1's yes/no/on/off
+            return parsed if value.lower() in ("true", "false") else value
+        return parsed if isinstance(parsed, (int, float)) else value
+    return value
+
+
 def _key(path) -> str:
     out = ""
     for part in path:

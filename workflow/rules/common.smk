@@ -8,11 +8,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from distill.config import ConfigError, check_sizes, explain
+from distill.config import ConfigError, check_sizes, coerce, explain
 
-for key in ("t2", "allow_missing"):  # --config allow_missing=true arrives as a string
-    if str(config.get(key)).lower() in ("true", "false"):
-        config[key] = str(config[key]).lower() == "true"
+config.update(
+    coerce(config)
+)  # --config 'seeds=[0]' and allow_missing=true arrive as text
 
 try:
     validate(config, "../schemas/config.schema.yaml")
