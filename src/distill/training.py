@@ -79,9 +79,13 @@ class Checkpoint:
 
     Resuming from it gives the same final weights as an uninterrupted run on the CPU."""
 
-    def __init__(self, path, settings: dict):
-        self.path = path
-        self.settings = {k: str(v) for k, v in settings.items()}  # a checkpoint of other settings is not resumed
+    def __init__(self, args, data):
+        """The checkpoint of the run ``args`` (``<args.out>.ckpt``) on the data described by ``data``.
+        A checkpoint of other settings or data, or past ``args.epochs``, is not resumed."""
+        self.path = args.out.with_name(args.out.name + ".ckpt")
+        self.epochs = args.epochs
+        settings = {k: v for k, v in vars(args).items() if k not in ("epochs", "threads", "metrics")} | {"data": data}
+        self.settings = {k: str(v) for k, v in settings.items()}
 
     def save(self, epoch: int, model, optimizer, generator: torch.Generator, history: list) -> None:
         state = {
@@ -96,19 +100,20 @@ class Checkpoint:
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
 
-    def resume(self, model, optimizer, generator: torch.Generator, epochs: int) -> tuple[int, list]:
-        """Load the checkpoint if there is one (and it is not past ``epochs``); return (epochs done, history)."""
+    def resume(self, model, optimizer, generator: torch.Generator) -> tuple[int, list]:
+        """Load the checkpoint if there is one and it fits this run; return (epochs done, history)."""
         try:
             state = torch.load(self.path, weights_only=True, map_location="cpu")
         except FileNotFoundError:
             return 0, []
-        if state.get("settings") != self.settings or state["epoch"] > epochs:
+        if state.get("settings") != self.settings or state["epoch"] > self.epochs:
             print(f"ignoring {self.path}: it was written with other settings or more epochs")
             return 0, []
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
+        print(f"resuming from {self.path} after epoch {state['epoch']}")
         return state["epoch"], state["history"]
 
     def remove(self) -> None:

@@ -73,11 +73,8 @@ def partners(idx):
 
 vae = VAE(x_in.shape[1], x_src.shape[1], args.hidden, args.latent, bernoulli=images).to(device)
 optimizer = torch.optim.Adam(vae.parameters(), lr=args.lr)
-resumable = {k: v for k, v in vars(args).items() if k not in ("epochs", "threads", "metrics")} | {"data": (target_info, source_info)}
-checkpoint = Checkpoint(args.out.with_name(args.out.name + ".ckpt"), resumable)
-start, history = checkpoint.resume(vae, optimizer, generator, args.epochs)
-if start:
-    print(f"resuming from {checkpoint.path} after epoch {start}")
+checkpoint = Checkpoint(args, data=(target_info, source_info))
+start, history = checkpoint.resume(vae, optimizer, generator)
 
 record = Record("mapping", args, "test_loss", str(device))
 for epoch in range(start + 1, args.epochs + 1):

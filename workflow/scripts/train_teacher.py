@@ -46,11 +46,8 @@ target = y_scale(y).unsqueeze(1) if regression else y
 teacher = models.teacher(x.shape[1], info["n_classes"] or 1).to(device)
 optimizer = torch.optim.Adam(teacher.parameters(), lr=args.lr)
 loss_fn = torch.nn.functional.mse_loss if regression else torch.nn.functional.cross_entropy
-resumable = {k: v for k, v in vars(args).items() if k not in ("epochs", "threads", "metrics")} | {"data": info}
-checkpoint = Checkpoint(args.out.with_name(args.out.name + ".ckpt"), resumable)
-start, history = checkpoint.resume(teacher, optimizer, generator, args.epochs)
-if start:
-    print(f"resuming from {checkpoint.path} after epoch {start}")
+checkpoint = Checkpoint(args, data=info)
+start, history = checkpoint.resume(teacher, optimizer, generator)
 
 
 def test_metric():
