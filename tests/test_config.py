@@ -1,9 +1,11 @@
 """Bad configs fail before any job starts, with a message that names the key and what it allows.
 
-Table-driven: each case changes the tiny study (tests/reliability/tiny.yaml) in one way and runs the
-real workflow on it (not a dry run) in an empty working directory. Snakemake merges a --configfile
-onto config.yaml, so a top-level key left out is filled from the defaults; missing keys are tested
-where no default can fill them (an experiment without phi, a dataset without sizes).
+Table-driven: each case changes the tiny study (tests/reliability/tiny.yaml) in one way. Every case
+goes in-process through distill.config.check, the checks workflow/rules/common.smk runs at start, on
+the tiny config laid over config.yaml as Snakemake lays a --configfile (a top-level key left out is
+filled from the defaults; missing keys are tested where no default can fill them: an experiment
+without phi, a dataset without sizes). A few cases also run the real workflow (not a dry run) in an
+empty working directory, to prove the checks are wired in and stop it before any job.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from __future__ import annotations
 import copy
 import sys
 from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import yaml
 
 from snakemake_run import ROOT, snakemake
-
-pytestmark = pytest.mark.slow
 
 TINY = ROOT / "tests" / "reliability" / "tiny.yaml"
 DATASETS = "one of mnist, fashion_mnist, bike, bike_uci"
@@ -69,6 +70,11 @@ CASES = {
 }
 
 
+# A schema type error, a name that would escape results/, a split check_sizes rejects.
+END_TO_END = ["seeds-not-a-list", "dataset-path-traversal", "bike-split-too-large"]
+DEFAULTS = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
 def broken(changes: dict) -> dict:
     config = yaml.safe_load(TINY.read_text())
     for dotted, value in changes.items():
@@ -80,9 +86,50 @@ def broken(changes: dict) -> dict:
     return config
 
 
+def merge(base: dict, over: dict) -> dict:
+    """How Snakemake lays a --configfile over config.yaml: dicts merged, the rest replaced."""
+    return {**base, **{k: merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v for k, v in over.items()}}
+
+
+def as_the_workflow_sees_it(config: dict) -> dict:
+    from distill.config import coerce
+
+    return coerce(merge(copy.deepcopy(DEFAULTS), config))
+
+
+def names_key_and_allowed(message: str, key: str, allowed: str) -> None:
+    assert f"config key {key}" in message or f"config keys {key}" in message, message
+    assert allowed in message, message
+
+
+def test_enough_distinct_broken_configs():
+    configs = [yaml.safe_dump(broken(changes), sort_keys=True) for changes, _, _ in CASES.values()]
+    assert len(set(configs)) == len(configs) >= 20
+    print(f"{len(configs)} distinct broken configs")
+
+
+def test_the_tiny_config_itself_is_valid():
+    """The control: without the change every case passes the checks the workflow runs at start."""
+    from distill.config import check, explain
+
+    merged = as_the_workflow_sees_it(yaml.safe_load(TINY.read_text()))
+    assert explain(merged) is None
+    check(merged)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_config_is_rejected_and_names_the_key(case):
+    from distill.config import ConfigError, check
+
+    changes, key, allowed = CASES[case]
+    with pytest.raises(ConfigError) as rejected:
+        check(as_the_workflow_sees_it(broken(changes)))
+    names_key_and_allowed(str(rejected.value), key, allowed)
+
+
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    """Run the workflow once per broken config (two at a time): id -> (workdir, stdout + stderr)."""
+    """Run the workflow once per END_TO_END config (two at a time): id -> (workdir, returncode, stdout + stderr)."""
     root = tmp_path_factory.mktemp("bad-configs")
 
     def run(case):
@@ -94,36 +141,18 @@ def outcomes(tmp_path_factory):
         return case, (workdir, r.returncode, r.stdout + r.stderr)
 
     with ThreadPoolExecutor(2) as pool:
-        out = dict(pool.map(run, CASES))
-    print(f"\n{len(CASES)} broken configs tried, {sum(rc != 0 for _, rc, _ in out.values())} rejected", file=sys.stderr)
+        out = dict(pool.map(run, END_TO_END))
+    print(f"\n{len(out)} broken configs run through snakemake, {sum(rc != 0 for _, rc, _ in out.values())} rejected", file=sys.stderr)
     return out
 
 
-def test_enough_distinct_broken_configs():
-    configs = [yaml.safe_dump(broken(changes), sort_keys=True) for changes, _, _ in CASES.values()]
-    assert len(set(configs)) == len(configs) >= 20
-    print(f"{len(configs)} distinct broken configs")
-
-
-def test_the_tiny_config_itself_is_valid():
-    """The control: without the change every case passes the checks the workflow runs at start."""
-    from distill.config import check_sizes, explain
-
-    def merge(base, over):  # how Snakemake lays a --configfile over config.yaml: dicts merged, the rest replaced
-        return {**base, **{k: merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v for k, v in over.items()}}
-
-    merged = merge(yaml.safe_load((ROOT / "config.yaml").read_text()), yaml.safe_load(TINY.read_text()))
-    assert explain(merged) is None
-    check_sizes(merged)
-
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_bad_config_fails_before_any_job_and_names_the_key(outcomes, case):
+@pytest.mark.slow
+@pytest.mark.parametrize("case", END_TO_END)
+def test_snakemake_stops_on_a_bad_config_before_any_job(outcomes, case):
     _, key, allowed = CASES[case]
     workdir, returncode, output = outcomes[case]
     assert returncode != 0, output
-    assert f"config key {key}" in output or f"config keys {key}" in output, output
-    assert allowed in output, output
+    names_key_and_allowed(output, key, allowed)
     assert "Building DAG" not in output and "Job stats" not in output, output
     left = {p.name for p in workdir.iterdir()} - {".snakemake"}
     assert not left, f"a rejected config wrote {sorted(left)}"

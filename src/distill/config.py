@@ -1,5 +1,6 @@
-"""Config checks the workflow runs at start: the JSON schema (through Snakemake's validate) with a
-message that names the key and what it allows, then what a schema cannot say (sizes that fit)."""
+"""Config checks the workflow runs at start (check, called by workflow/rules/common.smk): the JSON
+schema (through Snakemake's validate) with a message that names the key and what it allows, then
+what a schema cannot say (sizes that fit)."""
 
 from __future__ import annotations
 
@@ -90,3 +91,16 @@ def check_sizes(config: dict) -> None:
             raise ConfigError(f"config key data.sizes.{name}.test = {sizes['test']} is too large; allowed: at most {test_rows}")
         if sizes["big"] + sizes["small"] > train:
             raise ConfigError(f"config keys data.sizes.{name}.big + small = {sizes['big'] + sizes['small']} is too large; allowed: at most {train} (the training rows of {name})")
+
+
+def check(config: dict) -> None:
+    """What the workflow checks at start, on a config coerce() has already typed: the schema through
+    snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(config, str(SCHEMA))  # absolute: a relative path resolves against the calling file
+    except WorkflowError:
+        raise ConfigError(explain(config) or f"config does not match {SCHEMA.relative_to(SCHEMA.parents[2])}")
+    check_sizes(config)

@@ -21,15 +21,20 @@ localhost, node "$HOST", partition "debug". Must run as root.
            already running), slurmctld and slurmd; wait until the node is idle.
            Exits 0 if the cluster is already running.
   stop     cancel queued/running jobs, kill the daemons via their pid files
-           (munged only if we started it) and wait for them to exit. Idempotent.
+           (munged only if we started it) and wait for them to exit; then
+           remove $CONF if this script wrote it and put back the newest
+           backup of the one it replaced, if any. Idempotent.
   status   print sinfo and squeue, or "not running".
 
 The config goes to $CONF, where sbatch/squeue/sinfo look by default, so
 any process (e.g. snakemake's slurm executor) uses the cluster with no extra
 environment; a slurm.conf this script did not write is first backed up to
-$CONF.bak.<time>. Logs, pid files, spool and controller state live in the
-state dir and survive stop/start (job ids keep counting; for a clean slate:
-stop, then rm -rf the state dir). Notes for users of the cluster:
+$CONF.bak.<time>; stop undoes both (a slurm.conf left behind would make
+every SLURM client, e.g. the "scontrol show config" that snakemake's slurm
+plugin runs at each start, wait ~10 s for a controller that is gone). Logs,
+pid files, spool and controller state live in the state dir and survive
+stop/start (job ids keep counting; for a clean slate: stop, then rm -rf the
+state dir). Notes for users of the cluster:
   - Finished jobs stay visible to squeue for an hour (MinJobAge=3600).
   - No accounting: sacct fails ("Slurm accounting storage is disabled"), so
     run snakemake with --slurm-status-command squeue.
@@ -161,6 +166,14 @@ cmd_stop() {
   fi
   stop_pids "$STATE/slurmd.pid" "$STATE/slurmctld.pid"
   if [[ -f $STATE/munged.ours ]]; then stop_pids "$STATE/munge/munged.pid"; rm -f "$STATE/munged.ours"; fi
+  restore_conf
+}
+
+restore_conf() {  # remove our slurm.conf; put back the newest backup write_conf made, if any
+  [[ -f $CONF ]] && grep -qxF "$MARK" "$CONF" || return 0
+  rm -f "$CONF"
+  local bak; bak="$(compgen -G "$CONF.bak.*" | grep -E '\.bak\.[0-9]{14}$' | sort | tail -n1 || true)"
+  if [[ -n $bak ]]; then mv "$bak" "$CONF" && echo "restored $CONF from $bak"; else echo "removed $CONF"; fi
 }
 
 cmd_status() {

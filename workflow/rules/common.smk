@@ -14,13 +14,10 @@ config.update(
     coerce(config)
 )  # --config 'seeds=[0]' and allow_missing=true arrive as text
 
-try:
-    validate(config, "../schemas/config.schema.yaml")
-except WorkflowError:
-    raise ConfigError(
-        explain(config) or "config does not match workflow/schemas/config.schema.yaml"
-    )
-check_sizes(config)
+from distill.config import check
+
+# The schema (through snakemake.utils.validate), then the split sizes: a ConfigError names the key.
+check(config)
 
 DATASETS = "mnist|fashion_mnist|bike|bike_uci"
 ENV = "../../envs/study.yaml"
