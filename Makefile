@@ -23,10 +23,10 @@ test: env
 	$(VENV)/bin/pytest -q --durations=12
 
 study: env
-	$(SNAKEMAKE) --profile profiles/local
+	$(SNAKEMAKE) --cores all
 
 smoke: env
-	$(SNAKEMAKE) --profile profiles/local --directory smoke --configfile tests/smoke/config.yaml
+	$(SNAKEMAKE) --cores all --directory smoke --configfile tests/smoke/config.yaml
 
 dry-run: env
 	$(SNAKEMAKE) -n

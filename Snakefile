@@ -20,6 +20,16 @@ include: "workflow/rules/students.smk"
 include: "workflow/rules/report.smk"
 
 
+# Cheap steps run where Snakemake runs, also on a cluster: the fetch needs the network of a login node.
+localrules:
+    all,
+    prepare_data,
+    tables,
+    figures,
+    runtime,
+    config_used,
+
+
 rule all:
     input:
         rules.tables.output,

@@ -27,6 +27,24 @@ def atomic_path(path):
             tmp.unlink()
 
 
+def fmt(value: float) -> str:
+    """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1' (never an exponent)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def save_torch(path, obj) -> None:
+    """torch.save, atomically and byte-reproducibly (torch names the archive inside after the file it
+    writes to, so writing the temporary file directly would put its pid in the bytes)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
 def write_json(path, record: dict) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")

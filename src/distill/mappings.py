@@ -24,10 +24,9 @@ def conv(x: torch.Tensor, shape: tuple[int, int], kernel_size: int, sigma: float
 
 
 def save_vae(path, vae: VAE, meta: dict) -> None:
-    from distill.io import atomic_path
+    from distill.io import save_torch
 
-    with atomic_path(path) as tmp:
-        torch.save({"state": vae.state_dict(), "meta": meta}, tmp)
+    save_torch(path, {"state": vae.state_dict(), "meta": meta})
 
 
 def load_vae(path, device) -> VAE:

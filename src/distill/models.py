@@ -24,13 +24,72 @@ def teacher(n_in: int, n_out: int) -> nn.Sequential:
     return mlp([n_in, *TEACHER_HIDDEN, n_out])
 
 
-def student(n_in: int, n_out: int, task: str) -> nn.Sequential:
-    return mlp([n_in, *STUDENT_HIDDEN[task], n_out])
-
-
 def n_weights(model: nn.Module) -> int:
-    """Weights without biases: the count the paper gives."""
+    """Weights without biases: the count the paper gives (per run for a sweep of students)."""
+    if isinstance(model, Students):
+        return model.n_in * model.hidden + model.hidden * model.n_out
     return sum(p.numel() for name, p in model.named_parameters() if name.endswith("weight"))
+
+
+def linear_init(n_in: int, n_out: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(weight [n_in, n_out], bias [n_out]) drawn as nn.Linear draws them: U(-1/sqrt(n_in), 1/sqrt(n_in))."""
+    bound = n_in**-0.5
+    weight = (torch.rand(n_out, n_in, generator=generator) * 2 - 1) * bound
+    bias = (torch.rand(n_out, generator=generator) * 2 - 1) * bound
+    return weight.T.contiguous(), bias
+
+
+class Students(nn.Module):
+    """A sweep of students [n_in, hidden, n_out] (paper Tables 1 and 4) trained side by side as one model.
+
+    The runs are laid out seed-major: run m = s * per_seed + k, for seed s and its k-th (lam, T) setting.
+    Each run starts from its seed's own draw on the ("student_init", seed) stream, the same draw it would
+    get alone, so the runs of one seed (every lam and T) start from the same weights. Those runs also share
+    their seed's batch order, so their first layers form one wide matrix per seed:
+        w1 [S, n_in, K * hidden], b1 [S, 1, K * hidden];  w2 [M, hidden, n_out], b2 [M, 1, n_out].
+    Adam is elementwise, so one Adam over these tensors gives every run its own update.
+    """
+
+    def __init__(self, n_in: int, n_out: int, task: str, seeds: list[int], per_seed: int = 1):
+        super().__init__()
+        from distill.seeds import generator
+
+        (hidden,) = STUDENT_HIDDEN[task]
+        self.n_in, self.hidden, self.n_out = n_in, hidden, n_out
+        self.n_seeds, self.per_seed = len(seeds), per_seed
+        w1, b1, w2, b2 = [], [], [], []
+        for seed in seeds:
+            g = generator("student_init", seed)
+            first, second = linear_init(n_in, hidden, g), linear_init(hidden, n_out, g)
+            w1.append(first[0].repeat(1, per_seed))
+            b1.append(first[1].repeat(per_seed))
+            w2 += [second[0]] * per_seed
+            b2 += [second[1]] * per_seed
+        self.w1 = nn.Parameter(torch.stack(w1))
+        self.b1 = nn.Parameter(torch.stack(b1).unsqueeze(1))
+        self.w2 = nn.Parameter(torch.stack(w2))
+        self.b2 = nn.Parameter(torch.stack(b2).unsqueeze(1))
+
+    @property
+    def n_runs(self) -> int:
+        return self.n_seeds * self.per_seed
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [S, B, n_in] (a batch per seed) or [N, n_in] (one input for all runs) -> outputs [M, B or N, n_out]."""
+        if x.dim() == 2:  # e.g. the test part: one product for every run
+            h = torch.relu(x @ self.w1.permute(1, 0, 2).reshape(self.n_in, -1) + self.b1.reshape(-1))
+            h = h.view(len(x), self.n_runs, self.hidden).transpose(0, 1)
+        else:
+            h = torch.relu(torch.baddbmm(self.b1, x, self.w1))
+            h = h.view(self.n_seeds, x.shape[1], self.per_seed, self.hidden).transpose(1, 2)
+            h = h.reshape(self.n_runs, x.shape[1], self.hidden)
+        return torch.baddbmm(self.b2, h, self.w2)
+
+    def run(self, m: int) -> dict[str, torch.Tensor]:
+        """The weights of run m alone: w1 [n_in, hidden], b1 [hidden], w2 [hidden, n_out], b2 [n_out]."""
+        s, k = divmod(m, self.per_seed)
+        cols = slice(k * self.hidden, (k + 1) * self.hidden)
+        return {"w1": self.w1[s, :, cols], "b1": self.b1[s, 0, cols], "w2": self.w2[m], "b2": self.b2[m, 0]}
 
 
 class VAE(nn.Module):

@@ -4,42 +4,47 @@ from __future__ import annotations
 
 import torch
 
-from distill.io import atomic_path
+from distill.io import save_torch
 
 
-def setup(seed: int, threads: int | None = None) -> tuple[torch.device, torch.Generator]:
-    """Pick CUDA when there is one, seed torch, and return (device, generator for batch order and draws)."""
+def setup(threads: int | None = None) -> torch.device:
+    """Use at most ``threads`` CPU threads, deterministic algorithms, and CUDA when there is one.
+
+    Random draws come from the streams of distill.seeds, never from a bare seed."""
     if threads:
         torch.set_num_threads(threads)
-    torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return device, torch.Generator().manual_seed(seed)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def tensors(device: torch.device, *arrays):
     return [torch.as_tensor(a).to(device) for a in arrays]
 
 
-def batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device):
-    """Shuffled index tensors over n rows (data stays on the device; we slice it by index)."""
-    order = torch.randperm(n, generator=generator).to(device)
-    return order.split(batch_size)
+def batches(n: int, batch_size: int, generator, device: torch.device):
+    """Shuffled index tensors over n rows (data stays on the device; we slice it by index).
+
+    One generator gives 1-d batches [b]; a list of generators gives one order per generator, [len, b]."""
+    if isinstance(generator, torch.Generator):
+        return torch.randperm(n, generator=generator).to(device).split(batch_size)
+    return torch.stack([torch.randperm(n, generator=g) for g in generator]).to(device).split(batch_size, dim=1)
 
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """model(x) in chunks of rows (the rows are the second-to-last dimension of the output)."""
     model.eval()
-    out = torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+    out = torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)], dim=-2)
     model.train()
     return out
 
 
-def score(task: str, out: torch.Tensor, y: torch.Tensor) -> float:
-    """Accuracy (classification, higher is better) or MSE (regression, lower is better)."""
+def score(task: str, out: torch.Tensor, y: torch.Tensor):
+    """Accuracy (classification, higher is better) or MSE (regression, lower is better) of outputs
+    [N, R] or [N] (a float), or of a sweep's outputs [M, N, R] or [M, N] (a list, one per run)."""
     if task == "classification":
-        return (out.argmax(dim=1) == y).float().mean().item()
-    return torch.mean((out.reshape(-1) - y.reshape(-1)) ** 2).item()
+        return (out.argmax(dim=-1) == y).float().mean(-1).tolist()
+    return ((out - y) ** 2).mean(-1).tolist()
 
 
 METRIC = {"classification": "accuracy", "regression": "mse"}
@@ -97,8 +102,7 @@ class Checkpoint:
             "history": history,
             "settings": self.settings,
         }
-        with atomic_path(self.path) as tmp:
-            torch.save(state, tmp)
+        save_torch(self.path, state)
 
     def resume(self, model, optimizer, generator: torch.Generator) -> tuple[int, list]:
         """Load the checkpoint if there is one and it fits this run; return (epochs done, history)."""

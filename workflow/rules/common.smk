@@ -5,16 +5,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
-
-from distill.config import ConfigError, check_sizes, coerce, explain
+from distill.config import check, coerce
+from distill.io import fmt
 
 config.update(
     coerce(config)
 )  # --config 'seeds=[0]' and allow_missing=true arrive as text
-
-from distill.config import check
 
 # The schema (through snakemake.utils.validate), then the split sizes: a ConfigError names the key.
 check(config)
@@ -38,11 +34,6 @@ def script(name):
     return str(Path(workflow.basedir) / "workflow" / "scripts" / name)
 
 
-def fmt(value):
-    """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1' (never an exponent)."""
-    return f"{value:.6f}".rstrip("0").rstrip(".")
-
-
 EXPERIMENTS = [(e["target"], e["source"], e["phi"]) for e in config["experiments"]]
 TARGETS = sorted({t for t, _, _ in EXPERIMENTS})
 LAMS = [fmt(lam) for lam in config["lams"] if lam != 1]
@@ -50,25 +41,30 @@ TEMPERATURES = [fmt(T) for T in config["temperatures"]]
 SEEDS = config["seeds"]
 
 
-def baseline_metrics(targets=TARGETS):
+# One sweep job per experiment trains all its lam x T x seed runs; the {lam}, {T}, {seed} left in
+# these patterns are filled by train_student.py (its --metrics), the rest by Snakemake.
+SWEEP = "results/students/{target}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json"
+BASELINE = "results/students/{target}/baseline/seed{seed}/metrics.json"
+
+
+def sweep_runs(pattern, **wildcards):
+    """The metrics.json of every run of one sweep (wildcards given as {{name}} stay wildcards)."""
     return expand(
-        "results/students/{target}/baseline/seed{seed}/metrics.json",
-        target=targets,
-        seed=SEEDS,
+        pattern, lam=LAMS, T=TEMPERATURES, seed=SEEDS, allow_missing=True, **wildcards
     )
+
+
+def sweep_pattern(pattern, wildcards):
+    """The --metrics pattern of one sweep job: its wildcards filled, {lam}, {T} and {seed} left to the script."""
+    return expand(pattern, **wildcards, allow_missing=True)[0]
 
 
 def student_metrics():
     """Every student run of the grid: distilled rows, then the lam = 1 baselines (one per target and seed)."""
     runs = []
     for target, source, phi in EXPERIMENTS:
-        runs += expand(
-            f"results/students/{target}/{source}-{phi}/lam{{lam}}-T{{T}}/seed{{seed}}/metrics.json",
-            lam=LAMS,
-            T=TEMPERATURES,
-            seed=SEEDS,
-        )
-    return runs + baseline_metrics()
+        runs += sweep_runs(SWEEP, target=target, source=source, phi=phi)
+    return runs + expand(BASELINE, target=TARGETS, seed=SEEDS)
 
 
 def answers_metrics():

@@ -13,9 +13,11 @@ rule fit_mapping:
         "logs/fit_mapping/{target}-to-{source}.log",
     benchmark:
         "benchmarks/fit_mapping/{target}-to-{source}.tsv"
+    group:
+        "fit"
     conda:
         ENV
-    threads: 2
+    threads: 1
     resources:
         runtime=60,
         mem_mb=8000,

@@ -1,59 +1,63 @@
-# Stage 3: students on the target's small part. Hundreds of short jobs: grouped on a cluster.
-# They run on the CPU by default (gpu=0): a 50k-weight MLP on 1000 rows gains nothing from a GPU.
+# Stage 3: students on the target's small part, trained as sweeps: one job per experiment trains all
+# its lam x T x seed runs as one batched model (one job per target for the lam = 1 baselines). Each run
+# still writes its own metrics.json. On a cluster the sweeps are grouped with the teacher answers.
 
 
-rule train_baseline:
-    input:
-        "results/data/{target}.npz",
-    output:
-        "results/students/{target}/baseline/seed{seed}/metrics.json",
-    log:
-        "logs/train_student/{target}/baseline/seed{seed}.log",
-    benchmark:
-        "benchmarks/train_student/{target}/baseline/seed{seed}.tsv"
-    group:
-        "students"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        runtime=10,
-        mem_mb=2000,
-        gpu=0,
-    params:
-        script=script("train_student.py"),
-        s=config["training"]["student"],
-    shell:
-        "python {params.script} --data {input} --lam 1 --epochs {params.s[epochs]}"
-        " --batch-size {params.s[batch_size]} --lr {params.s[lr]} --seed {wildcards.seed}"
-        " --metrics {output} --threads {threads} > {log} 2>&1"
-
-
-rule train_student:
+rule train_students:
     input:
         data="results/data/{target}.npz",
         answers="results/answers/{target}-from-{source}/{phi}.npz",
     output:
-        "results/students/{target}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json",
+        sweep_runs(SWEEP),
     log:
-        "logs/train_student/{target}/{source}-{phi}/lam{lam}-T{T}/seed{seed}.log",
+        "logs/train_students/{target}/{source}-{phi}.log",
     benchmark:
-        "benchmarks/train_student/{target}/{source}-{phi}/lam{lam}-T{T}/seed{seed}.tsv"
+        "benchmarks/train_students/{target}/{source}-{phi}.tsv"
     group:
         "students"
     conda:
         ENV
     threads: 1
     resources:
-        runtime=10,
-        mem_mb=2000,
-        gpu=0,
+        runtime=30,
+        mem_mb=4000,
+        gpu=1,
     params:
         script=script("train_student.py"),
         s=config["training"]["student"],
         t2="--t2" if config["t2"] else "",
+        grid=f"--lams {' '.join(LAMS)} --temperatures {' '.join(TEMPERATURES)} --seeds {' '.join(map(str, SEEDS))}",
+        metrics=lambda wildcards: sweep_pattern(SWEEP, wildcards),
     shell:
-        "python {params.script} --data {input.data} --answers {input.answers}"
-        " --lam {wildcards.lam} --temperature {wildcards.T} {params.t2} --epochs {params.s[epochs]}"
-        " --batch-size {params.s[batch_size]} --lr {params.s[lr]} --seed {wildcards.seed}"
-        " --metrics {output} --threads {threads} > {log} 2>&1"
+        "python {params.script} --data {input.data} --answers {input.answers} {params.grid} {params.t2}"
+        " --epochs {params.s[epochs]} --batch-size {params.s[batch_size]} --lr {params.s[lr]}"
+        " --eval-every {params.s[eval_every]} --metrics '{params.metrics}' --threads {threads} > {log} 2>&1"
+
+
+rule train_baselines:
+    input:
+        "results/data/{target}.npz",
+    output:
+        expand(BASELINE, seed=SEEDS, allow_missing=True),
+    log:
+        "logs/train_students/{target}/baseline.log",
+    benchmark:
+        "benchmarks/train_students/{target}/baseline.tsv"
+    group:
+        "students"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=30,
+        mem_mb=4000,
+        gpu=1,
+    params:
+        script=script("train_student.py"),
+        s=config["training"]["student"],
+        seeds=" ".join(map(str, SEEDS)),
+        metrics=lambda wildcards: sweep_pattern(BASELINE, wildcards),
+    shell:
+        "python {params.script} --data {input} --lams 1 --seeds {params.seeds}"
+        " --epochs {params.s[epochs]} --batch-size {params.s[batch_size]} --lr {params.s[lr]}"
+        " --eval-every {params.s[eval_every]} --metrics '{params.metrics}' --threads {threads} > {log} 2>&1"

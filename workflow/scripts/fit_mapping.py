@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import torch  # noqa: E402
 
-from distill import data  # noqa: E402
+from distill import data, seeds  # noqa: E402
 from distill.io import Record, fail  # noqa: E402
 from distill.mappings import save_vae  # noqa: E402
 from distill.models import VAE  # noqa: E402
@@ -51,7 +51,8 @@ if not same and (not images or target_info["input_shape"] != source_info["input_
     fail(f"a translator needs two image datasets of one shape: {target_info['dataset']} {target_info['input_shape']} "
          f"vs {source_info['dataset']} {source_info['input_shape']}")
 
-device, generator = setup(args.seed, args.threads)
+device = setup(args.threads)
+generator = seeds.generator("vae_draws", args.seed)  # batch order, pairing, reparameterisation noise
 x_in, y_in, x_in_test = tensors(device, target["x_big"], target["y_big"], target["x_test"])
 x_src, y_src = tensors(device, source["x_big"], source["y_big"])
 scale = Scaler.identity(x_src.shape[1], device) if images else Scaler.fit(x_src)
@@ -71,6 +72,7 @@ def partners(idx):
     return x_src[out]
 
 
+torch.manual_seed(seeds.stream("vae_init", args.seed))
 vae = VAE(x_in.shape[1], x_src.shape[1], args.hidden, args.latent, bernoulli=images).to(device)
 optimizer = torch.optim.Adam(vae.parameters(), lr=args.lr)
 checkpoint = Checkpoint(args, data=(target_info, source_info))

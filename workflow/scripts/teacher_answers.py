@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import data, mappings, models  # noqa: E402
+from distill import data, mappings, models, seeds  # noqa: E402
 from distill.io import Record, atomic_path, fail  # noqa: E402
 from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
 
@@ -47,7 +47,7 @@ except (data.DataError, FileNotFoundError) as e:
 task, images = info["task"], info["task"] == "classification"
 if saved["task"] != task:
     fail(f"{args.teacher} is a {saved['task']} teacher but {info['dataset']} is a {task} dataset")
-device, _ = setup(args.seeds[0], args.threads)
+device = setup(args.threads)
 teacher = models.teacher(saved["n_in"], saved["n_out"]).to(device)
 teacher.load_state_dict(saved["state"])
 x_scale = Scaler.from_state(saved["x_scale"], device)
@@ -67,7 +67,7 @@ def f_phi(x, generator):
 
 answers, per_seed = {}, {}
 for seed in args.seeds:
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeds.generator("phi", seed)  # this student seed's draw of phi
     _, answers[f"small_seed{seed}"] = f_phi(x_small, generator)
     mapped, answers[f"test_seed{seed}"] = f_phi(x_test, generator)
     per_seed[str(seed)] = score(task, answers[f"test_seed{seed}"], y_test)

@@ -1,98 +1,169 @@
-"""Train the student g on the target's small part, from the labels and the teacher's answers f(phi(x)).
+"""Train students g on the target's small part, from the labels and the teacher's answers f(phi(x)).
 
 loss = lam * (label term) + (1 - lam) * (teacher term), see distill/losses.py. lam = 1 ignores the
 teacher: that is the no-teacher baseline (no --answers needed). Reads only the small and test parts
 and the precomputed answers: no big part, no teacher model, no torchvision.
 
-Example:
+One call trains a sweep: every (lam, T, seed) of --lams x --temperatures x --seeds, side by side as one
+batched model (distill.models.Students, one Adam). Each run keeps its seed's initialisation, batch order
+and draw of phi, so it ends where it would end alone, and writes its own metrics.json: --metrics is a
+path pattern with {lam}, {T} and {seed} (a sweep of one run may give a plain path).
+
+The test metric and test loss are evaluated before training (epoch 0), every --eval-every epochs and
+after the last epoch; the integral criterion is the area under that test-loss curve (trapezoid rule).
+
+Example (one run):
     python workflow/scripts/train_student.py --data results/data/mnist.npz \
         --answers results/answers/mnist-from-mnist/none.npz --lam 0.5 --temperature 4 --epochs 100 \
         --seed 0 --metrics results/students/mnist/mnist-none/lam0.5-T4/seed0/metrics.json
+Example (a sweep of 4 x 1 x 5 runs):
+    python workflow/scripts/train_student.py --data results/data/mnist.npz \
+        --answers results/answers/mnist-from-mnist/none.npz --lams 0 0.25 0.5 0.75 --seeds 0 1 2 3 4 \
+        --metrics 'results/students/mnist/mnist-none/lam{lam}-T{T}/seed{seed}/metrics.json'
 """
 
 import argparse
 import sys
+import time
 import zipfile
+from argparse import Namespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import data, models  # noqa: E402
-from distill.io import Record, fail  # noqa: E402
+from distill import data, models, seeds  # noqa: E402
+from distill.io import Record, fail, fmt, save_torch  # noqa: E402
 from distill.losses import distillation_loss, regression_loss  # noqa: E402
 from distill.training import METRIC, Scaler, batches, predict, score, setup, tensors  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
-p.add_argument("--answers", type=Path, help="teacher answers from teacher_answers.py (required unless --lam 1)")
-p.add_argument("--lam", required=True, type=float, help="weight of the labels in [0, 1]; 1 - lam weighs the teacher")
-p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature T of the teacher term (classification; default 1)")
+p.add_argument("--answers", type=Path, help="teacher answers from teacher_answers.py (required unless every lam is 1)")
+p.add_argument("--lams", "--lam", required=True, type=float, nargs="+", help="weights of the labels in [0, 1]; 1 - lam weighs the teacher")
+p.add_argument("--temperatures", "--temperature", type=float, nargs="+", default=[1.0], help="softmax temperatures T of the teacher term (classification; default 1)")
 p.add_argument("--t2", action="store_true", help="multiply the teacher term by T^2 (Hinton's scaling)")
+p.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0], help="student seeds: initialisation, batch order and the draw of phi (default 0)")
 p.add_argument("--epochs", type=int, default=100, help="passes over the small part (default 100)")
 p.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
 p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--seed", type=int, default=0, help="seed of initialisation, batch order and the phi draw (default 0)")
-p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write")
+p.add_argument("--eval-every", type=int, default=1, help="evaluate the test metric and loss every N epochs (and after the last; default 1)")
+p.add_argument("--metrics", required=True, help="metrics.json to write per run: a pattern with {lam}, {T}, {seed} unless the sweep is one run")
+p.add_argument("--weights", help="also save each run's final weights (.pt, a dict of tensors w1 b1 w2 b2): a pattern like --metrics")
 p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
-if not 0 <= args.lam <= 1:
-    fail(f"--lam must lie in [0, 1], got {args.lam}")
-if args.temperature <= 0:
-    fail(f"--temperature must be positive, got {args.temperature}")
-if args.lam < 1 and args.answers is None:
-    fail("--answers is required when --lam < 1 (the teacher term needs f(phi(x)))")
+if not all(0 <= lam <= 1 for lam in args.lams):
+    fail(f"--lams must lie in [0, 1], got {args.lams}")
+if not all(T > 0 for T in args.temperatures):
+    fail(f"--temperatures must be positive, got {args.temperatures}")
+if min(args.lams) < 1 and args.answers is None:
+    fail("--answers is required when a lam is below 1 (the teacher term needs f(phi(x)))")
+if args.epochs < 1 or args.eval_every < 1:
+    fail(f"--epochs and --eval-every must be at least 1, got {args.epochs} and {args.eval_every}")
+if len(set(args.seeds)) < len(args.seeds) or len(set(args.lams)) < len(args.lams) or len(set(args.temperatures)) < len(args.temperatures):
+    fail("--lams, --temperatures and --seeds must not repeat a value")
+
+# The runs, seed-major (the layout of models.Students): for each seed, every (lam, T).
+settings = [(lam, T) for lam in args.lams for T in args.temperatures]
+runs = [Namespace(**{**vars(args), "lam": lam, "temperature": T, "seed": seed}) for seed in args.seeds for lam, T in settings]
+
+
+def paths(option, pattern):
+    """One path per run, from a pattern with {lam}, {T} and {seed}; an error if two runs would share one."""
+    out = [Path(pattern.format(lam=fmt(run.lam), T=fmt(run.temperature), seed=run.seed)) for run in runs]
+    if len(set(out)) < len(out):
+        fail(f"--{option} {pattern!r} gives one path to several runs: put {{lam}}, {{T}} and {{seed}} in it")
+    return out
+
+
+for key in ("metrics", "weights"):
+    for run, path in zip(runs, paths(key, getattr(args, key)) if getattr(args, key) else [None] * len(runs)):
+        setattr(run, key, path)
+for run in runs:
+    for key in ("lams", "temperatures", "seeds"):
+        delattr(run, key)
 
 try:
     info = data.meta(args.data)
     parts = data.load(args.data, "small", "test")
-    if args.lam < 1:
+    if min(args.lams) < 1:
         with np.load(args.answers) as z:
-            answers = z[f"small_seed{args.seed}"]
+            answers = np.stack([z[f"small_seed{seed}"] for seed in args.seeds])
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
 except (OSError, ValueError, zipfile.BadZipFile) as e:
     fail(f"{args.answers}: not a teacher answers file ({e}); re-run teacher_answers.py")
-except KeyError:
-    fail(f"{args.answers} has no answers for seed {args.seed}: re-run teacher_answers.py with this seed in --seeds")
+except KeyError as e:
+    fail(f"{args.answers} has no answers {e}: re-run teacher_answers.py with every seed of --seeds in its --seeds")
 task = info["task"]
 regression = task == "regression"
-device, generator = setup(args.seed, args.threads)
+metric = METRIC[task]
+device = setup(args.threads)
 x, y, x_test, y_test = tensors(device, parts["x_small"], parts["y_small"], parts["x_test"], parts["y_test"])
 x_scale = Scaler.fit(x) if regression else Scaler.identity(x.shape[1], device)
 y_scale = Scaler.fit(y) if regression else None
 x, x_test = x_scale(x), x_scale(x_test)
 target = y_scale(y).unsqueeze(1) if regression else y
 teacher_out = None
-if args.lam < 1:
-    (teacher_out,) = tensors(device, answers)
-    teacher_out = y_scale(teacher_out).unsqueeze(1) if regression else teacher_out
+if min(args.lams) < 1:
+    (teacher_out,) = tensors(device, answers)  # [S, n_small, R] logits, or [S, n_small] in target units
+    teacher_out = y_scale(teacher_out).unsqueeze(-1) if regression else teacher_out
 
-student = models.student(x.shape[1], info["n_classes"] or 1, task).to(device)
+K = len(settings)
+student = models.Students(x.shape[1], info["n_classes"] or 1, task, args.seeds, per_seed=K).to(device)
 optimizer = torch.optim.Adam(student.parameters(), lr=args.lr)
+lam = torch.tensor([run.lam for run in runs], device=device)
+T = torch.tensor([run.temperature for run in runs], device=device)
+order = [seeds.generator("student_batches", seed) for seed in args.seeds]
+rows = torch.arange(len(args.seeds), device=device).unsqueeze(1)
+chunk = max(256, 2**24 // (len(runs) * student.hidden))  # test rows per product: about 64 MB of hidden units
 
 
-def test_metric():
-    out = predict(student, x_test)
-    return score(task, y_scale.inverse(out.squeeze(1)) if regression else out, y_test)
+def loss_per_run(out, idx, answers_of):
+    """The loss of each run on rows idx [S, b] of the small part, or None rows (every row) for the test loss."""
+    if regression:
+        return regression_loss(out, target[idx].repeat_interleave(K, 0), answers_of, lam)
+    return distillation_loss(out, target[idx].repeat_interleave(K, 0), answers_of, lam, T, args.t2)
 
 
-record = Record("student", args, METRIC[task], str(device))
-history = []
+def evaluate(epoch, train_loss):
+    """Append the test metric and test loss of every run to its curve (the loss against the labels only:
+    cross-entropy for classification, MSE in target units for regression)."""
+    out = predict(student, x_test, chunk)  # [M, N, R]
+    if regression:
+        pred = y_scale.inverse(out.squeeze(-1))
+        values = losses = score(task, pred, y_test)
+    else:
+        values = score(task, out, y_test)
+        losses = distillation_loss(out, y_test.expand(len(runs), -1), None, 1.0).tolist()
+    for m, curve in enumerate(curves):
+        curve.append({"epoch": epoch, metric: values[m], "test_loss": losses[m], "train_loss": None if train_loss is None else train_loss[m]})
+    return values
+
+
+print(f"{len(runs)} student run(s) on {info['dataset']} ({device}): lams {args.lams}, T {args.temperatures}, seeds {args.seeds}", flush=True)
+records = [Record("student", run, metric, str(device)) for run in runs]
+curves = [[] for _ in runs]
+start = time.perf_counter()
+evaluate(0, None)
 for epoch in range(1, args.epochs + 1):
-    for idx in batches(len(x), args.batch_size, generator, device):
-        teacher_idx = None if teacher_out is None else teacher_out[idx]
-        if regression:
-            loss = regression_loss(student(x[idx]), target[idx], teacher_idx, args.lam)
-        else:
-            loss = distillation_loss(student(x[idx]), target[idx], teacher_idx, args.lam, args.temperature, args.t2)
+    for idx in batches(len(x), args.batch_size, order, device):  # idx [S, b]: each seed its own order
+        answers_of = None if teacher_out is None else teacher_out[rows, idx].repeat_interleave(K, 0)
+        loss = loss_per_run(student(x[idx]), idx, answers_of)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
         optimizer.step()
-    history.append({"epoch": epoch, METRIC[task]: test_metric(), "train_loss": loss.item()})
-    if epoch % 10 == 0 or epoch == args.epochs:
-        print(f"epoch {epoch}/{args.epochs}  test {METRIC[task]} {history[-1][METRIC[task]]:.4f}", flush=True)
+    if epoch % args.eval_every == 0 or epoch == args.epochs:
+        values = evaluate(epoch, loss.tolist())
+        print(f"epoch {epoch}/{args.epochs}  test {metric} mean {np.mean(values):.4f} (min {min(values):.4f}, max {max(values):.4f})"
+              f"  {time.perf_counter() - start:.1f} s", flush=True)
 
-record.data["epochs"] = history
-record.write(args.metrics, test_metric=history[-1][METRIC[task]], dataset=info["dataset"], n_weights=models.n_weights(student))
+for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
+    if run.weights:
+        save_torch(run.weights, {k: v.detach().cpu().clone() for k, v in student.run(m).items()})
+    record.data["epochs"] = curve
+    record.write(run.metrics, test_metric=curve[-1][metric], test_loss=curve[-1]["test_loss"],
+                     integral=float(np.trapezoid([e["test_loss"] for e in curve], [e["epoch"] for e in curve])),
+                     dataset=info["dataset"], n_weights=models.n_weights(student), sweep_runs=len(runs))
+print(f"wrote {len(runs)} metrics.json ({time.perf_counter() - start:.1f} s of training)")
