@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env test study smoke dry-run lint format report clean-smoke
+.PHONY: env test study smoke bench dry-run lint format report clean-smoke
 
 env: $(STAMP)
 
@@ -27,6 +27,10 @@ study: env
 
 smoke: env
 	$(SNAKEMAKE) --cores all --directory smoke --configfile tests/smoke/config.yaml
+
+# The study against a one-process loop on the bench grid; writes bench/results.md (about 10 min on 2 cores).
+bench: env
+	$(PY) bench/bench.py
 
 dry-run: env
 	$(SNAKEMAKE) -n

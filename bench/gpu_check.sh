@@ -21,6 +21,9 @@ t $PY $S/train_student.py --data "$OUT/mnist.npz" --lam 1 --seed 0 --metrics "$O
 t $PY $S/train_student.py --data "$OUT/mnist.npz" --answers "$OUT/answers-none.npz" --lam 0.5 --temperature 4 --seed 0 --metrics "$OUT/student-gpu.json"
 t $PY $S/train_student.py --data "$OUT/mnist.npz" --answers "$OUT/answers-none.npz" --lam 0.5 --temperature 4 --seed 0 --metrics "$OUT/student-gpu-again.json"
 t env CUDA_VISIBLE_DEVICES= $PY $S/train_student.py --data "$OUT/mnist.npz" --answers "$OUT/answers-none.npz" --lam 0.5 --temperature 4 --seed 0 --threads 1 --metrics "$OUT/student-cpu.json"
+# a sweep: the 4 lams x 5 seeds of one experiment as one batched model, on the GPU and on one CPU thread
+t $PY $S/train_student.py --data "$OUT/mnist.npz" --answers "$OUT/answers-none.npz" --lams 0 0.25 0.5 0.75 --seeds 0 1 2 3 4 --eval-every 5 --metrics "$OUT/sweep-gpu/lam{lam}-seed{seed}.json"
+t env CUDA_VISIBLE_DEVICES= $PY $S/train_student.py --data "$OUT/mnist.npz" --answers "$OUT/answers-none.npz" --lams 0 0.25 0.5 0.75 --seeds 0 1 2 3 4 --eval-every 5 --threads 1 --metrics "$OUT/sweep-cpu/lam{lam}-seed{seed}.json"
 $PY - "$OUT" <<'PY'
 import json, sys, pathlib
 out = pathlib.Path(sys.argv[1])
@@ -29,4 +32,7 @@ for name in ["teacher", "vae", "answers-none", "answers-vae", "baseline", "stude
     print(f"{name:18s} device={m['device']:5s} wall={m['wall_seconds']:7.2f}s test_metric={m.get('test_metric')}")
 a, b = (json.loads((out / f).read_text())["epochs"] for f in ["student-gpu.json", "student-gpu-again.json"])
 print("same seed twice on the GPU gives identical epochs:", a == b)
+for dev in ["gpu", "cpu"]:
+    runs = [json.loads(p.read_text()) for p in sorted((out / f"sweep-{dev}").glob("*.json"))]
+    print(f"sweep of {len(runs)} on the {dev}: wall={runs[0]['wall_seconds']:.2f}s mean test_metric={sum(r['test_metric'] for r in runs) / len(runs):.4f}")
 PY
