@@ -74,7 +74,7 @@ def runs(prepared, run_script, tmp_path_factory):
     return r
 
 
-def check_record(record: dict, n_epochs: int | None, metric: str):
+def check_record(record: dict, n_epochs: int | None, metric: str, first_epoch: int = 1):
     for key in ("test_metric", "epochs", "config", "device", "versions", "wall_seconds"):
         assert key in record, f"metrics.json lacks {key!r}: {sorted(record)}"
     assert math.isfinite(record["test_metric"])
@@ -83,9 +83,21 @@ def check_record(record: dict, n_epochs: int | None, metric: str):
     assert {"torch", "numpy"} <= set(record["versions"])
     assert record["wall_seconds"] > 0
     if n_epochs is not None:
-        assert [e["epoch"] for e in record["epochs"]] == list(range(1, n_epochs + 1))
+        assert [e["epoch"] for e in record["epochs"]] == list(range(first_epoch, n_epochs + 1))
         assert all(math.isfinite(e[metric]) for e in record["epochs"])
         assert record["test_metric"] == record["epochs"][-1][metric]
+
+
+def check_student(record: dict, n_epochs: int, metric: str):
+    """A one-run call of train_student.py (--eval-every 1 by default): evaluated before training (epoch 0) and
+    after every epoch, each with its test loss; the integral criterion is the area under that curve."""
+    check_record(record, n_epochs, metric, first_epoch=0)
+    epochs = record["epochs"]
+    assert all(math.isfinite(e["test_loss"]) and e["test_loss"] >= 0 for e in epochs)
+    assert epochs[0]["train_loss"] is None and all(math.isfinite(e["train_loss"]) for e in epochs[1:])
+    assert record["test_loss"] == epochs[-1]["test_loss"]
+    assert record["integral"] == pytest.approx(np.trapezoid([e["test_loss"] for e in epochs], [e["epoch"] for e in epochs]))
+    assert record["sweep_runs"] == 1
 
 
 def test_teacher_learns_mnist(runs):
@@ -101,7 +113,7 @@ def test_teacher_learns_mnist(runs):
 def test_students_beat_chance_and_record_everything(runs):
     for key, lam in (("baseline", 1.0), ("distilled", 0.5)):
         record = read(runs["out"] / f"{key}.json")
-        check_record(record, STUDENT_EPOCHS, "accuracy")
+        check_student(record, STUDENT_EPOCHS, "accuracy")
         assert record["test_metric"] > 0.2, f"{key}: accuracy {record['test_metric']} is no better than chance (0.1)"
         assert record["config"]["seed"] == 0 and record["config"]["lam"] == lam
         assert record["n_weights"] == 50816
@@ -154,7 +166,7 @@ def test_bike_vae_answers_and_student(runs, prepared):
     y_test = np.load(prepared["bike"])["y_test"]
     assert teacher["test_metric"] < 0.6 * y_test.var()  # a teacher better than the mean
     student = read(out / "bike-student.json")
-    check_record(student, 5, "mse")
+    check_student(student, 5, "mse")
     assert student["n_weights"] == 416 and student["config"]["seed"] == 1
 
 
@@ -184,7 +196,7 @@ def test_help_mentions_every_option(run_script):
         assert script == "prepare_data.py" or {"--threads", "--metrics"} <= options
         missing = [o for o in options if o not in result.stdout]
         assert not missing, f"{script} --help does not mention {missing}"
-        assert "Example:" in result.stdout
+        assert re.search(r"^Example( \([^)]*\))?:$", result.stdout, re.M), f"{script} --help shows no example"  # "Example:" or "Example (one run):"
 
 
 def test_killed_teacher_leaves_no_output_and_resumes_to_the_same_result(runs, run_script, prepared, tmp_path):
