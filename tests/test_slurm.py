@@ -8,7 +8,6 @@ after the module, whether the tests pass or fail."""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from slurm_dag import submissions
 from snakemake_run import ROOT, SMOKE_CONFIG, copy_data, snakemake, tables
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -30,7 +30,10 @@ OVERLAY = ROOT / "tests" / "slurm" / "profile" / "config.yaml"
 PROFILES = ("--profile", "profiles/slurm", "--profile", "tests/slurm/profile")
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
 RUN_ID = re.compile(r"SLURM run ID: (\S+)")
-STUDENT_RULES = ("train_student", "train_baseline")  # the rules of group "students"
+GROUPS = {  # group -> its rules (the group: of workflow/rules/*.smk); prepare_data and the aggregation are localrules
+    "students": {"teacher_answers", "train_students", "train_baselines"},
+    "fit": {"train_teacher", "fit_mapping"},
+}
 
 
 def why_no_cluster() -> str | None:
@@ -62,10 +65,16 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
-def group_size() -> int:
-    """Students per SLURM job, from profiles/slurm's group-components (students=N)."""
-    entry = next(e for e in yaml.safe_load(USER_PROFILE.read_text())["group-components"] if e.startswith("students="))
-    return int(entry.split("=")[1])
+def rule_groups() -> dict[str, set[str]]:
+    """group -> rules, from the `group:` directives in workflow/rules/*.smk."""
+    text = "\n".join(p.read_text() for p in sorted((ROOT / "workflow" / "rules").glob("*.smk")))
+    rules = re.split(r"^rule (\w+):", text, flags=re.M)
+    groups: dict[str, set[str]] = {}
+    for name, body in zip(rules[1::2], rules[2::2]):
+        m = re.search(r"^\s+group:\s*\n\s+\"(\w+)\"", body, re.M)
+        if m:
+            groups.setdefault(m.group(1), set()).add(name)
+    return groups
 
 
 def gpu_rules() -> set[str]:
@@ -86,6 +95,7 @@ class SlurmRun:
     output: str  # snakemake's stdout + stderr
     jobs: dict[str, Path]  # SLURM job id -> its SLURM log
     seconds: float
+    plan: dict  # what Snakemake's DAG says this run submits (tests/slurm_dag.py), computed before the run
 
 
 def run_through_slurm(workdir: Path, timeout: int) -> tuple[subprocess.CompletedProcess, str, dict[str, Path]]:
@@ -111,10 +121,12 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def slurm_smoke(smoke_local, cluster, tmp_path_factory) -> SlurmRun:
-    """The smoke study through SLURM: every rule but `all` (local) and prepare_data is a SLURM job. The
-    prepared datasets come from the local run (saves ~30 s; the tables compared below are computed anew)."""
+    """The smoke study through SLURM: the grouped rules go as group jobs, the localrules (prepare_data, the
+    aggregation, `all`) run here. The prepared datasets come from the local run (saves ~30 s; the tables
+    compared below are computed anew)."""
     workdir = tmp_path_factory.mktemp("smoke-slurm")
     copy_data(smoke_local, workdir)
+    plan = submissions(workdir, *PROFILES, "--configfile", str(SMOKE_CONFIG))
     t0 = time.monotonic()
     r, out, jobs = run_through_slurm(workdir, timeout=540)
     seconds = time.monotonic() - t0
@@ -126,7 +138,7 @@ def slurm_smoke(smoke_local, cluster, tmp_path_factory) -> SlurmRun:
             queue = f"(squeue failed: {e})\n"
         pytest.fail(f"smoke study through SLURM exited {r.returncode} after {seconds:.0f} s\n--- squeue of this run\n{queue}"
                     f"--- snakemake output (tail)\n{out[-8000:]}", pytrace=False)
-    return SlurmRun(workdir, out, jobs, seconds)
+    return SlurmRun(workdir, out, jobs, seconds, plan)
 
 
 @needs_cluster
@@ -150,17 +162,21 @@ def test_smoke_study_runs_through_slurm_with_students_grouped(slurm_smoke):
     for job_id, log in slurm_smoke.jobs.items():
         assert log.name == f"{job_id}.log" and log.is_file() and log.stat().st_size > 0, log
 
-    # Students are grouped: every other job is one SLURM job, the students one per `students=N` of them.
-    counts = job_counts(slurm_smoke.output)
-    students = sum(counts.get(rule, 0) for rule in STUDENT_RULES)
-    groups = math.ceil(students / group_size())
-    n_snakemake = counts["total"]
-    n_slurm = len(slurm_smoke.jobs)
-    print(f"\nSLURM smoke study: {n_slurm} SLURM jobs for {n_snakemake} Snakemake jobs "
-          f"({students} students in {groups} group job(s); `all` runs locally), {slurm_smoke.seconds:.0f} s")
-    assert n_slurm == n_snakemake - counts["all"] - students + groups < n_snakemake
-    group_logs = [log for log in slurm_smoke.jobs.values() if log.parent.name.startswith("group_students")]
-    assert len(group_logs) == groups, group_logs
+    # Grouped as Snakemake's DAG plans it with the user's group-components (tests/slurm_dag.py): one SLURM job
+    # per group job, none for the localrules; the DAG's jobs are the ones this run ran.
+    plan, counts = slurm_smoke.plan, job_counts(slurm_smoke.output)
+    assert counts == plan["jobs"] | {"total": sum(plan["jobs"].values())}, (counts, plan["jobs"])
+    assert set(plan["groups"]) == set(GROUPS) and not plan["ungrouped"], plan
+    n_slurm, n_snakemake = len(slurm_smoke.jobs), counts["total"]
+    print(f"\nSLURM smoke study: {n_slurm} SLURM jobs for {n_snakemake} Snakemake jobs (group jobs "
+          f"{', '.join(f'{g} {sizes}' for g, sizes in plan['groups'].items())}; local {plan['local']}), {slurm_smoke.seconds:.0f} s")
+    assert n_slurm == plan["submissions"] == sum(map(len, plan["groups"].values()))
+    for group, rules in GROUPS.items():
+        logs = [log for log in slurm_smoke.jobs.values() if log.parent.name.startswith(f"group_{group}")]
+        assert len(logs) == len(plan["groups"][group]), (group, logs)
+        assert sum(plan["groups"][group]) == sum(counts.get(rule, 0) for rule in rules), group
+        assert len(plan["groups"][group]) < sum(plan["groups"][group]), group  # fewer SLURM jobs than jobs
+    assert set(plan["local"]) == {"tables", "figures", "runtime", "config_used", "all"}  # prepare_data: data copied
 
 
 @needs_cluster
@@ -175,8 +191,8 @@ def test_slurm_tables_equal_local_tables(slurm_smoke, smoke_local):
 
 @needs_cluster
 def test_a_failing_slurm_job_fails_the_run_and_shows_its_log(slurm_smoke, tmp_path):
-    """Corrupt one experiment's teacher answers: its students fail as a SLURM job, the run exits non-zero
-    with the student's error and both logs shown, and (keep-going) an independent job still finishes."""
+    """Corrupt one experiment's teacher answers: its student sweep fails as a SLURM job, the run exits non-zero
+    with the sweep's error and both logs shown, and (keep-going) an independent job still finishes."""
     workdir = tmp_path / "smoke-slurm-broken"
     shutil.copytree(slurm_smoke.workdir, workdir, symlinks=True)  # copy2: mtimes kept, nothing else reruns
     answers = "results/answers/bike-from-bike/noise.npz"
@@ -190,10 +206,11 @@ def test_a_failing_slurm_job_fails_the_run_and_shows_its_log(slurm_smoke, tmp_pa
     group = [job_id for job_id, log in jobs.items() if log.parent.name.startswith("group_students")]
     assert len(group) == 1, jobs
     assert f"Logfile {jobs[group[0]]}:" in out, out[-4000:]
-    assert re.search(rf"Logfile logs/train_student/bike/bike-noise/\S+\.log:\n\s*=+\n\s*error: {re.escape(answers)}: not a teacher answers file", out), out[-4000:]
+    assert re.search(rf"Logfile logs/train_students/bike/bike-noise\.log:\n\s*=+\n\s*error: {re.escape(answers)}: not a teacher answers file", out), out[-4000:]
     assert squeue("-j", group[0], "-o", "%T").strip() == "FAILED"
-    # keep-going: the independent job ran (as its own SLURM job), the tables were not rebuilt
-    assert any(log.parent.name == "rule_config_used" for log in jobs.values()), jobs
+    # keep-going: the independent job ran (a localrule: here, not as a SLURM job), the tables were not rebuilt
+    assert re.search(r"^localrule config_used:$", out, re.M), out[-4000:]
+    assert not any("config_used" in log.parent.name for log in jobs.values()), jobs
     assert (workdir / "results" / "config.yaml").is_file()
     assert tables(workdir) == tables(slurm_smoke.workdir)
 
@@ -209,6 +226,9 @@ def test_test_profile_changes_only_what_the_test_cluster_needs():
     assert overlay["default-resources"]["slurm_partition"] == "debug"  # the test cluster's partition
     gpu = {"gpu", "gpu_model", "gres"}
     user_rules, overlay_rules = user.get("set-resources") or {}, overlay["set-resources"]
+    assert rule_groups() == GROUPS  # what the SLURM tests expect grouped is what the rules group
+    assert {entry.split("=")[0] for entry in user["group-components"]} == set(GROUPS)
+    assert gpu_rules() >= set().union(*GROUPS.values())  # teachers, mappings, answers and student sweeps
     assert set(overlay_rules) == set(user_rules) | gpu_rules()
     for rule in overlay_rules:
         kept = {k: v for k, v in (user_rules.get(rule) or {}).items() if k not in gpu}
