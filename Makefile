@@ -9,9 +9,20 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env test study smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test study smoke bench dry-run lint format report clean-smoke
 
-env: $(STAMP)
+env: $(STAMP) slurm-profile
+
+# `snakemake --profile slurm` (DESIGN.md) finds a profile by name in Snakemake's user config folder: link
+# this project's profiles/slurm there. A real folder of that name is the user's own profile: left alone.
+slurm-profile:
+	@link="$${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake/slurm"; \
+	if [ -e "$$link" ] && [ ! -L "$$link" ]; then \
+	  echo "SLURM profile: left $$link alone (not a link: your own profile); this project's is $(abspath profiles/slurm)"; \
+	else \
+	  mkdir -p "$$(dirname "$$link")" && ln -sfn "$(abspath profiles/slurm)" "$$link" && \
+	  echo "SLURM profile: $$link -> $(abspath profiles/slurm) (snakemake --profile slurm)"; \
+	fi
 
 $(STAMP): pyproject.toml
 	@command -v apt-get >/dev/null && for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(APT_PACKAGES); break; }; done || true
