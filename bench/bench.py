@@ -4,8 +4,11 @@ on this machine, one after the other; prints both wall times and their ratio, wr
 Both start from the same prepared datasets (prepared once, untimed) and train the same teachers,
 teacher answers and 65 student runs with the same hyperparameters and evaluation cadence:
   - the study: `snakemake --cores all --until train_students train_baselines` (sweeps, one thread a job);
-  - the loop: bench/one_process_loop.py (one process, one run after another, torch's default threads).
-It also checks that both give the same students: the largest difference of a run's test metric.
+  - the loop: bench/one_process_loop.py (one process, one run after another, torch's default threads),
+    and the same loop on one thread (often faster for such small models), for reference.
+It also checks that both give the same students: the largest difference of a run's test metric, for the
+baselines (no teacher: a sweep against runs alone) and for every run (the teachers' thread counts differ,
+and a student at lam = 0 follows its teacher's every difference).
 """
 
 import argparse
@@ -54,6 +57,8 @@ study_s = timed("study", [*snakemake, "--cores", "all", "--directory", study, "-
                 args.workdir / "study.log")
 loop_s = timed("one-process loop", [sys.executable, BENCH / "one_process_loop.py", "--config", args.config, "--data-dir", loop / "data",
                                     "--workdir", loop], args.workdir / "loop.log")
+loop1_s = timed("one-process loop, 1 thread", [sys.executable, BENCH / "one_process_loop.py", "--config", args.config, "--data-dir",
+                                               loop / "data", "--workdir", args.workdir / "loop1", "--threads", "1"], args.workdir / "loop1.log")
 
 runs = sorted((study / "results" / "students").glob("**/metrics.json"))
 looped = [loop / r.relative_to(study) for r in runs]
@@ -61,6 +66,7 @@ if not runs or not all(r.is_file() for r in looped):
     sys.exit("error: the study and the loop did not write the same student runs")
 value = lambda path: json.loads(path.read_text())["test_metric"]  # noqa: E731
 diff = max(abs(value(a) - value(b)) for a, b in zip(runs, looped))
+base_diff = max(abs(value(a) - value(b)) for a, b in zip(runs, looped) if "/baseline/" in a.as_posix())
 teachers = sorted((study / "results" / "teachers").glob("*.json"))
 teacher_diff = max(abs(value(t) - value(loop / t.relative_to(study))) for t in teachers)
 
@@ -80,9 +86,13 @@ text = f"""# Bench: the study against a one-process loop
 | study: `snakemake --cores all` (sweeps, 1 thread per job, {os.cpu_count()} at once) | {study_s:.1f} |
 | one-process loop: `bench/one_process_loop.py` (one run after another, torch's default threads) | {loop_s:.1f} |
 | **ratio study / loop** | **{ratio:.2f}** |
+| the same loop on 1 thread (reference) | {loop1_s:.1f} |
+| ratio study / loop on 1 thread | {study_s / loop1_s:.2f} |
 
-Same results: the largest difference of a student's test metric between the two is {diff:.4f}, of a teacher's {teacher_diff:.4f}
-(a sweep and a run alone sum floats in another order; the teachers differ by their thread count).
+Same results: the largest difference of a baseline student's test metric between the study and the loop
+is {base_diff:.4f} (a sweep against runs alone: the same runs, floats summed in another order); over every
+run it is {diff:.4f}, and of a teacher {teacher_diff:.4f}: the loop's teachers use torch's default threads, the
+study's one, and a student at lam = 0 follows its teacher's differences.
 
 Machine: {os.cpu_count()} cores ({cpu}), no GPU used. Python {platform.python_version()}, torch {torch.__version__},
 numpy {numpy.__version__}, snakemake {snakemake_module.__version__}. Logs in `{args.workdir.name}/`.

@@ -27,6 +27,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--config", required=True, type=Path, help="grid laid over config.yaml, as Snakemake lays a --configfile")
 p.add_argument("--data-dir", required=True, type=Path, help="folder with the prepared {dataset}.npz")
 p.add_argument("--workdir", required=True, type=Path, help="results/ goes here")
+p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default 0: torch's choice, as in a notebook)")
 args = p.parse_args()
 
 config = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -38,7 +39,7 @@ seeds = [str(x) for x in config["seeds"]]
 
 
 def run(script, *argv):
-    sys.argv = [script, *map(str, argv)]
+    sys.argv = [script, *map(str, argv), "--threads", str(args.threads)]
     runpy.run_path(str(ROOT / "workflow" / "scripts" / script), run_name="__main__")
 
 

@@ -112,7 +112,7 @@ if min(args.lams) < 1:
 
 K = len(settings)
 student = models.Students(x.shape[1], info["n_classes"] or 1, task, args.seeds, per_seed=K).to(device)
-optimizer = torch.optim.Adam(student.parameters(), lr=args.lr)
+optimizer = torch.optim.Adam(student.parameters(), lr=args.lr, fused=True)  # one pass over the stacked tensors
 lam = torch.tensor([run.lam for run in runs], device=device)
 T = torch.tensor([run.temperature for run in runs], device=device)
 order = [seeds.generator("student_batches", seed) for seed in args.seeds]
