@@ -13,12 +13,13 @@ APT_PACKAGES := dpkg apt
 
 env: $(STAMP) slurm-profile
 
-# `snakemake --profile slurm` (DESIGN.md) finds a profile by name in Snakemake's user config folder: link
-# this project's profiles/slurm there. A real folder of that name is the user's own profile: left alone.
+# `snakemake --profile slurm` finds a profile by name in Snakemake's user config folder: link this
+# project's profiles/slurm there. What is there already and is not a link to some checkout's
+# profiles/slurm (a folder, or a link elsewhere) is the user's own profile: left alone.
 slurm-profile:
 	@link="$${XDG_CONFIG_HOME:-$$HOME/.config}/snakemake/slurm"; \
-	if [ -e "$$link" ] && [ ! -L "$$link" ]; then \
-	  echo "SLURM profile: left $$link alone (not a link: your own profile); this project's is $(abspath profiles/slurm)"; \
+	if { [ -e "$$link" ] || [ -L "$$link" ]; } && ! { [ -L "$$link" ] && [[ "$$(readlink "$$link")" == */profiles/slurm ]]; }; then \
+	  echo "SLURM profile: left $$link alone (your own profile); this project's is $(abspath profiles/slurm)"; \
 	else \
 	  mkdir -p "$$(dirname "$$link")" && ln -sfn "$(abspath profiles/slurm)" "$$link" && \
 	  echo "SLURM profile: $$link -> $(abspath profiles/slurm) (snakemake --profile slurm)"; \

@@ -40,9 +40,9 @@ rule train_baselines:
     output:
         expand(BASELINE, seed=SEEDS, allow_missing=True),
     log:
-        "logs/train_students/{target}/baseline.log",
+        "logs/train_baselines/{target}.log",
     benchmark:
-        "benchmarks/train_students/{target}/baseline.tsv"
+        "benchmarks/train_baselines/{target}.tsv"
     group:
         "students"
     conda:
