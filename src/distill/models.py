@@ -77,10 +77,10 @@ class Students(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [S, B, n_in] (a batch per seed) or [N, n_in] (one input for all runs) -> outputs [M, B or N, n_out]."""
         if x.dim() == 2:  # e.g. the test part: one product for every run
-            h = torch.relu(x @ self.w1.permute(1, 0, 2).reshape(self.n_in, -1) + self.b1.reshape(-1))
+            h = torch.addmm(self.b1.reshape(-1), x, self.w1.permute(1, 0, 2).reshape(self.n_in, -1)).relu_()
             h = h.view(len(x), self.n_runs, self.hidden).transpose(0, 1)
         else:
-            h = torch.relu(torch.baddbmm(self.b1, x, self.w1))
+            h = torch.baddbmm(self.b1, x, self.w1).relu_()
             h = h.view(self.n_seeds, x.shape[1], self.per_seed, self.hidden).transpose(1, 2)
             h = h.reshape(self.n_runs, x.shape[1], self.hidden)
         return torch.baddbmm(self.b2, h, self.w2)
