@@ -1,4 +1,4 @@
-"""The mappings phi: X_target -> X_source applied before the teacher answers (DESIGN.md, Experiments)."""
+"""The mappings phi: X_target -> X_source applied before the teacher answers (README.md, "Models, losses, mappings")."""
 
 from __future__ import annotations
 
