@@ -24,9 +24,6 @@ wildcard_constraints:
     target=DATASETS,
     source=DATASETS,
     phi="none|noise|conv|vae",
-    lam=r"0|1|0\.\d+",
-    T=r"\d+(\.\d+)?",
-    seed=r"\d+",
 
 
 def script(name):
