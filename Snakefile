@@ -14,8 +14,9 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/teachers.smk"
 include: "workflow/rules/mappings.smk"
+include: "workflow/rules/domains.smk"
+include: "workflow/rules/teachers.smk"
 include: "workflow/rules/students.smk"
 include: "workflow/rules/report.smk"
 

@@ -27,7 +27,7 @@ def exp(target, source, phi):
     return {"target": target, "source": source, "phi": phi}
 
 
-GOOD = [exp("mnist", "mnist", "none"), exp("bike", "bike", "noise")]
+GOOD = [exp("mnist", "mnist", "none"), exp("bike", "bike+noise", "noise")]
 
 # id -> (changes {dotted key: value}, key path the message must name, what it must say is allowed)
 CASES = {
@@ -44,14 +44,19 @@ CASES = {
     # a phi not valid for the dataset
     "conv-on-bike": ({"experiments": [GOOD[0], exp("bike", "bike", "conv")]}, "experiments[1].phi", "allowed: one of none, noise, vae"),
     # mismatched input shapes for a cross pair
-    "bike-from-mnist": ({"experiments": [GOOD[0], exp("bike", "mnist", "none")]}, "experiments[1].source", "allowed: one of bike, bike_uci"),
-    "mnist-from-bike": ({"experiments": [exp("mnist", "bike", "vae"), GOOD[1]]}, "experiments[0].source", "allowed: one of mnist, fashion_mnist"),
+    "bike-from-mnist": ({"experiments": [GOOD[0], exp("bike", "mnist", "none")]}, "experiments[1].source", "allowed: one of bike, bike+noise, bike+vae, bike_uci"),
+    "mnist-from-bike": ({"experiments": [exp("mnist", "bike", "vae"), GOOD[1]]}, "experiments[0].source", "allowed: one of mnist, mnist+noise, mnist+conv, mnist+vae, fashion_mnist"),
+    # a phi that does not lead into the source domain
+    "conv-into-a-noise-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+noise", "conv")]}, "experiments[1].phi", "allowed: none, noise"),
+    "noise-into-the-real-dataset": ({"experiments": [exp("mnist", "mnist", "noise"), GOOD[1]]}, "experiments[0].phi", "allowed: none"),
+    "translator-into-a-domain-of-another-dataset": ({"experiments": [GOOD[0], exp("mnist", "fashion_mnist+conv", "vae")]}, "experiments[1].phi", "allowed: none"),
+    "unknown-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+rotate", "none")]}, "experiments[1].source", "allowed: one of mnist, mnist+noise"),
     # duplicates
     "duplicate-seeds": ({"seeds": [0, 1, 0]}, "seeds", "allowed: each entry once"),
     "duplicate-experiment": ({"experiments": [GOOD[0], GOOD[1], GOOD[0]]}, "experiments", "allowed: each entry once"),
     # empty lists
     "empty-seeds": ({"seeds": []}, "seeds", "allowed: student seeds"),
-    "empty-experiments": ({"experiments": []}, "experiments", "allowed: (target, source, phi) triples"),
+    "empty-experiments": ({"experiments": []}, "experiments", "allowed: (target, source domain, phi) triples"),
     # missing keys
     "experiment-without-phi": ({"experiments": [{"target": "mnist", "source": "mnist"}]}, "experiments[0]", "allowed: every one of target, source, phi"),
     "dataset-without-sizes": ({"experiments": [exp("bike_uci", "bike_uci", "none")]}, "data.sizes.bike_uci", "allowed: a mapping with big, small, test"),
@@ -71,7 +76,7 @@ CASES = {
 
 
 # A schema type error, a name that would escape results/, a split check_sizes rejects.
-END_TO_END = ["seeds-not-a-list", "dataset-path-traversal", "bike-split-too-large"]
+END_TO_END = ["seeds-not-a-list", "dataset-path-traversal", "bike-split-too-large", "conv-into-a-noise-domain"]
 DEFAULTS = yaml.safe_load((ROOT / "config.yaml").read_text())
 
 
@@ -157,6 +162,8 @@ def test_snakemake_stops_on_a_bad_config_before_any_job(outcomes, case):
     left = {p.name for p in workdir.iterdir()} - {".snakemake"}
     assert not left, f"a rejected config wrote {sorted(left)}"
     assert not list((workdir / ".snakemake").glob("**/*.npz"))
+    if case == "conv-into-a-noise-domain":  # the experiment is named
+        assert "experiment target=mnist, source=mnist+noise, phi=conv" in output, output
 
 
 def test_command_line_values_arrive_typed():

@@ -406,8 +406,8 @@ def test_one_failing_experiment_leaves_the_others_and_no_misleading_table(tiny_d
         assert json.loads((workdir / run).read_text())["epochs"]
     assert not (workdir / "results" / "tables").exists() and not (workdir / "results" / "figures").exists()
 
-    teachers = ["results/teachers/bike.json", "results/teachers/mnist.json"]
-    answers = ["results/answers/mnist-from-mnist/none.json", "results/answers/bike-from-bike/noise.json"]
+    teachers = ["results/teachers/bike+noise.json", "results/teachers/mnist.json"]
+    answers = ["results/answers/mnist-from-mnist/none.json", "results/answers/bike-from-bike+noise/noise.json"]
     r = subprocess.run([sys.executable, str(SCRIPTS / "make_tables.py"), "--runs", *runs, "--teachers", *teachers,
                         "--answers", *answers, "--out-dir", "results/tables"], cwd=workdir, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1

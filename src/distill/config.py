@@ -78,7 +78,7 @@ def explain(config: dict, schema_path: Path = SCHEMA) -> str | None:
 
 def check_sizes(config: dict) -> None:
     """Every dataset an experiment uses has split sizes that fit its rows."""
-    used = {e["target"] for e in config["experiments"]} | {e["source"] for e in config["experiments"]}
+    used = {e["target"] for e in config["experiments"]} | {base(e["source"]) for e in config["experiments"]}
     for name in sorted(used):
         sizes = config["data"]["sizes"].get(name)
         if sizes is None:
@@ -93,9 +93,38 @@ def check_sizes(config: dict) -> None:
             raise ConfigError(f"config keys data.sizes.{name}.big + small = {sizes['big'] + sizes['small']} is too large; allowed: at most {train} (the training rows of {name})")
 
 
+def base(domain: str) -> str:
+    """The dataset of a source domain: 'mnist+noise' -> 'mnist'."""
+    return domain.split("+")[0]
+
+
+def psi(domain: str) -> str | None:
+    """The transform of a source domain: 'mnist+noise' -> 'noise', 'mnist' -> None."""
+    return domain.split("+")[1] if "+" in domain else None
+
+
+def allowed_phis(target: str, source: str) -> list[str]:
+    """The mappings phi that carry a target input into the source domain (README, "Source domains")."""
+    images = target in TEST_ROWS
+    if base(source) == target:
+        return ["none"] + ([psi(source)] if psi(source) else [])  # the raw input, or the domain's own psi
+    if psi(source) is None and images:
+        return ["none", "vae"]  # the raw input, or the class-paired translator into the other image dataset
+    return ["none"]
+
+
+def check_phis(config: dict) -> None:
+    """Every experiment's phi leads into its source domain."""
+    for i, e in enumerate(config["experiments"]):
+        allowed = allowed_phis(e["target"], e["source"])
+        if e["phi"] not in allowed:
+            raise ConfigError(f"config key experiments[{i}].phi: {e['phi']} does not lead from {e['target']} into the source domain "
+                              f"{e['source']} (experiment target={e['target']}, source={e['source']}, phi={e['phi']}); allowed: {', '.join(allowed)}")
+
+
 def check(config: dict) -> None:
     """What the workflow checks at start, on a config coerce() has already typed: the schema through
-    snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes."""
+    snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes and check_phis."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
@@ -104,3 +133,4 @@ def check(config: dict) -> None:
     except WorkflowError:
         raise ConfigError(explain(config) or f"config does not match {SCHEMA.relative_to(SCHEMA.parents[2])}")
     check_sizes(config)
+    check_phis(config)

@@ -1,4 +1,9 @@
-"""The mappings phi: X_target -> X_source applied before the teacher answers (README.md, "Models, losses, mappings")."""
+"""The transforms psi that make a source domain from a dataset, and the mappings phi: X_target -> X_source
+applied before the teacher answers (README.md, "Source domains and mappings").
+
+A domain's psi and the phi that leads into that domain are the same function: noise, a blur, or a draw
+through the dataset's VAE. For features (bike) they act on features standardized with the dataset's
+big-part statistics and come back in raw units, so a teacher of the domain sees raw-unit inputs as usual."""
 
 from __future__ import annotations
 
@@ -36,6 +41,11 @@ def load_vae(path, device) -> VAE:
     vae.load_state_dict(saved["state"])
     vae.eval()
     return vae
+
+
+def in_raw_units(phi: str, x: torch.Tensor, generator: torch.Generator, scale, **kwargs) -> torch.Tensor:
+    """apply() to raw inputs x through the standardization ``scale`` (a training.Scaler; identity for images)."""
+    return x if phi == "none" else scale.inverse(apply(phi, scale(x), generator, **kwargs))
 
 
 def apply(phi: str, x: torch.Tensor, generator: torch.Generator, *, images: bool, shape=(28, 28), sigma: float = 0.0, kernel_size: int = 5, blur_sigma: float = 1.0, vae: VAE | None = None) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Independent random streams, one per (role, seed).
 
 Every random draw of the study belongs to a role: a teacher's initialisation and batch order, a VAE's,
-a student's initialisation, a student's batch order, a draw of phi. Each role gets its own stream,
+a student's initialisation, a student's batch order, a draw of phi, the draws that make a source domain. Each role gets its own stream,
 derived from (role, seed) with numpy's SeedSequence, so two roles never share draws even when their
 seeds are equal (student seed 0 no longer starts from teacher seed 0's first layer).
 """
@@ -19,6 +19,7 @@ ROLES = {
     "student_init": 5,
     "student_batches": 6,
     "phi": 7,  # the draw of phi(x) for one student seed (noise, a VAE reconstruction)
+    "domain": 8,  # the draws of psi that make a transformed source domain (noise, VAE reconstructions)
 }
 
 

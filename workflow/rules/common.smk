@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from distill.config import check, coerce
+from distill.config import base, check, coerce, psi
 from distill.io import fmt
 
 config.update(
@@ -16,13 +16,15 @@ config.update(
 check(config)
 
 DATASETS = "mnist|fashion_mnist|bike|bike_uci"
+PSIS = "noise|conv|vae"
 ENV = "../../envs/study.yaml"
 
 
 wildcard_constraints:
     dataset=DATASETS,
     target=DATASETS,
-    source=DATASETS,
+    source=f"({DATASETS})(\\+({PSIS}))?",
+    psi=PSIS,
     phi="none|noise|conv|vae",
 
 
@@ -72,11 +74,35 @@ def teacher_metrics():
     return sorted({f"results/teachers/{s}.json" for _, s, _ in EXPERIMENTS})
 
 
+def domain_data(wildcards):
+    """The data a teacher of source domain {source} trains on: a prepared dataset, or a transformed domain."""
+    if psi(wildcards.source):
+        return f"results/domains/{wildcards.source}.npz"
+    return f"results/data/{wildcards.source}.npz"
+
+
+def dataset_vae(dataset):
+    """The VAE fitted on a dataset's big part (it makes the domain <dataset>+vae, and is its phi)."""
+    return f"results/mappings/{dataset}-to-{dataset}/vae.pt"
+
+
 def mapping_input(wildcards):
-    """The fitted mapping the teacher's answers need (vae only)."""
-    if wildcards.phi == "vae":
-        return f"results/mappings/{wildcards.target}-to-{wildcards.source}/vae.pt"
-    return []
+    """The fitted model phi = vae needs: the dataset's VAE into its +vae domain, or the translator across datasets."""
+    if wildcards.phi != "vae":
+        return []
+    if psi(wildcards.source):
+        return dataset_vae(base(wildcards.source))
+    return f"results/mappings/{wildcards.target}-to-{wildcards.source}/vae.pt"
+
+
+def domain_vae(wildcards):
+    return dataset_vae(wildcards.dataset) if wildcards.psi == "vae" else []
+
+
+def vae_settings(wildcards):
+    """A dataset's VAE, or the translator across datasets (config training.vae / training.translator)."""
+    same = wildcards.target == wildcards.source
+    return config["training"]["vae" if same else "translator"]
 
 
 def aggregation_inputs(wildcards):

@@ -1,5 +1,6 @@
-# Stage 2b: the fitted mapping phi = vae, once per (target, source) pair: a VAE of the source when
-# they are the same dataset, a class-paired translator across datasets.
+# Stage 1a: the fitted VAEs, once per (target, source) pair of datasets: a VAE of a dataset's big part
+# when they are the same (it makes the domain <dataset>+vae and is its phi), a class-paired translator
+# trained on the target's small part across datasets (phi = vae from the other image dataset).
 
 
 rule fit_mapping:
@@ -24,7 +25,7 @@ rule fit_mapping:
         gpu=1,
     params:
         script=script("fit_mapping.py"),
-        v=config["training"]["vae"],
+        v=vae_settings,
     shell:
         "python {params.script} --target-data {input.target} --source-data {input.source}"
         " --out {output.model} --metrics {output.metrics} --epochs {params.v[epochs]}"

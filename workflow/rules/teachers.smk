@@ -5,7 +5,7 @@
 
 rule train_teacher:
     input:
-        "results/data/{source}.npz",
+        domain_data,
     output:
         model="results/teachers/{source}.pt",
         metrics="results/teachers/{source}.json",

@@ -1,8 +1,10 @@
-"""Fit the ``vae`` mapping phi for one (target, source) pair, on the big parts.
+"""Fit a VAE for one (target, source) pair.
 
-Same dataset: a VAE of the source; phi(x) is a reconstruction drawn through it.
-Across datasets: a class-paired translator, an encoder for target inputs and a decoder for source
-inputs, trained on pairs of big-part samples with the same class index (redrawn every epoch).
+Same dataset: a VAE of the dataset's big part. Its reconstructions make the generated domain
+<dataset>+vae (make_domain.py), and phi = vae draws one reconstruction of a target input.
+Across datasets: the class-paired translator, an encoder for target inputs and a decoder for source
+inputs. It may use only the labelled target data a student has, the target's small part: each small-part
+sample is paired with a source big-part sample of the same class index, redrawn every epoch.
 Bike features are standardized with the source's big-part statistics (those the teacher sees).
 Checkpoints every epoch next to --out and resumes from it.
 
@@ -30,7 +32,7 @@ p.add_argument("--target-data", required=True, type=Path, help="prepared target 
 p.add_argument("--source-data", required=True, type=Path, help="prepared source dataset (.npz): the inputs phi returns")
 p.add_argument("--out", required=True, type=Path, help="fitted mapping (.pt)")
 p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write")
-p.add_argument("--epochs", type=int, default=10, help="passes over the big part (default 10)")
+p.add_argument("--epochs", type=int, default=10, help="passes over the training part: the big part, or the target's small part for a translator (default 10)")
 p.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
 p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
 p.add_argument("--hidden", type=int, default=256, help="width of the encoder's and decoder's hidden layer (default 256)")
@@ -41,7 +43,7 @@ args = p.parse_args()
 
 try:
     target_info, source_info = data.meta(args.target_data), data.meta(args.source_data)
-    target = data.load(args.target_data, "big", "test")
+    target = data.load(args.target_data, "big", "small", "test")
     source = target if args.source_data == args.target_data else data.load(args.source_data, "big", "test")
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
@@ -53,7 +55,8 @@ if not same and (not images or target_info["input_shape"] != source_info["input_
 
 device = setup(args.threads)
 generator = seeds.generator("vae_draws", args.seed)  # batch order, pairing, reparameterisation noise
-x_in, y_in, x_in_test = tensors(device, target["x_big"], target["y_big"], target["x_test"])
+train = "big" if same else "small"  # a translator sees the target's small part only
+x_in, y_in, x_in_test = tensors(device, target[f"x_{train}"], target[f"y_{train}"], target["x_test"])
 x_src, y_src = tensors(device, source["x_big"], source["y_big"])
 scale = Scaler.identity(x_src.shape[1], device) if images else Scaler.fit(x_src)
 x_in, x_in_test, x_src = scale(x_in), scale(x_in_test), scale(x_src)

@@ -54,14 +54,16 @@ x_scale = Scaler.from_state(saved["x_scale"], device)
 y_scale = Scaler.from_state(saved["y_scale"], device) if saved["y_scale"] else None
 vae = mappings.load_vae(args.mapping, device) if args.phi == "vae" else None
 x_small, x_test, y_test = tensors(device, parts["x_small"], parts["x_test"], parts["y_test"])
-x_small, x_test = x_scale(x_small), x_scale(x_test)
+# phi acts as the domain's psi did: on features standardized with the target dataset's big-part statistics
+psi_scale = Scaler.identity(x_small.shape[1], device) if images or args.phi == "none" else Scaler.fit(tensors(device, data.load(args.target_data, "big")["x_big"])[0])
 record = Record("answers", args, METRIC[task], str(device))
 
 
 def f_phi(x, generator):
-    mapped = mappings.apply(args.phi, x, generator, images=images, shape=tuple(info["input_shape"]), sigma=args.sigma,
-                            kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
-    out = predict(teacher, mapped)
+    """(phi(x) in raw units, the teacher's answers on it): logits, or predictions in target units."""
+    mapped = mappings.in_raw_units(args.phi, x, generator, psi_scale, images=images, shape=tuple(info["input_shape"]), sigma=args.sigma,
+                                   kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
+    out = predict(teacher, x_scale(mapped))
     return mapped, (y_scale.inverse(out.squeeze(1)) if y_scale else out)
 
 
