@@ -147,3 +147,25 @@ def test_the_same_sweep_twice_gives_identical_files(sweeps):
             assert first.pop("wall_seconds") > 0 and second.pop("wall_seconds") > 0
             first["config"].pop("metrics"), second["config"].pop("metrics"), first["config"].pop("weights"), second["config"].pop("weights")
             assert first == second, path.name
+
+
+@pytest.mark.slow
+def test_a_domain_teacher_trains_on_the_transformed_inputs(prepared, run_script, tmp_path):
+    """bike+noise: the domain's big part is psi(big part) (recomputed here from the clean data), and the teacher
+    trained on the domain standardized its inputs with that part's statistics, not the clean one's."""
+    from distill import data, mappings
+    from distill.training import Scaler
+
+    domain, teacher = tmp_path / "bike+noise.npz", tmp_path / "teacher.pt"
+    run_script("make_domain.py", "--data", prepared["bike"], "--psi", "noise", "--sigma", 0.5, "--seed", 3, "--out", domain, check=True)
+    run_script("train_teacher.py", "--data", domain, "--out", teacher, "--metrics", tmp_path / "teacher.json", "--epochs", 1, "--threads", 1, check=True)
+    clean = torch.as_tensor(data.load(prepared["bike"], "big")["x_big"])
+    psi_big = mappings.in_raw_units("noise", clean, seeds.generator("domain", 3), Scaler.fit(clean), images=False, sigma=0.5)
+    made = torch.as_tensor(data.load(domain, "big")["x_big"])
+    torch.testing.assert_close(made, psi_big)
+    assert (made - clean).abs().mean() > 0.1 * clean.std(dim=0).mean()  # really transformed
+    scale = torch.load(teacher, weights_only=True)["x_scale"]
+    torch.testing.assert_close(scale["mean"], made.mean(dim=0))
+    torch.testing.assert_close(scale["std"], made.std(dim=0))
+    assert (scale["std"] > clean.std(dim=0) * 1.05).all()  # noise of 0.5 feature std widens every feature
+    assert data.meta(domain)["dataset"] == "bike+noise" and json.loads((tmp_path / "teacher.json").read_text())["dataset"] == "bike+noise"

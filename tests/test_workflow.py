@@ -40,12 +40,17 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     experiments = config["experiments"]
     targets = {e["target"] for e in experiments}
+    sources = {e["source"] for e in experiments}
+    bases = {s.split("+")[0] for s in sources}
+    domains = {s for s in sources if "+" in s}
     expected = {
-        "prepare_data": len(targets | {e["source"] for e in experiments}),  # 3
-        "train_teacher": len({e["source"] for e in experiments}),  # 3: once per source
-        "fit_mapping": len({(e["target"], e["source"]) for e in experiments if e["phi"] == "vae"}),  # 5
-        "teacher_answers": len(experiments),  # 15: once per experiment
-        "train_students": len(experiments),  # 15: one sweep per experiment, every lam x T x seed in it
+        "prepare_data": len(targets | bases),  # 3
+        "fit_mapping": len({s.split("+")[0] for s in domains if s.endswith("+vae")})  # 3 VAEs, one per dataset,
+        + len({(e["target"], e["source"]) for e in experiments if e["phi"] == "vae" and "+" not in e["source"]}),  # + 2 translators
+        "make_domain": len(domains),  # 8: once per transformed domain
+        "train_teacher": len(sources),  # 11: once per source domain
+        "teacher_answers": len(experiments),  # 23: once per experiment
+        "train_students": len(experiments),  # 23: one sweep per experiment, every lam x T x seed in it
         "train_baselines": len(targets),  # 3: one per target, all seeds, shared by every row
         "tables": 1,
         "figures": 1,
@@ -53,7 +58,10 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
         "config_used": 1,
         "all": 1,
     }
-    assert job_counts(out) == expected | {"total": sum(expected.values())}  # 49
+    assert (len(experiments), len(sources)) == (23, 11)
+    n_runs = len(experiments) * len([lam for lam in config["lams"] if lam != 1]) * len(config["temperatures"]) * len(config["seeds"])
+    assert n_runs + len(targets) * len(config["seeds"]) == 475
+    assert job_counts(out) == expected | {"total": sum(expected.values())}  # 81
 
 
 def test_default_grid_makes_few_slurm_submissions(tmp_path):
