@@ -415,11 +415,12 @@ def test_real_embedded_dataset(name, prepared, sizes):
     for part, n in sizes[name].items():
         assert len(parts[f"x_{part}"]) == len(parts[f"y_{part}"]) == n
     if name == "bike":
-        assert info["task"] == "regression" and info["features"] == data.BIKE_FEATURES
-        assert parts["x_big"].shape[1] == 12 and raw["x_big"].dtype == np.float32
-        assert not {"casual", "registered"} & set(info["features"])
-        hr = parts["x_big"][:, data.BIKE_FEATURES.index("hr")]
-        assert hr.min() == 0 and hr.max() == 23
+        # one-hot by default: 5 categorical columns -> 51 indicators, plus the 7 others
+        assert info["task"] == "regression" and info["feature_encoding"] == "onehot" and len(info["features"]) == 58
+        assert info["input_shape"] == [58] and parts["x_big"].shape[1] == 58 and raw["x_big"].dtype == np.float32
+        assert not {"casual", "registered"} & {f.split("=")[0] for f in info["features"]}
+        hr = parts["x_big"][:, [i for i, f in enumerate(info["features"]) if f.startswith("hr=")]]
+        assert hr.shape[1] == 24 and (hr.sum(axis=1) == 1).all() and (hr.sum(axis=0) > 0).all()  # every hour occurs
         assert (parts["y_big"] >= 1).all() and parts["y_big"].max() > 300  # rentals per hour
     else:
         assert info["task"] == "classification" and info["n_classes"] == 10
@@ -449,3 +450,26 @@ def test_real_bikeshare_rows_and_target(raw_bike):
     assert sum(len(parts[f"y_{p}"]) for p in ("big", "small", "test")) == 8645
     with pytest.raises(data.DataError, match=r"7646 is larger than the 7645 training rows"):
         data.split(x, y, None, None, {"big": 8645 - 1000 - 300 + 1, "small": 300, "test": 1000}, seed=0)
+
+
+def test_bike_features_one_hot(raw_bike):
+    """The real Bikeshare rows: each categorical column becomes one indicator per code it can take (exactly one
+    of them set in every row), the other columns stay as they are; ordinal keeps the 12 columns."""
+    from distill import data
+
+    x, _ = data.read_bikeshare(raw_bike / "ISLP" / "data" / "Bikeshare.csv")
+    onehot, names = data.encode_bike(x, "onehot")
+    assert onehot.shape == (len(x), 4 + 12 + 24 + 7 + 4 + 7) == (8645, 58) and len(names) == 58
+    for column, codes in data.BIKE_CATEGORIES.items():
+        block = onehot[:, [i for i, n in enumerate(names) if n.startswith(f"{column}=")]]
+        assert block.shape[1] == len(codes) and (block.sum(axis=1) == 1).all(), column
+        j = data.BIKE_FEATURES.index(column)
+        np.testing.assert_array_equal(block.argmax(axis=1) + codes[0], x[:, j])  # the indicator of the row's own code
+    for column in ("day", "holiday", "workingday", "temp", "atemp", "hum", "windspeed"):
+        np.testing.assert_array_equal(onehot[:, names.index(column)], x[:, data.BIKE_FEATURES.index(column)])
+    ordinal, names = data.encode_bike(x, "ordinal")
+    assert ordinal is x and names == data.BIKE_FEATURES
+    bad = x.copy()
+    bad[5, data.BIKE_FEATURES.index("hr")] = 24
+    with pytest.raises(data.DataError, match=r"hr has codes \[24.0\]"):
+        data.encode_bike(bad, "onehot")

@@ -92,6 +92,10 @@ ARRAY_SHA256 = {
 BIKE_FEATURES = ["season", "mnth", "day", "hr", "holiday", "weekday", "workingday", "weathersit", "temp", "atemp", "hum", "windspeed"]
 BIKE_TARGET = "bikers"
 BIKE_LEAKS = ["casual", "registered"]  # they sum to the target: never features
+# Categorical bike columns and their codes. One-hot by default (a category code is no quantity: hour 23
+# is not 23 times hour 1); `data.bike_features: ordinal` keeps the codes as numbers.
+BIKE_CATEGORIES = {"season": range(1, 5), "mnth": range(1, 13), "hr": range(24), "weekday": range(7), "weathersit": range(1, 5)}
+FEATURE_ENCODINGS = ("onehot", "ordinal")
 MONTHS = {"Jan": 1, "Feb": 2, "March": 3, "April": 4, "May": 5, "June": 6, "July": 7, "Aug": 8, "Sept": 9, "Oct": 10, "Nov": 11, "Dec": 12}
 WEATHER = {"clear": 1, "cloudy/misty": 2, "light rain/snow": 3, "heavy rain/snow": 4}
 
@@ -272,6 +276,28 @@ def _bike_arrays(df, path: Path) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def encode_bike(x: np.ndarray, encoding: str) -> tuple[np.ndarray, list[str]]:
+    """Decoded bike features [N, 12] (BIKE_FEATURES) -> (features, their names): the categorical columns one-hot
+    over every code they can take (so the columns never depend on which codes a split holds), or as they are."""
+    if encoding not in FEATURE_ENCODINGS:
+        raise DataError(f"unknown bike feature encoding {encoding!r}; allowed: {', '.join(FEATURE_ENCODINGS)}")
+    if encoding == "ordinal":
+        return x, list(BIKE_FEATURES)
+    columns, names = [], []
+    for j, name in enumerate(BIKE_FEATURES):
+        if name in BIKE_CATEGORIES:
+            codes = list(BIKE_CATEGORIES[name])
+            unknown = sorted(set(np.unique(x[:, j]).tolist()) - set(codes))
+            if unknown:
+                raise DataError(f"bike column {name} has codes {unknown} outside {codes[0]}..{codes[-1]}")
+            columns += [(x[:, j] == c).astype(np.float32) for c in codes]
+            names += [f"{name}={c}" for c in codes]
+        else:
+            columns.append(x[:, j])
+            names.append(name)
+    return np.stack(columns, axis=1), names
+
+
 def decode(name: str, files: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Raw files -> (x_train, y_train, x_test, y_test); bike has no fixed test part (None)."""
     if name == "mnist" and any(k.endswith(".pkl.gz") for k in files):
@@ -353,8 +379,10 @@ def meta(path: Path) -> dict:
     return json.loads(Path(path).with_suffix(".json").read_text())
 
 
-def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str = "embedded", raw_dir: Path | None = None, log=print) -> dict:
-    """Fetch, verify, decode and split ``name``; write ``out`` (.npz) and its .json. Returns the metadata."""
+def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str = "embedded", raw_dir: Path | None = None, log=print,
+            bike_features: str = "onehot") -> dict:
+    """Fetch, verify, decode, encode (bike features: ``bike_features``) and split ``name``; write ``out`` (.npz)
+    and its .json. Returns the metadata."""
     ds = dataset(name)
     Path(out).parent.mkdir(parents=True, exist_ok=True)  # the scratch folder lives next to the output
     with tempfile.TemporaryDirectory(prefix=f".fetch-{name}-", dir=Path(out).parent) as scratch:
@@ -380,6 +408,9 @@ def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str 
     pinned = ARRAY_SHA256.get(name)
     if pinned and digest != pinned:
         raise DataError(f"{name} from {origin} decodes to arrays {digest[:12]}… but the pinned dataset is {pinned[:12]}…: a different dataset, refusing to use it under this name")
+    features = None
+    if ds.task == "regression":
+        x_train, features = encode_bike(x_train, bike_features)
     parts = split(x_train, y_train, x_test, y_test, sizes, seed)
     info = {
         "dataset": name,
@@ -388,9 +419,10 @@ def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str 
         "arrays_sha256": digest,
         "split_seed": seed,
         "sizes": {p: int(len(parts[f"y_{p}"])) for p in ("big", "small", "test")},
-        "input_shape": list(ds.shape),
+        "input_shape": list(ds.shape) if features is None else [len(features)],
         "n_classes": ds.n_classes,
-        "features": BIKE_FEATURES if ds.task == "regression" else None,
+        "features": features,
+        "feature_encoding": bike_features if features else None,
     }
     save(out, parts, info)
     return info

@@ -19,7 +19,8 @@ rule prepare_data:
         sizes=lambda wildcards: config["data"]["sizes"][wildcards.dataset],
         seed=config["data"]["split_seed"],
         source=config["data"]["source"],
+        features=config["data"]["bike_features"],
     shell:
         "python {params.script} --dataset {wildcards.dataset} --out {output.npz}"
         " --big {params.sizes[big]} --small {params.sizes[small]} --test {params.sizes[test]}"
-        " --split-seed {params.seed} --source {params.source} > {log} 2>&1"
+        " --split-seed {params.seed} --source {params.source} --bike-features {params.features} > {log} 2>&1"

@@ -23,12 +23,14 @@ p.add_argument("--split-seed", type=int, default=0, help="seed of the big/small 
 p.add_argument("--source", choices=["embedded", "network", "auto"], default="embedded",
                help="embedded: the package copy (default, works offline); network: the canonical download; "
                     "auto: network first, embedded if unreachable. Both must decode to the same arrays.")
+p.add_argument("--bike-features", choices=list(data.FEATURE_ENCODINGS), default="onehot",
+               help="bike's categorical columns (season, mnth, hr, weekday, weathersit): onehot (default) or ordinal codes")
 p.add_argument("--raw-dir", type=Path, help="use already extracted package files under this folder instead of fetching")
 args = p.parse_args()
 
 try:
     info = data.prepare(args.dataset, args.out, {"big": args.big, "small": args.small, "test": args.test},
-                        args.split_seed, source=args.source, raw_dir=args.raw_dir)
+                        args.split_seed, source=args.source, raw_dir=args.raw_dir, bike_features=args.bike_features)
 except data.DataError as e:
     fail(str(e))
 print(f"{args.dataset}: {info['sizes']} from {info['origin']} -> {args.out} (arrays sha256 {info['arrays_sha256'][:12]}…)")
