@@ -50,6 +50,9 @@ CASES = {
     "conv-into-a-noise-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+noise", "conv")]}, "experiments[1].phi", "allowed: none, noise"),
     "noise-into-the-real-dataset": ({"experiments": [exp("mnist", "mnist", "noise"), GOOD[1]]}, "experiments[0].phi", "allowed: none"),
     "translator-into-a-domain-of-another-dataset": ({"experiments": [GOOD[0], exp("mnist", "fashion_mnist+conv", "vae")]}, "experiments[1].phi", "allowed: none"),
+    # two values that would share a path and a table row
+    "lams-equal-in-6-decimals": ({"lams": [0.5, 0.5000001]}, "lams", "allowed: values that differ within 6 decimals"),
+    "temperatures-equal-in-6-decimals": ({"temperatures": [2.0, 2.0000004]}, "temperatures", "allowed: values that differ within 6 decimals"),
     "unknown-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+rotate", "none")]}, "experiments[1].source", "allowed: one of mnist, mnist+noise"),
     # duplicates
     "duplicate-seeds": ({"seeds": [0, 1, 0]}, "seeds", "allowed: each entry once"),

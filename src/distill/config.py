@@ -122,6 +122,20 @@ def check_phis(config: dict) -> None:
                               f"{e['source']} (experiment target={e['target']}, source={e['source']}, phi={e['phi']}); allowed: {', '.join(allowed)}")
 
 
+def check_distinct(config: dict) -> None:
+    """Two distinct lams (or temperatures) must never become one run: paths and tables show 6 decimals."""
+    from distill.io import fmt
+
+    for key in ("lams", "temperatures"):
+        seen = {}
+        for value in config[key]:
+            shown = fmt(value)
+            if shown in seen and seen[shown] != value:
+                raise ConfigError(f"config key {key}: {seen[shown]!r} and {value!r} are both {shown} in paths and tables; "
+                                  "allowed: values that differ within 6 decimals")
+            seen[shown] = value
+
+
 def check(config: dict) -> None:
     """What the workflow checks at start, on a config coerce() has already typed: the schema through
     snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes and check_phis."""
@@ -134,3 +148,4 @@ def check(config: dict) -> None:
         raise ConfigError(explain(config) or f"config does not match {SCHEMA.relative_to(SCHEMA.parents[2])}")
     check_sizes(config)
     check_phis(config)
+    check_distinct(config)
