@@ -169,3 +169,20 @@ def test_a_domain_teacher_trains_on_the_transformed_inputs(prepared, run_script,
     torch.testing.assert_close(scale["std"], made.std(dim=0))
     assert (scale["std"] > clean.std(dim=0) * 1.05).all()  # noise of 0.5 feature std widens every feature
     assert data.meta(domain)["dataset"] == "bike+noise" and json.loads((tmp_path / "teacher.json").read_text())["dataset"] == "bike+noise"
+
+
+@pytest.mark.slow
+def test_a_lam_zero_student_catches_answers_out_of_row_order(prepared, run_script, noise_answers, tmp_path):
+    """At lam = 0 the student learns from the teacher's answers alone: answers aligned with the small part's
+    rows teach it the task; the same answers with their rows shuffled teach it nothing."""
+    shuffled = tmp_path / "shuffled.npz"
+    with np.load(noise_answers) as z:
+        arrays = {k: z[k] for k in z.files}
+    order = np.random.default_rng(0).permutation(len(arrays["small_seed0"]))
+    np.savez(shuffled, **{**arrays, "small_seed0": arrays["small_seed0"][order]})
+    accuracy = {}
+    for name, answers in (("aligned", noise_answers), ("shuffled", shuffled)):
+        run_script("train_student.py", "--data", prepared["mnist"], "--answers", answers, "--lam", 0, "--seed", 0, "--epochs", 20,
+                   "--eval-every", 20, "--threads", 1, "--metrics", tmp_path / f"{name}.json", check=True)
+        accuracy[name] = json.loads((tmp_path / f"{name}.json").read_text())["test_metric"]
+    assert accuracy["aligned"] > 0.5 and accuracy["shuffled"] < 0.3, accuracy
