@@ -379,6 +379,15 @@ def meta(path: Path) -> dict:
     return json.loads(Path(path).with_suffix(".json").read_text())
 
 
+def fingerprint(info: dict) -> str:
+    """What a prepared dataset or a domain was made from, as a short hash of its description: the decoded
+    arrays' hash, the split, the sizes, the feature encoding and, for a domain, its transform and base.
+    Files made from it record this; a step that reads them compares it with its own input's."""
+    keys = ("dataset", "arrays_sha256", "split_seed", "sizes", "feature_encoding", "domain")
+    text = json.dumps({k: info.get(k) for k in keys}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str = "embedded", raw_dir: Path | None = None, log=print,
             bike_features: str = "onehot") -> dict:
     """Fetch, verify, decode, encode (bike features: ``bike_features``) and split ``name``; write ``out`` (.npz)

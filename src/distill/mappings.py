@@ -34,6 +34,11 @@ def save_vae(path, vae: VAE, meta: dict) -> None:
     save_torch(path, {"state": vae.state_dict(), "meta": meta})
 
 
+def vae_meta(path) -> dict:
+    """What a fitted VAE records: its sizes, and the fingerprints of the data it was fitted on."""
+    return torch.load(path, weights_only=True, map_location="cpu")["meta"]
+
+
 def load_vae(path, device) -> VAE:
     saved = torch.load(path, weights_only=True, map_location=device)
     m = saved["meta"]

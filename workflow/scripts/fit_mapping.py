@@ -97,7 +97,8 @@ for epoch in range(start + 1, args.epochs + 1):
     checkpoint.save(epoch, vae, optimizer, generator, history)
 
 save_vae(args.out, vae, {"n_in": x_in.shape[1], "n_out": x_src.shape[1], "hidden": args.hidden, "latent": args.latent,
-                         "bernoulli": images, "target": target_info["dataset"], "source": source_info["dataset"]})
+                         "bernoulli": images, "target": target_info["dataset"], "source": source_info["dataset"],
+                         "target_data": data.fingerprint(target_info), "source_data": data.fingerprint(source_info), "trained_on": train})
 record.data["epochs"] = history
 record.write(args.metrics, target=target_info["dataset"], source=source_info["dataset"], kind="vae" if same else "translator")
 checkpoint.remove()

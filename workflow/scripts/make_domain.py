@@ -52,7 +52,13 @@ device = setup(args.threads)
 generator = seeds.generator("domain", args.seed)
 x_big, x_test = tensors(device, parts["x_big"], parts["x_test"])
 scale = Scaler.identity(x_big.shape[1], device) if images else Scaler.fit(x_big)
-vae = mappings.load_vae(args.vae, device) if args.psi == "vae" else None
+vae = None
+if args.psi == "vae":
+    made_from = mappings.vae_meta(args.vae)
+    if made_from.get("target_data") != data.fingerprint(info) or made_from.get("source_data") != data.fingerprint(info):
+        fail(f"{args.vae} was not fitted on the big part of {args.data} (other data, split or features): re-run fit_mapping.py with "
+             f"--target-data {args.data} --source-data {args.data}")
+    vae = mappings.load_vae(args.vae, device)
 options = dict(images=images, shape=tuple(info["input_shape"]), sigma=args.sigma, kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
 out = {}
 for part, x in (("big", x_big), ("test", x_test)):
@@ -60,7 +66,8 @@ for part, x in (("big", x_big), ("test", x_test)):
     out[f"y_{part}"] = parts[f"y_{part}"]
 name = f"{info['dataset']}+{args.psi}"
 psi = {"psi": args.psi, "base": info["dataset"], "seed": args.seed} | (
-    {"sigma": args.sigma} if args.psi == "noise" else {"kernel_size": args.kernel_size, "blur_sigma": args.blur_sigma} if args.psi == "conv" else {"vae": str(args.vae)})
+    {"sigma": args.sigma} if args.psi == "noise" else {"kernel_size": args.kernel_size, "blur_sigma": args.blur_sigma} if args.psi == "conv"
+    else {"vae_settings": {k: made_from[k] for k in ("hidden", "latent")}}) | {"base_data": data.fingerprint(info)}
 meta = {**info, "dataset": name, "domain": psi, "sizes": {"big": len(out["y_big"]), "test": len(out["y_test"])}}
 data.save(args.out, out, meta)
 change = float(np.mean(np.abs(out["x_test"] - parts["x_test"])))

@@ -11,6 +11,7 @@ Example:
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from distill import data, mappings, models, seeds  # noqa: E402
+from distill.config import allowed_phis, base, psi  # noqa: E402
 from distill.io import Record, atomic_path, fail  # noqa: E402
 from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
 
@@ -47,6 +49,21 @@ except (data.DataError, FileNotFoundError) as e:
 task, images = info["task"], info["task"] == "classification"
 if saved["task"] != task:
     fail(f"{args.teacher} is a {saved['task']} teacher but {info['dataset']} is a {task} dataset")
+# What the teacher and the mapping were made from must fit this target and this phi (README, "Provenance").
+target_data, made_from = data.fingerprint(info), saved.get("made_from")
+if made_from is None:
+    fail(f"{args.teacher} records no data it was trained on (made by an older version): re-run train_teacher.py")
+source = made_from["dataset"]
+if args.phi not in allowed_phis(info["dataset"], source):
+    fail(f"{args.teacher} is a teacher of {source}: phi {args.phi} does not lead from {info['dataset']} ({args.target_data}) into it; "
+         f"allowed: {', '.join(allowed_phis(info['dataset'], source))}")
+if base(source) == info["dataset"] and made_from["base_data"] != target_data:
+    fail(f"{args.teacher} was trained on other {info['dataset']} data (another split, sizes or features) than {args.target_data}: re-run train_teacher.py")
+if args.phi == "vae":
+    mapping = mappings.vae_meta(args.mapping)
+    wanted = (target_data, target_data if psi(source) else made_from["base_data"])
+    if (mapping.get("target_data"), mapping.get("source_data")) != wanted:
+        fail(f"{args.mapping} was not fitted from {args.target_data} into the data of {args.teacher} (other data, split or features): re-run fit_mapping.py")
 device = setup(args.threads)
 teacher = models.teacher(saved["n_in"], saved["n_out"]).to(device)
 teacher.load_state_dict(saved["state"])
@@ -79,6 +96,8 @@ for seed in args.seeds:
 
 with atomic_path(args.out) as tmp:
     with open(tmp, "wb") as fh:
-        np.savez(fh, **{k: v.cpu().numpy() for k, v in answers.items()})
+        provenance = {"target_data": target_data, "teacher": made_from, "phi": args.phi, "seeds": args.seeds,
+                      "phi_settings": {"sigma": args.sigma, "kernel_size": args.kernel_size, "blur_sigma": args.blur_sigma}}
+        np.savez(fh, provenance=np.array(json.dumps(provenance, sort_keys=True)), **{k: v.cpu().numpy() for k, v in answers.items()})
 values = list(per_seed.values())
 record.write(args.metrics, target=info["dataset"], test_metric=float(np.mean(values)), test_metric_per_seed=per_seed)

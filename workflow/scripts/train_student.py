@@ -23,6 +23,7 @@ Example (a sweep of 4 x 1 x 5 runs):
 """
 
 import argparse
+import json
 import sys
 import time
 import zipfile
@@ -89,6 +90,10 @@ try:
     parts = data.load(args.data, "small", "test")
     if min(args.lams) < 1:
         with np.load(args.answers) as z:
+            provenance = json.loads(str(z["provenance"])) if "provenance" in z.files else {}
+            if provenance.get("target_data") != data.fingerprint(info):
+                fail(f"{args.answers} holds answers for other data than {args.data} (another dataset, split, sizes or features): "
+                     "re-run teacher_answers.py with this --target-data")
             answers = np.stack([z[f"small_seed{seed}"] for seed in args.seeds])
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))

@@ -69,7 +69,9 @@ for epoch in range(start + 1, args.epochs + 1):
     checkpoint.save(epoch, teacher, optimizer, generator, history)
 
 save_torch(args.out, {"state": teacher.state_dict(), "task": task, "n_in": x.shape[1], "n_out": info["n_classes"] or 1,
-                      "x_scale": x_scale.state(), "y_scale": y_scale.state() if regression else None})
+                      "x_scale": x_scale.state(), "y_scale": y_scale.state() if regression else None,
+                      "made_from": {"dataset": info["dataset"], "data": data.fingerprint(info),
+                                    "base_data": (info.get("domain") or {}).get("base_data", data.fingerprint(info))}})
 record.data["epochs"] = history
 record.write(args.metrics, test_metric=test_metric(), dataset=info["dataset"], n_weights=models.n_weights(teacher))
 checkpoint.remove()
