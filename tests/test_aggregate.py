@@ -38,11 +38,17 @@ def write_json(path, record):
     path.write_text(json.dumps(record))
 
 
+def integral_of(target, value):
+    """A synthetic integral criterion for the fixture's runs (worse final metric, larger area)."""
+    return 50.0 + 100.0 * (0.9 - value) if METRIC[target] == "accuracy" else value / 100.0
+
+
 def write_run(path, target, value, seed, lam, T):
     metric = METRIC[target]
     step = -0.05 if metric == "accuracy" else 2000.0  # earlier epochs are worse
     epochs = [{"epoch": e, metric: value + step * (3 - e), "train_loss": 1.0 / e} for e in (1, 2, 3)]
     write_json(path, {"step": "student", "metric": metric, "test_metric": value, "epochs": epochs, "dataset": target, "n_weights": 50816,
+                      "integral": integral_of(target, value),
                       "config": {"seed": seed, "lam": lam, "temperature": T}, "device": "cpu", "versions": {}, "wall_seconds": 1.0 + seed})
 
 
@@ -87,6 +93,12 @@ def test_parse_paths():
         "target": "mnist", "source": None, "phi": None, "lam": 1.0, "T": pytest.approx(math.nan, nan_ok=True), "seed": 3}
     key = R.parse("/abs/x/results/students/fashion_mnist/bike_uci-vae/lam0.25-T2.5/seed12/metrics.json")
     assert key == {"target": "fashion_mnist", "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5, "seed": 12}
+    # a transformed source domain: the source carries a '+', the one '-' splits source and phi
+    key = R.parse("results/students/mnist/mnist+noise-noise/lam0.5-T1/seed0/metrics.json")
+    assert key == {"target": "mnist", "source": "mnist+noise", "phi": "noise", "lam": 0.5, "T": 1.0, "seed": 0}
+    assert R.parse("results/students/bike/bike+vae-none/lam0-T1/seed4/metrics.json")["source"] == "bike+vae"
+    with pytest.raises(ValueError):  # two '-': ambiguous, never a silent wrong split
+        R.parse("results/students/mnist/mnist-x-noise/lam0.5-T1/seed0/metrics.json")
     with pytest.raises(ValueError):
         R.parse("results/students/mnist/seed0/metrics.json")
 
@@ -124,6 +136,12 @@ def test_table_values(run_script, study, tmp_path):
     assert row["p_ttest"] == pytest.approx(stats.ttest_rel(values, base).pvalue, rel=1e-8)
     assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(values, base).pvalue) == pytest.approx(0.0625)
     assert row["verdict"] == "better" and row["value_text"] == f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
+    integrals = np.array([integral_of("mnist", x) for x in values])
+    base_integrals = np.array([integral_of("mnist", x) for x in base])
+    assert row["integral_mean"] == pytest.approx(integrals.mean()) and row["integral_std"] == pytest.approx(integrals.std(ddof=1))
+    assert row["integral_diff_mean"] == pytest.approx((integrals - base_integrals).mean())
+    assert row["integral_p_ttest"] == pytest.approx(stats.ttest_rel(integrals, base_integrals).pvalue, rel=1e-6)
+    assert row["integral_text"] == f"{integrals.mean():.2f} ± {integrals.std(ddof=1):.2f}"
     verdicts = dict(zip(zip(mnist["phi"], mnist["lam"]), mnist["verdict"]))
     assert verdicts[("noise", 0.25)] == "worse" and verdicts[("none", 0.0)] == "no clear difference"
     bike = pd.read_csv(out / "bike.csv").set_index("phi")
@@ -226,3 +244,150 @@ def test_runtime_table(run_script, tmp_path):
     total = table.set_index("rule").loc["total"]
     assert total["jobs"] == 5 and total["total_s"] == pytest.approx(138.5) and total["max_rss_mb"] == pytest.approx(900.0)
     assert "| total" in (tmp_path / "out" / "runtime.md").read_text()
+
+
+# --- statistics a reviewer trusts: integral criterion, Holm, diverged seeds, zero variance -------------------
+
+def write_student(root, target, metric, seed, value, integral=None, source=None, phi=None, lam=1.0, T=1.0):
+    """One metrics.json; json.dumps writes NaN / Infinity tokens for non-finite numbers, as the scripts do.
+    integral=None leaves the field out (a run from before the integral criterion)."""
+    path = run_path(root, target, source, phi, lam, T, seed)
+    record = {"step": "student", "metric": metric, "test_metric": value, "epochs": [], "config": {"seed": seed}}
+    if integral is not None:
+        record["integral"] = integral
+    write_json(path, record)
+    return path
+
+
+BASE3 = [0.880, 0.884, 0.879]
+BASE3_INTEGRAL = [10.0, 20.0, 30.0]
+# (source, phi, lam) -> per-seed metric difference to the baseline; with 3 seeds (df = 2) a paired t-test of
+# differences with mean m and std s has t = m sqrt(3) / s and the closed form p = 1 - |t| / sqrt(t^2 + 2).
+HAND = {
+    ("mnist", "none", 0.5): [0.009, 0.010, 0.011],  # t^2 = 300: p = 1 - sqrt(300/302)
+    ("mnist", "none", 0.0): [0.010, 0.020, 0.030],  # t^2 = 12:  p = 1 - sqrt(12/14)
+    ("mnist", "noise", 0.25): [-0.004, -0.002, 0.000],  # t^2 = 3: p = 1 - sqrt(3/5)
+    ("mnist+noise", "noise", 0.5): [0.004, 0.006, 0.008],  # t^2 = 27: p = 1 - sqrt(27/29) = 0.0351 < 0.05, Holm 0.105
+    ("mnist", "conv", 0.5): [0.0, 0.0, 0.0],  # zero variance, all zero
+    ("mnist", "vae", 0.5): [0.002, 0.002, 0.002],  # zero variance, nonzero: scipy's t-test would say p = 0
+}
+HAND_P = {("mnist", "none", 0.5): 1 - math.sqrt(300 / 302), ("mnist", "none", 0.0): 1 - math.sqrt(12 / 14),
+          ("mnist", "noise", 0.25): 1 - math.sqrt(3 / 5), ("mnist+noise", "noise", 0.5): 1 - math.sqrt(27 / 29)}
+
+
+@pytest.fixture
+def hand_tree(tmp_path):
+    runs = [write_student(tmp_path, "mnist", "accuracy", seed, v, i) for seed, (v, i) in enumerate(zip(BASE3, BASE3_INTEGRAL))]
+    for (source, phi, lam), diffs in HAND.items():
+        # the first row's integrals are 11, 22, 33: mean 22, std 11, paired differences 1, 2, 3 (mean 2, std 1, t^2 = 12)
+        extra = [1.0, 2.0, 3.0] if (source, phi, lam) == ("mnist", "none", 0.5) else [1.0, 2.0, 4.0]
+        for seed, (b, d, bi, e) in enumerate(zip(BASE3, diffs, BASE3_INTEGRAL, extra)):
+            runs.append(write_student(tmp_path, "mnist", "accuracy", seed, b + d, bi + e, source, phi, lam))
+    return runs
+
+
+def make(run_script, runs, out):
+    result = run_script("make_tables.py", "--runs", *runs, "--out-dir", out, timeout=60)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(out / "mnist.csv", keep_default_na=False, na_values=[""])
+    table[["teacher", "phi"]] = table[["teacher", "phi"]].fillna("—")
+    return table.set_index(["teacher", "phi", "lam"]), (out / "mnist.md").read_text()
+
+
+def test_holm_by_hand():
+    assert R.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    # NaN is not a test: it stays NaN and m = 3; sorted 0.01, 0.02, 0.5 -> 0.03, 0.04, 0.5
+    assert R.holm([0.01, math.nan, 0.5, 0.02]) == pytest.approx([0.03, math.nan, 0.5, 0.04], nan_ok=True)
+    assert R.holm([0.3, 0.4]) == pytest.approx([0.6, 0.6])  # step-down: never below an earlier adjusted p
+    assert R.holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert R.holm([]).size == 0
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's own warning on the bare t-test of near-identical data
+def test_paired_zero_variance_and_diverged():
+    base = pd.Series(BASE3)
+    same = R.paired(base + 0.002, base)  # float rounding makes the differences differ by ~1e-16
+    assert stats.ttest_rel(base + 0.002, base).pvalue < 1e-6  # what a bare t-test would claim
+    assert same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"]) and same["diff_mean"] == pytest.approx(0.002)
+    assert R.verdict(same, math.nan, "accuracy") == "no test (zero variance)"
+    zero = R.paired(base.copy(), base)
+    assert zero["zero_variance"] and zero["all_zero"] and math.isnan(zero["p_ttest"]) and math.isnan(zero["p_wilcoxon"])
+    assert R.verdict(zero, math.nan, "accuracy") == "no clear difference"
+    varied = R.paired(base + [0.01, 0.02, 0.03], base)
+    assert not varied["zero_variance"] and varied["p_ttest"] == pytest.approx(1 - math.sqrt(6 / 7), rel=1e-6)
+    bad = R.paired(pd.Series([0.89, math.nan, 0.888]), base)
+    assert bad["n_paired"] == 3 and bad["n_diverged"] == 1 and math.isnan(bad["p_ttest"])
+    assert bad["diff_mean"] == pytest.approx(0.0095)  # over the two finite pairs: 0.010 and 0.009
+    assert R.verdict(bad, 0.001, "accuracy") == "diverged seeds"
+    s = R.summary([1.0, math.inf, 3.0, math.nan])
+    assert s["n"] == 4 and s["n_diverged"] == 2 and s["mean"] == 2.0 and s["std"] == pytest.approx(math.sqrt(2))
+
+
+def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tmp_path):
+    table, md = make(run_script, hand_tree, tmp_path / "tables")
+    base = table.loc[("—", "—", 1.0)]
+    assert base["integral_mean"] == pytest.approx(20.0) and base["integral_std"] == pytest.approx(10.0)
+    assert base["integral_text"] == "20.00 ± 10.00" and base["verdict"] == "baseline"
+    row = table.loc[("mnist", "none", 0.5)]
+    assert row["integral_mean"] == pytest.approx(22.0) and row["integral_std"] == pytest.approx(11.0)
+    assert row["integral_diff_mean"] == pytest.approx(2.0) and row["integral_diff_std"] == pytest.approx(1.0)
+    assert row["integral_p_ttest"] == pytest.approx(1 - math.sqrt(6 / 7), rel=1e-9)
+    assert row["integral_text"] == "22.00 ± 11.00" and row["integral_diff_text"] == "+2.00 ± 1.00"
+    # the metric's raw p by hand, then Holm over the 4 rows that have a test (the two zero-variance rows have none):
+    # sorted 0.00332, 0.0351, 0.0742, 0.2254 -> x4, x3, x2, x1 -> 0.0133, 0.1053, 0.1484, 0.2254
+    for key, p in HAND_P.items():
+        assert table.loc[key, "p_ttest"] == pytest.approx(p, rel=1e-6), key
+    holm = {("mnist", "none", 0.5): 4 * HAND_P[("mnist", "none", 0.5)], ("mnist+noise", "noise", 0.5): 3 * HAND_P[("mnist+noise", "noise", 0.5)],
+            ("mnist", "none", 0.0): 2 * HAND_P[("mnist", "none", 0.0)], ("mnist", "noise", 0.25): HAND_P[("mnist", "noise", 0.25)]}
+    for key, p in holm.items():
+        assert table.loc[key, "p_holm"] == pytest.approx(p, rel=1e-6), key
+    assert table.loc[("mnist", "none", 0.5), "verdict"] == "better"
+    # raw p 0.0351 < 0.05 but Holm p 0.105: the verdict follows the adjusted p
+    assert HAND_P[("mnist+noise", "noise", 0.5)] < 0.05 and table.loc[("mnist+noise", "noise", 0.5), "verdict"] == "no clear difference"
+    assert table.loc[("mnist", "none", 0.0), "verdict"] == "no clear difference"
+    # zero variance: no p at all, not p = 0 and not a confident verdict
+    for key, verdict in [(("mnist", "conv", 0.5), "no clear difference"), (("mnist", "vae", 0.5), "no test (zero variance)")]:
+        assert table.loc[key, "zero_variance"] and pd.isna(table.loc[key, "p_ttest"]) and pd.isna(table.loc[key, "p_holm"]), key
+        assert table.loc[key, "verdict"] == verdict, key
+    assert table.loc[("mnist", "vae", 0.5), "diff_text"] == "+0.0020 ± 0.0000"
+    # Markdown: the column order, the p cells and the note
+    lines = md.splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header == ["Student", "Teacher", "φ", "λ", "T", "accuracy (↑)", "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
+                      "p (Wilcoxon)", "verdict", "Δ integral", "p integral (t-test)"]
+    vae = next([c.strip() for c in line.strip("|").split("|")] for line in lines if "| vae " in line)
+    assert vae[header.index("p (t-test)")] == "—" and vae[header.index("p (Holm)")] == "—" and vae[header.index("verdict")] == "no test (zero variance)"
+    assert "over the 4 distilled rows of this table that have a t-test" in md and "Holm p < 0.05" in md
+    assert '"no test (zero variance)" otherwise' in md
+    tex = (tmp_path / "tables" / "mnist.tex").read_text()
+    assert r"p (Holm)" in tex and r"integral criterion ($\downarrow$)" in tex and "no test (zero variance)" in tex
+
+
+def test_table_flags_diverged_seeds(run_script, tmp_path):
+    runs = [write_student(tmp_path, "mnist", "accuracy", seed, v, i) for seed, (v, i) in enumerate(zip(BASE3, BASE3_INTEGRAL))]
+    rows = {("mnist", "none", 0.5): ([0.891, math.nan, 0.889], [11.0, 22.0, 33.0]),  # metric diverged on seed 1
+            ("mnist", "noise", 0.5): ([0.890, 0.895, 0.887], [11.0, math.inf, 33.0]),  # integral diverged, metric fine
+            ("mnist", "conv", 0.5): ([0.890, 0.891, 0.885], [None, None, None])}  # no integral recorded (older runs)
+    for (source, phi, lam), (values, integrals) in rows.items():
+        for seed, (v, i) in enumerate(zip(values, integrals)):
+            runs.append(write_student(tmp_path, "mnist", "accuracy", seed, v, i, source, phi, lam))
+    assert "NaN" in runs[4].read_text() and "Infinity" in runs[7].read_text()
+    table, md = make(run_script, runs, tmp_path / "tables")
+    nan_row = table.loc[("mnist", "none", 0.5)]
+    # counted, not averaged away: n = 3 with 1 diverged; mean and std over the two finite seeds, flagged
+    assert nan_row["n"] == 3 and nan_row["n_diverged"] == 1
+    assert nan_row["mean"] == pytest.approx(0.890) and nan_row["std"] == pytest.approx(math.sqrt(2) * 0.001)
+    assert nan_row["value_text"] == "0.8900 ± 0.0014 (1 diverged)"
+    assert nan_row["diff_text"] == "+0.0105 ± 0.0007 (1 diverged)" and nan_row["n_paired_diverged"] == 1
+    assert pd.isna(nan_row["p_ttest"]) and pd.isna(nan_row["p_holm"]) and nan_row["verdict"] == "diverged seeds"
+    inf_row = table.loc[("mnist", "noise", 0.5)]
+    assert inf_row["integral_text"] == "22.00 ± 15.56 (1 diverged)" and inf_row["integral_n_diverged"] == 1
+    assert pd.isna(inf_row["integral_p_ttest"]) and inf_row["verdict"] == "diverged seeds"
+    assert not pd.isna(inf_row["p_ttest"])  # the metric itself is finite: its test is run and joins the Holm family
+    old = table.loc[("mnist", "conv", 0.5)]
+    assert old["integral_text"] == "not recorded" and old["integral_n"] == 0 and old["verdict"] != "diverged seeds"
+    assert "over the 2 distilled rows" in md  # noise and conv: the diverged-metric row has no test
+    assert md.count("diverged seeds") >= 2 and "(1 diverged)" in md
+    # Holm over the two tested rows by hand
+    p = sorted([inf_row["p_ttest"], old["p_ttest"]])
+    assert sorted([inf_row["p_holm"], old["p_holm"]]) == pytest.approx([2 * p[0], max(2 * p[0], p[1])])

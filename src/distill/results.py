@@ -3,7 +3,13 @@
 A run is named by its path, whose trailing components carry the grid point:
     .../{target}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json   a distilled student
     .../{target}/baseline/seed{seed}/metrics.json                       the lam = 1 baseline (no teacher)
-The baseline has source = phi = None, lam = 1 and T = NaN.
+The baseline has source = phi = None, lam = 1 and T = NaN. A source may be a transformed source domain
+such as ``mnist+noise``; neither a source nor a phi contains '-', so the one '-' splits them.
+
+Statistics for the tables: ``summary`` (mean and std over the finite values, diverged ones counted),
+``paired`` (paired difference, t-test and Wilcoxon over the shared seeds, with diverged seeds and
+zero-variance differences reported instead of tested), ``holm`` (Holm's step-down adjustment) and
+``verdict`` (plain words from an adjusted p).
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ LABEL = {"accuracy": "accuracy", "mse": "MSE"}
 ARROW = {"higher": "↑", "lower": "↓"}
 DECIMALS = {"accuracy": 4, "mse": 1}
 KEYS = ["target", "source", "phi", "lam", "T", "seed"]
-DTYPES = {"lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "epoch": int}
+DTYPES = {"lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "integral": float, "has_integral": bool, "epoch": int}
 PHIS = ["none", "noise", "conv", "vae"]  # display order; unknown mappings sort after these, by name
+# Paired differences that all agree to within this fraction of the values' magnitude count as identical
+# (zero variance): the metrics are float32 numbers, so "the same gain on every seed" differs by rounding.
+ZERO_VARIANCE_RTOL = 1e-6
 
-STUDENT = re.compile(r"(?:^|/)(?P<target>[^/]+)/(?P<source>[^/]+)-(?P<phi>[^/-]+)/lam(?P<lam>[^/]+)-T(?P<T>[^/]+)/seed(?P<seed>\d+)/metrics\.json$")
+STUDENT = re.compile(r"(?:^|/)(?P<target>[^/]+)/(?P<source>[^/-]+)-(?P<phi>[^/-]+)/lam(?P<lam>[^/]+)-T(?P<T>[^/]+)/seed(?P<seed>\d+)/metrics\.json$")
 BASELINE = re.compile(r"(?:^|/)(?P<target>[^/]+)/baseline/seed(?P<seed>\d+)/metrics\.json$")
 
 
@@ -88,6 +97,11 @@ def grid(paths) -> pd.DataFrame:
     return _typed(pd.DataFrame([{**parse(p), "path": str(p)} for p in paths], columns=KEYS + ["path"]))
 
 
+def _number(x) -> float:
+    """A recorded number as a float; JSON null (how some writers spell a non-finite value) reads as NaN."""
+    return math.nan if x is None else float(x)
+
+
 def _records(paths):
     """Yield (path, key, record) for each existing metrics.json."""
     for p in paths:
@@ -98,13 +112,16 @@ def _records(paths):
 
 
 def collect(paths, allow_missing=False) -> pd.DataFrame:
-    """One row per run: KEYS, baseline, metric, value, path. Missing files raise MissingRuns unless
-    allow_missing; then they are skipped and listed in the frame's attrs["missing"]."""
+    """One row per run: KEYS, baseline, metric, value (the final test metric), integral (the area under
+    the test-loss curve), has_integral (False for a run that records none: its integral is NaN but it
+    did not diverge), path. A NaN or infinite value is kept as it is (a diverged run). Missing files
+    raise MissingRuns unless allow_missing; then they are skipped and listed in the frame's attrs["missing"]."""
     present, missing = split_missing(paths, allow_missing)
     rows = []
     for p, key, record in _records(present):
-        rows.append({**key, "baseline": key["source"] is None, "metric": record["metric"], "value": float(record["test_metric"]), "path": str(p)})
-    runs = _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "value", "path"]))
+        rows.append({**key, "baseline": key["source"] is None, "metric": record["metric"], "value": _number(record["test_metric"]),
+                     "integral": _number(record.get("integral")), "has_integral": "integral" in record, "path": str(p)})
+    runs = _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "value", "integral", "has_integral", "path"]))
     runs.attrs["missing"] = [str(p) for p in missing]
     return runs
 
@@ -116,7 +133,7 @@ def curves(paths, allow_missing=False) -> pd.DataFrame:
     for _, key, record in _records(present):
         metric = record["metric"]
         for e in record["epochs"]:
-            rows.append({**key, "baseline": key["source"] is None, "metric": metric, "epoch": int(e["epoch"]), "value": float(e[metric])})
+            rows.append({**key, "baseline": key["source"] is None, "metric": metric, "epoch": int(e["epoch"]), "value": _number(e[metric])})
     return _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "epoch", "value"]))
 
 
@@ -125,18 +142,46 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({k: v for k, v in DTYPES.items() if k in frame.columns})
 
 
+def summary(values) -> dict:
+    """n (values given), n_diverged (NaN or infinite ones), mean and std (ddof = 1) over the finite ones.
+    A diverged value is never averaged away silently: the caller gets its count to show beside the mean."""
+    v = np.asarray(values, dtype=float)
+    finite = v[np.isfinite(v)]
+    return {"n": int(v.size), "n_diverged": int(v.size - finite.size),
+            "mean": float(finite.mean()) if finite.size else math.nan,
+            "std": float(finite.std(ddof=1)) if finite.size > 1 else math.nan}
+
+
 def paired(values: pd.Series, base: pd.Series) -> dict:
-    """Paired comparison over the seeds both series (indexed by seed) share: diff = values - base."""
+    """Paired comparison over the seeds both series (indexed by seed) share: diff = values - base.
+
+    n_paired: shared seeds; n_diverged: shared seeds where either value is NaN or infinite. diff_mean and
+    diff_std are over the finite pairs. The tests (two-sided paired t-test and Wilcoxon signed-rank) are
+    run only with >= 2 pairs, none diverged, and differences that are not all the same: when every
+    difference is equal to within ZERO_VARIANCE_RTOL of the values' magnitude, zero_variance is True,
+    all_zero says whether that common difference is 0, and the p-values stay NaN (a t-test would read
+    p = 0 for a constant nonzero difference and NaN for an all-zero one)."""
     shared = sorted(set(values.index) & set(base.index))
     a, b = values.loc[shared].to_numpy(float), base.loc[shared].to_numpy(float)
-    out = {"n_paired": len(shared), "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan}
+    out = {"n_paired": len(shared), "n_diverged": 0, "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
+           "zero_variance": False, "all_zero": False}
     if not shared:
         return out
+    ok = np.isfinite(a) & np.isfinite(b)
+    out["n_diverged"] = int((~ok).sum())
+    a, b = a[ok], b[ok]
     diff = a - b
-    out["diff_mean"] = float(diff.mean())
-    if len(shared) < 2:
+    if diff.size:
+        out["diff_mean"] = float(diff.mean())
+    if diff.size > 1:
+        out["diff_std"] = float(diff.std(ddof=1))
+    if out["n_diverged"] or diff.size < 2:
         return out
-    out["diff_std"] = float(diff.std(ddof=1))
+    tol = ZERO_VARIANCE_RTOL * max(np.abs(a).max(), np.abs(b).max())
+    if np.ptp(diff) <= tol:
+        out["zero_variance"] = True
+        out["all_zero"] = bool(np.abs(diff).max() <= tol)
+        return out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["p_ttest"] = float(stats.ttest_rel(a, b).pvalue)
@@ -147,10 +192,32 @@ def paired(values: pd.Series, base: pd.Series) -> dict:
     return out
 
 
-def verdict(diff_mean: float, p: float, metric: str, n_paired: int, alpha: float = 0.05) -> str:
-    """Plain words: better / worse / no clear difference, from the paired t-test p and the metric's direction."""
-    if n_paired < 2:
+def holm(p) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values: sorted ascending, the i-th (from 0) of m is
+    multiplied by m - i, then made non-decreasing and capped at 1. NaN entries are not tests: they stay
+    NaN and do not count in m. holm([0.01, 0.04, 0.03]) -> [0.03, 0.06, 0.06]."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, math.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    m = tested.size
+    if m:
+        order = tested[np.argsort(p[tested], kind="stable")]
+        out[order] = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    return out
+
+
+def verdict(test: dict, p: float, metric: str, alpha: float = 0.05, diverged: bool = False) -> str:
+    """Plain words from a ``paired`` result and its (adjusted) p, in the metric's direction: better /
+    worse / no clear difference; "diverged seeds" when the row touches a NaN or infinite value (diverged,
+    or test["n_diverged"]); "too few seeds" under 2 pairs; with zero variance "no clear difference" if
+    every difference is 0, else "no test (zero variance)"."""
+    if diverged or test.get("n_diverged", 0):
+        return "diverged seeds"
+    if test["n_paired"] < 2:
         return "too few seeds"
+    if test.get("zero_variance"):
+        return "no clear difference" if test.get("all_zero") else "no test (zero variance)"
+    diff_mean = test["diff_mean"]
     if np.isnan(p) or p >= alpha or diff_mean == 0:
         return "no clear difference"
     gain = diff_mean > 0 if BETTER[metric] == "higher" else diff_mean < 0

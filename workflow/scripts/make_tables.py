@@ -1,9 +1,20 @@
 """Write the tables people read: one per target in the paper's Table 5 form, and the teachers' scores.
 
-Per target (Student | Teacher | phi | lambda | T | metric mean +- std over seeds | n), the baseline
-(lambda = 1, no teacher) first, then each distilled row compared with it over the seeds both have:
-paired difference, paired t-test and Wilcoxon signed-rank p-values, and a plain verdict (better /
-worse / no clear difference at t-test p < alpha, in the metric's own direction: accuracy up, MSE down).
+Per target (Student | Teacher (source domain) | phi | lambda | T | metric and integral criterion, mean
++- std over seeds | n), the baseline (lambda = 1, no teacher) first, then each distilled row compared
+with it over the seeds both have, for the final metric and for the integral criterion (the area under
+the test-loss curve, lower is better): paired difference and paired t-test p (and the Wilcoxon
+signed-rank p of the metric). The metric's t-test p-values of one target's distilled rows are
+Holm-adjusted together (step-down, over the rows that have a test), and the verdict (better / worse /
+no clear difference at Holm p < alpha, in the metric's own direction: accuracy up, MSE down) uses the
+adjusted p; the integral's difference and p are shown beside it but do not enter the verdict.
+
+A seed whose metric or integral is NaN or infinite (diverged) is counted, not dropped: its cell reads
+"0.8830 +- 0.0021 (1 diverged)" (mean +- std over the other seeds), no test is run on values that include
+it (p "—"), and the row's verdict reads "diverged seeds". When every paired difference is the same (zero
+variance) no t-test is run (p "—"): the verdict is "no clear difference" if the differences are all 0,
+else "no test (zero variance)".
+
 Each table goes to {target}.csv (numbers + text), {target}.md and {target}.tex (booktabs); the teachers'
 own test scores and their scores on each target through phi go to teachers.{csv,md,tex}.
 
@@ -36,7 +47,7 @@ p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher met
 p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
 p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}.{csv,md,tex} and teachers.{csv,md,tex}")
 p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
-p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict (default 0.05)")
+p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
 args = p.parse_args()
 
 
@@ -59,6 +70,35 @@ def header(metric):
     return f"{R.LABEL[metric]} ({R.ARROW[R.BETTER[metric]]})" if metric in R.BETTER else "metric"
 
 
+INTEGRAL_DECIMALS = {"accuracy": 2, "mse": 0}  # cross-entropy areas are ~40-800, MSE areas ~1e6 (100 epochs)
+NO_TEST = {"n_paired": 0, "n_diverged": 0, "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
+           "zero_variance": False, "all_zero": False}
+
+
+def flagged(text, notes):
+    return text + (f" ({', '.join(notes)})" if notes else "")
+
+
+def cell(s, n_expected, d):
+    """A summary() as '0.8830 ± 0.0021', flagged with '(3/5 seeds)' and/or '(1 diverged)'; 'missing' when empty."""
+    if s["n"] == 0:
+        return "missing"
+    finite = s["n"] - s["n_diverged"]
+    text = mean_std(s["mean"], s["std"], finite, d) if finite else "—"
+    notes = ([f"{s['n']}/{n_expected} seeds"] if s["n"] < n_expected else []) + ([f"{s['n_diverged']} diverged"] if s["n_diverged"] else [])
+    return flagged(text, notes)
+
+
+def diff_cell(test, d):
+    """A paired() difference as '+0.0012 ± 0.0019', flagged with '(1 diverged)'; '—' when there is none."""
+    finite = test["n_paired"] - test["n_diverged"]
+    if finite == 0:
+        text = "—"
+    else:
+        text = ("" if test["diff_mean"] < 0 else "+") + mean_std(test["diff_mean"], test["diff_std"], finite, d)
+    return flagged(text, [f"{test['n_diverged']} diverged"] if test["n_diverged"] else [])
+
+
 TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
        "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", "±": r"$\pm$", "φ": r"$\varphi$", "λ": r"$\lambda$",
        "↑": r"$\uparrow$", "↓": r"$\downarrow$", "←": r"$\leftarrow$", "Δ": r"$\Delta$", "—": "---"}
@@ -77,9 +117,14 @@ def texts(frame: pd.DataFrame, note: str) -> tuple[str, str]:
     return md, latex
 
 
+def paired_columns(test, prefix):
+    """A paired() result as csv columns; its n_diverged (diverged pairs) becomes n_paired_diverged."""
+    return {prefix + ("n_paired_diverged" if name == "n_diverged" else name): x for name, x in test.items()}
+
+
 def target_table(target, expected, runs, metric):
     """(csv frame, display frame) of one target."""
-    cells, values = defaultdict(list), defaultdict(dict)
+    cells, values, integrals = defaultdict(list), defaultdict(dict), defaultdict(dict)
     def key(r):  # (source, phi, T, lam), None for the baseline's blanks (NaN in the frames)
         return tuple(None if pd.isna(x) else x for x in (r.source, r.phi, r.T)) + (r.lam,)
 
@@ -87,32 +132,68 @@ def target_table(target, expected, runs, metric):
         cells[key(r)].append(r.seed)
     for r in runs.itertuples():
         values[key(r)][r.seed] = r.value
+        if r.has_integral:
+            integrals[key(r)][r.seed] = r.integral
     base_key = (None, None, None, 1.0)
     base = pd.Series(values.get(base_key, {}), dtype=float)
-    d = R.DECIMALS.get(metric, 4)
-    rows, shown = [], []
+    base_integral = pd.Series(integrals.get(base_key, {}), dtype=float)
+    d, di = R.DECIMALS.get(metric, 4), INTEGRAL_DECIMALS.get(metric, 2)
+    rows, tests, diverged = [], [], []
     for k in sorted(cells, key=lambda k: (k[0] is not None, k[0] or "", R.phi_rank(k[1]), k[2] or 0.0, k[3])):
         source, phi, T, lam = k
-        v = pd.Series(values.get(k, {}), dtype=float)
-        n, n_expected = len(v), len(set(cells[k]))
-        mean = float(v.mean()) if n else math.nan
-        std = float(v.std(ddof=1)) if n > 1 else math.nan
-        text = mean_std(mean, std, n, d) + (f" ({n}/{n_expected} seeds)" if 0 < n < n_expected else "")
+        v, g = pd.Series(values.get(k, {}), dtype=float), pd.Series(integrals.get(k, {}), dtype=float)
+        n_expected = len(set(cells[k]))
+        s, si = R.summary(v), R.summary(g)
+        text = cell(s, n_expected, d)
+        integral_text = "not recorded" if s["n"] and not si["n"] else cell(si, n_expected, di)
         if k == base_key:
-            test = {"n_paired": n, "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan}
-            verdict, diff_text = "baseline", "—"
+            test, itest = {**NO_TEST, "n_paired": s["n"]}, {**NO_TEST, "n_paired": si["n"]}
+            diff_text = integral_diff_text = "—"
         else:
-            test = R.paired(v, base)
-            verdict = R.verdict(test["diff_mean"], test["p_ttest"], metric, test["n_paired"], args.alpha) if metric in R.BETTER else "—"
-            sign = "" if math.isnan(test["diff_mean"]) or test["diff_mean"] < 0 else "+"
-            diff_text = sign + mean_std(test["diff_mean"], test["diff_std"], test["n_paired"], d)
-            diff_text = "—" if diff_text.endswith("missing") else diff_text
+            test, itest = R.paired(v, base), R.paired(g, base_integral)
+            diff_text, integral_diff_text = diff_cell(test, d), diff_cell(itest, di)
+        tests.append(test)
+        diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
         rows.append({"student": target, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": R.BETTER.get(metric),
-                     "n": n, "n_expected": n_expected, "mean": mean, "std": std, **test, "verdict": verdict, "value_text": text, "diff_text": diff_text})
-        shown.append({"Student": target, "Teacher": source or "—", "φ": phi or "—", "λ": f"{lam:g}", "T": "—" if T is None else f"{T:g}",
-                      header(metric): text, "n": str(n), "Δ vs baseline": diff_text, "p (t-test)": pval(test["p_ttest"]),
-                      "p (Wilcoxon)": pval(test["p_wilcoxon"]), "verdict": verdict})
-    return pd.DataFrame(rows), pd.DataFrame(shown)
+                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "std": s["std"],
+                     **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
+                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_std": si["std"],
+                     **paired_columns(itest, "integral_"),
+                     "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
+    table = pd.DataFrame(rows)
+    distilled = table["teacher"].notna()
+    if len(table):
+        table.loc[distilled, "p_holm"] = R.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
+    shown = []
+    for i, r in table.iterrows():
+        if not distilled[i]:
+            verdict = "baseline" + (" (diverged seeds)" if diverged[i] else "")
+        elif metric not in R.BETTER:
+            verdict = "—"
+        else:
+            verdict = R.verdict(tests[i], r["p_holm"], metric, args.alpha, diverged=diverged[i])
+        table.loc[i, "verdict"] = verdict
+        shown.append({"Student": target, "Teacher": r["teacher"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
+                      "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
+                      header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
+                      f"Δ {R.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
+                      "p (Wilcoxon)": pval(r["p_wilcoxon"]), "verdict": verdict,
+                      "Δ integral": r["integral_diff_text"], "p integral (t-test)": pval(r["integral_p_ttest"])})
+    m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
+    return table, pd.DataFrame(shown), m
+
+
+def note_runs(m):
+    return ("Mean ± std over seeds (std with ddof = 1). Integral criterion: the area under the test-loss curve over the evaluated epochs "
+            "(trapezoid rule; lower is better: a student that gets good early). Δ: paired difference to the baseline (λ = 1, no teacher) over the "
+            "seeds both have, for the metric and for the integral; p: two-sided paired t-test (and, for the metric, the Wilcoxon signed-rank test: "
+            "with n paired seeds its p cannot fall below 2/2^n, 0.0625 for 5). p (Holm): the metric's t-test p adjusted by Holm's step-down method "
+            f"over the {m} distilled rows of this table that have a t-test. Verdict: Holm p < {args.alpha:g}, in the metric's direction "
+            "(↑ higher is better, ↓ lower is better); the integral's Δ and p do not enter it. A seed whose metric or integral is NaN or infinite "
+            "is a diverged seed: its cell says \"(k diverged)\" and shows mean ± std over the other seeds, no test is run on values that include it "
+            "(p —, left out of the Holm family), and the row's verdict reads \"diverged seeds\". When every paired difference is the same "
+            "(zero variance, to within float32 rounding) no test is run (p —): the verdict reads \"no clear difference\" if the differences "
+            "are all 0 and \"no test (zero variance)\" otherwise; Δ shows the common difference.")
 
 
 def teachers_table(records):
@@ -148,18 +229,15 @@ except (ValueError, KeyError, json.JSONDecodeError) as e:
     fail(str(e))
 
 out = {}  # file name -> text, written at the end
-note_runs = ("Mean ± std over seeds (std with ddof = 1). Δ: paired difference to the baseline (λ = 1, no teacher) over the seeds both have; "
-             f"p: two-sided paired t-test and Wilcoxon signed-rank test (with n paired seeds the Wilcoxon p cannot fall below 2/2^n: 0.0625 for 5); verdict: t-test p < {args.alpha:g}, "
-             "in the metric's direction (↑ higher is better, ↓ lower is better).")
 for target in sorted(expected["target"].unique()):
     got = runs[runs["target"] == target]
     metrics = set(got["metric"]) or {r["metric"] for r, a in answers if r and r.get("target") == target}
     if len(metrics) > 1:
         fail(f"runs of target {target} report different metrics: {sorted(metrics)}")
     metric = metrics.pop() if metrics else None
-    csv, shown = target_table(target, expected[expected["target"] == target], got, metric)
+    csv, shown, m = target_table(target, expected[expected["target"] == target], got, metric)
     out[f"{target}.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs)
+    out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m))
 
 records = []
 for record, path in teachers:
