@@ -214,15 +214,154 @@ def test_figures(run_script, study, tmp_path):
     out = tmp_path / "figures"
     result = run_script("make_figures.py", "--runs", *study["runs"], "--answers-npz", *study["npz"], "--out-dir", out, timeout=120)
     assert result.returncode == 0, result.stderr
-    for stem in ("lambda-mnist", "lambda-bike", "curves-mnist", "curves-bike", "phi-examples"):
+    for stem in ("lambda-mnist", "lambda-bike", "domains-mnist", "domains-bike", "curves-mnist", "curves-bike", "phi-examples"):
         for ext in ("pdf", "png"):
             assert (out / f"{stem}.{ext}").stat().st_size > 1000, stem
     assert (out / "phi-examples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the lambda figure's numbers: the baseline row first, then one row per (source, phi, T, lam)
+    lam = pd.read_csv(out / "lambda-mnist.csv")
+    base = np.array(BASE["mnist"])
+    assert lam.iloc[0]["lam"] == 1 and pd.isna(lam.iloc[0]["phi"]) and lam.iloc[0]["n"] == 5
+    assert lam.iloc[0]["mean"] == pytest.approx(base.mean()) and lam.iloc[0]["sd"] == pytest.approx(base.std(ddof=1))
+    assert len(lam) == 1 + sum(k[0] == "mnist" for k in SHIFT)
+    row = lam[(lam["source"] == "mnist") & (lam["phi"] == "noise")].iloc[0]
+    values = base + SHIFT[("mnist", "mnist", "noise", 0.25, 1.0)]
+    assert row["lam"] == 0.25 and row["mean"] == pytest.approx(values.mean()) and row["sd"] == pytest.approx(values.std(ddof=1))
+    assert pd.read_csv(out / "domains-mnist.csv").empty  # this tree has no transformed source domain
     bike_only = [p for p in study["runs"] if "/bike/" in p.as_posix()]
     result = run_script("make_figures.py", "--runs", *bike_only, "--answers-npz", *[p for p in study["npz"] if p.parent.name.startswith("bike-")],
                         "--out-dir", tmp_path / "bike", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "phi-examples skipped" in result.stdout and not (tmp_path / "bike" / "phi-examples.png").exists()
+
+
+# --- figures checked by the numbers they plot: transformed domains, curves as paired differences ------------
+
+FIG_SEEDS = [0, 1, 2]
+FIG_BASE = {"mnist": [0.880, 0.884, 0.882], "fashion_mnist": [0.80, 0.81, 0.82], "bike": [4400.0, 4500.0, 4600.0]}
+FIG_METRIC = {"mnist": "accuracy", "fashion_mnist": "accuracy", "bike": "mse"}
+# (target, source, phi, lam) -> per-seed final difference to the same seed's baseline; at epoch e the
+# difference is delta * e / 10, on top of a baseline curve that differs between seeds
+FIG_DELTA = {
+    ("mnist", "mnist+noise", "none", 0.0): [0.010, 0.012, 0.014],
+    ("mnist", "mnist+noise", "none", 0.5): [0.004, 0.005, 0.006],
+    ("mnist", "mnist+noise", "noise", 0.0): [-0.001, -0.003, -0.002],
+    ("mnist", "mnist+noise", "noise", 0.5): [0.006, 0.004, 0.005],
+    ("mnist", "mnist+conv", "conv", 0.5): [0.001, 0.002, 0.003],
+    ("mnist", "mnist", "none", 0.5): [0.020, 0.020, 0.020],  # a plain source: in lambda and curves, not in domains
+    ("fashion_mnist", "fashion_mnist", "none", 0.5): [0.01, 0.0, -0.01],  # a target with no transformed domain
+    ("bike", "bike+noise", "none", 0.5): [-100.0, -200.0, -300.0],
+}
+
+
+def write_curve(path, target, final, delta, seed, lam):
+    """A metrics.json evaluated at epochs 0, 5, 10: the baseline curve final - ramp * (10 - e) / 10, plus delta * e / 10."""
+    metric = FIG_METRIC[target]
+    ramp = 0.5 if metric == "accuracy" else -5000.0
+    epochs = [{"epoch": e, metric: final - ramp * (10 - e) / 10 + delta * e / 10, "test_loss": 1.0, "train_loss": 1.0} for e in (0, 5, 10)]
+    write_json(path, {"step": "student", "metric": metric, "test_metric": final + delta, "epochs": epochs, "dataset": target,
+                      "config": {"seed": seed, "lam": lam, "temperature": 1.0}})
+
+
+@pytest.fixture
+def fig_tree(tmp_path):
+    """Runs with transformed source domains (FIG_DELTA) and answers with example images; returns the script's inputs."""
+    runs = []
+    for target, finals in FIG_BASE.items():
+        for seed, final in zip(FIG_SEEDS, finals):
+            runs.append(run_path(tmp_path, target, seed=seed))
+            write_curve(runs[-1], target, final, 0.0, seed, 1.0)
+    for (target, source, phi, lam), deltas in FIG_DELTA.items():
+        for seed, final, delta in zip(FIG_SEEDS, FIG_BASE[target], deltas):
+            runs.append(run_path(tmp_path, target, source, phi, lam, 1.0, seed))
+            write_curve(runs[-1], target, final, delta, seed, lam)
+    rng = np.random.default_rng(0)
+    npz = []
+    for name in ("mnist-from-mnist+noise/none", "mnist-from-mnist+noise/noise", "mnist-from-mnist+conv/conv", "mnist-from-fashion_mnist/vae",
+                 "fashion_mnist-from-fashion_mnist/none", "bike-from-bike+noise/none"):
+        npz.append(tmp_path / "results" / "answers" / f"{name}.npz")
+        npz[-1].parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"small_seed0": rng.random((3, 10), dtype=np.float32)}
+        if not name.startswith("bike"):
+            arrays |= {"examples_x": rng.random((8, 784), dtype=np.float32), "examples_phi": rng.random((8, 784), dtype=np.float32)}
+        np.savez(npz[-1], **arrays)
+    return {"root": tmp_path, "runs": runs, "npz": npz}
+
+
+def figures(run_script, tree, out, *extra):
+    result = run_script("make_figures.py", "--runs", *tree["runs"], "--answers-npz", *tree["npz"], "--out-dir", out, *extra, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def rows_of(frame, source, phi):
+    return frame[(frame["source"] == source) & (frame["phi"] == phi)].set_index("lam" if "epoch" not in frame else ["lam", "epoch"])
+
+
+def test_domains_figure_plots_each_transformed_domain_with_and_without_phi(run_script, fig_tree, tmp_path):
+    out = tmp_path / "figures"
+    figures(run_script, fig_tree, out)
+    for target in FIG_BASE:
+        for ext in ("png", "pdf"):
+            assert (out / f"domains-{target}.{ext}").stat().st_size > 1000
+    mnist = pd.read_csv(out / "domains-mnist.csv")
+    # baseline first; then mnist+conv (phi = conv only), mnist+noise with phi = none and phi = noise; no plain mnist
+    assert list(zip(mnist["source"].fillna("—"), mnist["phi"].fillna("—"), mnist["lam"])) == [
+        ("—", "—", 1.0), ("mnist+conv", "conv", 0.5), ("mnist+noise", "none", 0.0), ("mnist+noise", "none", 0.5),
+        ("mnist+noise", "noise", 0.0), ("mnist+noise", "noise", 0.5)]
+    assert (mnist["n"] == 3).all() and (mnist["T"].dropna() == 1.0).all()
+    base = mnist.iloc[0]
+    assert base["mean"] == pytest.approx(0.882) and base["sd"] == pytest.approx(0.002)  # 0.880, 0.884, 0.882
+    noise = rows_of(mnist, "mnist+noise", "noise").loc[0.5]
+    assert noise["mean"] == pytest.approx(0.887) and noise["sd"] == pytest.approx(0.001)  # 0.886, 0.888, 0.887
+    none = rows_of(mnist, "mnist+noise", "none").loc[0.0]
+    assert none["mean"] == pytest.approx(0.894) and none["sd"] == pytest.approx(math.sqrt(12e-6))  # 0.890, 0.896, 0.896
+    conv = rows_of(mnist, "mnist+conv", "conv").loc[0.5]
+    assert conv["mean"] == pytest.approx(0.884) and conv["sd"] == pytest.approx(math.sqrt(7e-6))  # 0.881, 0.886, 0.885
+    bike = pd.read_csv(out / "domains-bike.csv")
+    assert bike.iloc[0]["mean"] == pytest.approx(4500.0) and bike.iloc[0]["sd"] == pytest.approx(100.0)
+    assert rows_of(bike, "bike+noise", "none").loc[0.5, "mean"] == pytest.approx(4300.0)  # 4300 for every seed
+    assert rows_of(bike, "bike+noise", "none").loc[0.5, "sd"] == pytest.approx(0.0)
+    assert pd.read_csv(out / "domains-fashion_mnist.csv").empty  # no transformed domain: a figure that says so, no rows
+
+
+def test_curves_figure_plots_paired_differences_to_the_baseline(run_script, fig_tree, tmp_path):
+    out = tmp_path / "figures"
+    figures(run_script, fig_tree, out)
+    curves = pd.read_csv(out / "curves-mnist.csv")
+    assert set(zip(curves["source"], curves["phi"], curves["lam"])) == {k[1:] for k in FIG_DELTA if k[0] == "mnist"}
+    noise = rows_of(curves, "mnist+noise", "noise").loc[0.5]
+    assert list(noise.index) == [0, 5, 10] and (noise["n"] == 3).all()
+    assert list(noise["mean"]) == pytest.approx([0.0, 0.0025, 0.005], abs=1e-12)  # deltas 0.006, 0.004, 0.005, times e / 10
+    assert list(noise["sd"]) == pytest.approx([0.0, 0.0005, 0.001], abs=1e-12)
+    # paired by seed: the same gain on every seed has sd 0, though the baseline differs between seeds
+    same = rows_of(curves, "mnist", "none").loc[0.5]
+    assert list(same["mean"]) == pytest.approx([0.0, 0.01, 0.02], abs=1e-12) and list(same["sd"]) == pytest.approx([0.0] * 3, abs=1e-12)
+    bike = rows_of(pd.read_csv(out / "curves-bike.csv"), "bike+noise", "none").loc[0.5]
+    assert bike.loc[10, "mean"] == pytest.approx(-200.0) and bike.loc[10, "sd"] == pytest.approx(100.0)
+
+
+def test_figures_with_a_missing_baseline_seed_pair_the_seeds_that_remain(run_script, fig_tree, tmp_path):
+    run_path(fig_tree["root"], "mnist", seed=2).unlink()
+    out = tmp_path / "figures"
+    figures(run_script, fig_tree, out, "--allow-missing")
+    noise = rows_of(pd.read_csv(out / "curves-mnist.csv"), "mnist+noise", "noise").loc[0.5]
+    assert (noise["n"] == 2).all() and noise.loc[10, "mean"] == pytest.approx(0.005) and noise.loc[10, "sd"] == pytest.approx(math.sqrt(2e-6))
+    domains = pd.read_csv(out / "domains-mnist.csv")
+    assert domains.iloc[0]["n"] == 2 and domains.iloc[0]["mean"] == pytest.approx(0.882) and domains.iloc[0]["sd"] == pytest.approx(math.sqrt(8e-6))
+    assert rows_of(domains, "mnist+noise", "noise").loc[0.5, "n"] == 3  # the distilled runs are all there
+
+
+def test_phi_examples_rows_are_the_image_experiments_with_phi(run_script, fig_tree, tmp_path):
+    result = figures(run_script, fig_tree, tmp_path / "figures")
+    rows = [line for line in result.stdout.splitlines() if line.startswith("phi-examples rows: ")]
+    assert rows == ["phi-examples rows: x: first mnist test images | mnist ← fashion_mnist, φ=vae | mnist ← mnist+conv, φ=conv"
+                    " | mnist ← mnist+noise, φ=noise"]  # phi = none shows x again: left out, so fashion_mnist has no rows
+    assert (tmp_path / "figures" / "phi-examples.png").stat().st_size > 1000
+    only_none = [p for p in fig_tree["npz"] if p.stem == "none"]
+    result = run_script("make_figures.py", "--runs", *fig_tree["runs"], "--answers-npz", *only_none, "--out-dir", tmp_path / "none", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "phi-examples: no image experiment with φ ≠ none" in result.stdout and (tmp_path / "none" / "phi-examples.png").is_file()
 
 
 def test_runtime_table(run_script, tmp_path):

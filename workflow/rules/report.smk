@@ -44,7 +44,7 @@ rule figures:
         report(
             expand(
                 "results/figures/{kind}-{target}.png",
-                kind=["lambda", "curves"],
+                kind=["lambda", "domains", "curves"],
                 target=TARGETS,
             ),
             caption="../report/figure.rst",
@@ -52,7 +52,12 @@ rule figures:
         ),
         expand(
             "results/figures/{kind}-{target}.pdf",
-            kind=["lambda", "curves"],
+            kind=["lambda", "domains", "curves"],
+            target=TARGETS,
+        ),
+        data=expand(
+            "results/figures/{kind}-{target}.csv",
+            kind=["lambda", "domains", "curves"],
             target=TARGETS,
         ),
         phi=report(

@@ -1,12 +1,22 @@
-"""Draw the figures people read, each as PDF and PNG.
+"""Draw the figures people read, each as PDF and PNG, with the plotted numbers as a CSV beside it.
 
   lambda-{target}   test metric against lambda, one line per (source, phi), mean +- sd over seeds;
                     the baseline (lambda = 1, no teacher) as a horizontal line with its +- sd band
-  curves-{target}   the paper's Figure 1: test metric against epoch, mean +- sd over seeds, one panel
-                    per (source, phi), one line per lambda, the baseline in black in every panel
-                    (only the first temperature in --runs order when there are several)
-  phi-examples      pairs x, phi(x) for a few test images, one row per image mapping (skipped, with a
-                    message, when no --answers-npz file carries example images)
+  domains-{target}  one panel per transformed source domain (a source named <dataset>+<psi>): the test
+                    metric against lambda with phi = none (teacher on raw inputs) and with phi = psi,
+                    mean +- sd over seeds, the baseline as a band (mean +- sd); y-axes per panel. A target
+                    without a transformed domain gets a figure that says so (and a CSV with no rows)
+  curves-{target}   the paper's Figure 1, as differences: distilled - baseline test metric at every
+                    evaluated epoch, paired by seed, mean +- sd over seeds; one panel per (source, phi),
+                    one line per lambda, 0 (the baseline) in black; y-axes per panel, so that a gain of
+                    0.005 is as visible as a loss of 0.5 (only the first temperature in --runs order)
+  phi-examples      for each image target, its first test images x, then phi(x) for every experiment
+                    with phi != none (phi = psi shows the domain's psi, phi = vae across datasets the
+                    translator); skipped, with a message, when no --answers-npz file carries example images
+
+CSV columns: lambda and domains: source, phi, T, lam, n, mean, sd (the baseline row has no source or
+phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd, where mean and sd are over the n seeds
+of the paired difference distilled - baseline. sd uses ddof = 1 (empty for one seed).
 
 Without --allow-missing a missing input stops the script before anything is drawn.
 
@@ -28,6 +38,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
@@ -38,10 +49,10 @@ from distill.io import atomic_path, fail  # noqa: E402
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
 p.add_argument("--answers-npz", nargs="*", default=[], type=Path, help="teacher answers results/answers/{target}-from-{source}/{phi}.npz; those with examples_x/examples_phi give the phi-examples rows")
-p.add_argument("--out-dir", required=True, type=Path, help="folder for the .pdf and .png files")
+p.add_argument("--out-dir", required=True, type=Path, help="folder for the .pdf, .png and .csv files")
 p.add_argument("--allow-missing", action="store_true", help="draw from the runs that exist, skipping missing files")
-p.add_argument("--examples", type=int, default=4, help="example images per mapping in phi-examples (default 4)")
-p.add_argument("--col-wrap", type=int, default=3, help="panels per row in curves-{target} (default 3)")
+p.add_argument("--examples", type=int, default=6, help="example images per row in phi-examples (default 6)")
+p.add_argument("--col-wrap", type=int, default=3, help="panels per row in curves-{target} and domains-{target} (default 3)")
 p.add_argument("--dpi", type=int, default=150, help="resolution of the PNG files (default 150)")
 args = p.parse_args()
 
@@ -54,6 +65,8 @@ except (ValueError, KeyError) as e:
     fail(str(e))
 
 sns.set_theme(style="whitegrid", context="paper")
+PHI_COLOR = dict(zip(R.PHIS, [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)]))  # none, noise, conv, vae: blue, orange, green, purple
+BASELINE_LABEL = "baseline (λ=1, no teacher), mean ± sd"
 written = []
 
 
@@ -65,6 +78,12 @@ def save(fig, stem):
     plt.close(fig)
 
 
+def save_csv(frame, stem):
+    with atomic_path(args.out_dir / f"{stem}.csv") as tmp:
+        frame.to_csv(tmp, index=False)
+    written.append(f"{stem}.csv")
+
+
 def experiment(target, source, phi):
     return f"{target} ← {source}, φ={phi}"
 
@@ -73,37 +92,87 @@ def ylabel(metric):
     return f"test {R.LABEL[metric]} ({R.ARROW[R.BETTER[metric]]} better)" if metric in R.BETTER else "test metric"
 
 
+def phi_color(phi):
+    return PHI_COLOR.get(phi, "gray")
+
+
 def order(frame):
     """(source, phi) pairs of the distilled rows, in table order."""
     pairs = frame[["source", "phi"]].drop_duplicates().itertuples(index=False)
     return sorted(pairs, key=lambda sp: (sp[0], R.phi_rank(sp[1])))
 
 
+def over_seeds(frame, by, column="value"):
+    """n, mean and sd (ddof = 1) of `column` over the seeds, one row per group of `by`, in table order."""
+    if frame.empty:
+        return pd.DataFrame(columns=[*by, "n", "mean", "sd"])
+    out = frame.groupby(by)[column].agg(n="count", mean="mean", sd="std").reset_index()
+    rank = out["phi"].map(lambda phi: R.phi_rank(phi)[0])
+    return out.assign(rank=rank).sort_values(["source", "rank", "phi", *by[2:]]).drop(columns="rank").reset_index(drop=True)
+
+
+def baseline_row(base):
+    """The baseline as one row of a summary: no source or phi, lam = 1."""
+    values = base["value"]
+    return pd.DataFrame([{"source": None, "phi": None, "T": math.nan, "lam": 1.0, "n": len(values),
+                          "mean": values.mean() if len(values) else math.nan, "sd": values.std(ddof=1) if len(values) > 1 else math.nan}])
+
+
+def line(ax, rows, x, color, label, ls="-", marker="o"):
+    """The mean over seeds as a line, its ± sd as a band (where there are two seeds or more)."""
+    ax.plot(rows[x], rows["mean"], color=color, ls=ls, marker=marker, ms=3.5, lw=1.4, label=label)
+    band = rows.dropna(subset=["sd"])
+    ax.fill_between(band[x], band["mean"] - band["sd"], band["mean"] + band["sd"], color=color, alpha=0.15, lw=0)
+
+
+def baseline_band(ax, b, with_point=True):
+    """The baseline mean as a dashed line across the panel, ± sd as a grey band, and a point at λ = 1."""
+    if b["n"] == 0:
+        return
+    ax.axhline(b["mean"], color="black", ls="--", lw=1, label=BASELINE_LABEL)
+    if not math.isnan(b["sd"]):
+        ax.axhspan(b["mean"] - b["sd"], b["mean"] + b["sd"], color="black", alpha=0.08, lw=0)
+    if with_point:
+        ax.errorbar([1.0], [b["mean"]], yerr=None if math.isnan(b["sd"]) else [b["sd"]], color="black", fmt="o", ms=4)
+
+
 def empty(ax, text="no runs yet"):
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center")
 
 
+def panels(n):
+    ncol = max(1, min(n, args.col_wrap))
+    nrow = math.ceil(max(n, 1) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat)
+
+
+def lam_ticks(ax, target):
+    ax.set_xticks(sorted(set(expected.loc[expected["target"] == target, "lam"]) | {1.0}))
+
+
 def lambda_figure(target, got):
     metric = got["metric"].iloc[0] if len(got) else None
-    dist, base = got[~got["baseline"]].copy(), got[got["baseline"]]
+    dist, base = got[~got["baseline"]], got[got["baseline"]]
+    summary = over_seeds(dist, ["source", "phi", "T", "lam"])
+    b = baseline_row(base)
+    save_csv(pd.concat([b, summary], ignore_index=True), f"lambda-{target}")
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    if len(base):
-        m, s = base["value"].mean(), base["value"].std(ddof=1)
-        ax.axhline(m, color="black", ls="--", lw=1, label="baseline (λ=1, no teacher)")
-        if not math.isnan(s):
-            ax.axhspan(m - s, m + s, color="black", alpha=0.08, lw=0)
-        ax.errorbar([1.0], [m], yerr=None if math.isnan(s) else [s], color="black", fmt="o", ms=4)
-    if len(dist):
-        labels = {sp: experiment(target, *sp) for sp in order(dist)}
-        dist["experiment"] = [labels[sp] for sp in zip(dist["source"], dist["phi"])]
-        several_T = dist["T"].nunique() > 1
-        if several_T:
-            dist["temperature"] = [f"T={t:g}" for t in dist["T"]]
-        sns.lineplot(data=dist, x="lam", y="value", hue="experiment", hue_order=list(labels.values()), style="temperature" if several_T else None,
-                     errorbar="sd", err_kws={"alpha": 0.12}, marker="o", ax=ax)
+    baseline_band(ax, b.iloc[0])
+    lines = summary[["source", "phi", "T"]].drop_duplicates().itertuples(index=False)
+    several_T = summary["T"].nunique() > 1
+    colors = sns.color_palette("tab10" if len(order(summary)) <= 10 else "husl", len(order(summary)))
+    color = dict(zip(order(summary), colors))
+    styles = dict(zip(sorted(summary["T"].unique()), ["-", "--", ":", "-."] * 10))
+    for source, phi, T in lines:
+        rows = summary[(summary["source"] == source) & (summary["phi"] == phi) & (summary["T"] == T)]
+        label = experiment(target, source, phi) + (f", T={T:g}" if several_T else "")
+        line(ax, rows, "lam", color[(source, phi)], label, ls=styles[T])
     if got.empty:
         empty(ax)
-    ax.set_xticks(sorted(set(expected.loc[expected["target"] == target, "lam"])))
+    lam_ticks(ax, target)
     ax.set_xlabel("λ (weight of the true labels; 1 − λ weighs the teacher)")
     ax.set_ylabel(ylabel(metric))
     ax.set_title(f"{target}: student against λ (mean ± sd over seeds)")
@@ -112,52 +181,100 @@ def lambda_figure(target, got):
     save(fig, f"lambda-{target}")
 
 
+def domains_figure(target, got):
+    """One panel per transformed source domain: metric against λ with φ = none and φ = ψ, baseline band."""
+    metric = got["metric"].iloc[0] if len(got) else None
+    grid = expected[(expected["target"] == target) & expected["source"].str.contains("+", regex=False, na=False)]
+    domains = sorted(grid["source"].unique())
+    dist = got[~got["baseline"] & got["source"].isin(domains)]
+    b = baseline_row(got[got["baseline"]])
+    summary = over_seeds(dist, ["source", "phi", "T", "lam"])
+    save_csv(pd.concat([b, summary], ignore_index=True) if domains else summary, f"domains-{target}")
+    fig, axes = panels(len(domains))
+    if not domains:
+        ax = axes[0]
+        ax.axis("off")
+        empty(ax, f"{target}: no transformed source domain\n(<dataset>+<ψ>) in this study's experiments")
+        return save(fig, f"domains-{target}")
+    several_T = grid["T"].nunique() > 1
+    styles = dict(zip(sorted(grid["T"].unique()), ["-", "--", ":", "-."] * 10))
+    for ax, domain in zip(axes, domains):
+        baseline_band(ax, b.iloc[0])
+        phis = sorted(grid.loc[grid["source"] == domain, "phi"].unique(), key=R.phi_rank)
+        for phi in phis:
+            for T in sorted(grid.loc[(grid["source"] == domain) & (grid["phi"] == phi), "T"].unique()):
+                rows = summary[(summary["source"] == domain) & (summary["phi"] == phi) & (summary["T"] == T)]
+                what = "teacher on raw x" if phi == "none" else "the domain's ψ" if domain.endswith(f"+{phi}") else "mapping"
+                label = f"φ={phi} ({what})" + (f", T={T:g}" if several_T else "")
+                line(ax, rows, "lam", phi_color(phi), label, ls=styles[T])
+        if dist[dist["source"] == domain].empty:
+            empty(ax)
+        lam_ticks(ax, target)
+        ax.set_title(f"{target} ← {domain}")
+        ax.set_xlabel("λ")
+        ax.set_ylabel(ylabel(metric))
+    legend = {}  # one legend for all panels: a φ has one colour everywhere
+    for ax in axes:
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle(f"{target}: transformed source domains, with and without φ; mean ± sd over seeds, y-axes per panel")
+    fig.tight_layout()
+    save(fig, f"domains-{target}")
+
+
 def curves_figure(target, got):
+    """Distilled − baseline per evaluated epoch, paired by seed: one panel per (source, φ), one line per λ."""
     metric = got["metric"].iloc[0] if len(got) else None
     dist, base = got[~got["baseline"]], got[got["baseline"]]
     temps = expected.loc[(expected["target"] == target) & expected["source"].notna(), "T"].drop_duplicates().tolist()
     if temps:
         dist = dist[dist["T"] == temps[0]]
-    pairs = order(dist) or [None]
-    ncol = min(len(pairs), args.col_wrap)
-    nrow = math.ceil(len(pairs) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), sharex=True, sharey=True, squeeze=False)
-    lams = [f"λ={lam:g}" for lam in sorted(dist["lam"].unique())]
+    paired = dist.merge(base[["seed", "epoch", "value"]], on=["seed", "epoch"], suffixes=("", "_base"))
+    paired = paired.assign(diff=paired["value"] - paired["value_base"])
+    summary = over_seeds(paired, ["source", "phi", "T", "lam", "epoch"], column="diff")
+    save_csv(summary, f"curves-{target}")
+    pairs = order(dist)
+    fig, axes = panels(len(pairs))
+    lams = sorted(dist["lam"].unique())
     palette = dict(zip(lams, sns.color_palette("viridis", len(lams))))
-    dist = dist.assign(**{"λ": [f"λ={lam:g}" for lam in dist["lam"]]})
-    for ax, sp in zip(axes.flat, pairs):
+    for ax, sp in zip(axes, pairs or [None]):
+        ax.axhline(0.0, color="black", lw=1.2)
         if sp is not None:
-            sub = dist[(dist["source"] == sp[0]) & (dist["phi"] == sp[1])]
-            sns.lineplot(data=sub, x="epoch", y="value", hue="λ", hue_order=lams, palette=palette, errorbar="sd", ax=ax, legend=False)
-        if len(base):
-            sns.lineplot(data=base, x="epoch", y="value", color="black", errorbar="sd", ax=ax, legend=False)
+            for lam in lams:
+                rows = summary[(summary["source"] == sp[0]) & (summary["phi"] == sp[1]) & (summary["lam"] == lam)]
+                line(ax, rows, "epoch", palette[lam], f"λ={lam:g}", marker=None)
         if got.empty:
             empty(ax)
+        elif base.empty:
+            empty(ax, "no baseline runs yet:\nno difference to draw")
         ax.set_title(experiment(target, *sp) if sp else f"{target}: baseline only" if len(base) else target)
-        ax.set_xlabel("")
-        ax.set_ylabel("")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes.flat[len(pairs):]:
-        ax.set_visible(False)
-    handles = [Line2D([], [], color=palette[lam], label=lam) for lam in lams]
-    handles += [Line2D([], [], color="black", label="baseline (λ=1, no teacher)")] if len(base) else []
-    if handles:
-        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    handles = [Line2D([], [], color=palette[lam], label=f"λ={lam:g}") for lam in lams]
+    handles += [Line2D([], [], color="black", label="0 = baseline (λ=1, no teacher)")]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.supxlabel("epoch")
-    fig.supylabel(ylabel(metric))
-    fig.suptitle(f"{target}: test metric per epoch, mean ± sd over seeds" + (f" (T={temps[0]:g})" if temps else ""))
+    better = " (above 0 = better)" if R.BETTER.get(metric) == "higher" else " (below 0 = better)" if metric in R.BETTER else ""
+    fig.supylabel(f"distilled − baseline, test {R.LABEL.get(metric, 'metric')}{better}")
+    last = base[base["epoch"] == base["epoch"].max()]["value"] if len(base) else pd.Series(dtype=float)
+    ends = f"; the baseline ends at {last.mean():.4g} ± {last.std(ddof=1):.2g}" if len(last) > 1 else ""
+    fig.suptitle(f"{target}: difference to the baseline per epoch, paired by seed, mean ± sd over seeds"
+                 + (f" (T={temps[0]:g})" if temps else "") + f"\ny-axes per panel{ends}")
     fig.tight_layout()
     save(fig, f"curves-{target}")
 
 
 def phi_examples():
-    rows, unreadable = [], []
+    """Per image target: a row of its first test images x, then a row φ(x) per experiment with φ != none."""
+    xs, rows, images_seen, unreadable = {}, [], False, []
     for path in args.answers_npz:
         if not path.is_file() or "-from-" not in path.parent.name:
             continue
         try:
             with np.load(path) as z:
                 if "examples_x" not in z.files or "examples_phi" not in z.files:
+                    continue
+                images_seen = True
+                if path.stem == "none":  # φ(x) = x: nothing to show
                     continue
                 x, y = z["examples_x"][: args.examples], z["examples_phi"][: args.examples]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
@@ -171,35 +288,48 @@ def phi_examples():
             print(f"{path}: examples of {x.shape[1]} values are not square images, row skipped", file=sys.stderr)
             continue
         target, source = path.parent.name.split("-from-", 1)
-        rows.append(((target, source, R.phi_rank(path.stem)), experiment(target, source, path.stem), x.reshape(-1, side, side), y.reshape(-1, side, side)))
-    if not rows and not unreadable and not any(not path.is_file() for path in args.answers_npz):
+        if target in xs and not np.array_equal(xs[target], x.reshape(-1, side, side)):
+            print(f"{path}: its example images x differ from the other {target} answers; the {target} x row shows the first file's", file=sys.stderr)
+        xs.setdefault(target, x.reshape(-1, side, side))
+        rows.append(((target, source, R.phi_rank(path.stem)), experiment(target, source, path.stem), y.reshape(-1, side, side)))
+    missing = any(not path.is_file() for path in args.answers_npz)
+    if not rows and not images_seen and not unreadable and not missing:
         print("no answers with example images given: phi-examples skipped")
         return
-    if not rows:  # --allow-missing and the image answers are not there yet: a placeholder keeps the outputs complete
+    if not rows:  # the image answers are all φ = none, or (--allow-missing) not there yet: a placeholder keeps the outputs complete
         fig, ax = plt.subplots(figsize=(4, 1.5))
         ax.axis("off")
-        empty(ax, "no example images yet (answers missing)")
+        why = "no image experiment with φ ≠ none" if images_seen and not unreadable and not missing else "no example images yet (answers missing)"
+        print(f"phi-examples: {why} (a placeholder)")
+        empty(ax, why)
         return save(fig, "phi-examples")
-    rows.sort(key=lambda r: r[0])
-    k = max(len(r[2]) for r in rows)
-    fig, axes = plt.subplots(len(rows), 2 * k, figsize=(1.1 * 2 * k + 1.5, 1.2 * len(rows)), squeeze=False)
-    for i, (_, label, x, y) in enumerate(rows):
+    grid = []
+    for target in sorted(xs):
+        grid.append((f"x: first {target} test images", xs[target], True))
+        grid += [(label, y, False) for key, label, y in sorted(rows, key=lambda r: r[0]) if key[0] == target]
+    print("phi-examples rows: " + " | ".join(label for label, _, _ in grid))
+    k = max(len(images) for _, images, _ in grid)
+    fig, axes = plt.subplots(len(grid), k, figsize=(0.95 * k + 3.2, 1.0 * len(grid) + 0.6), squeeze=False)
+    for i, (label, images, is_x) in enumerate(grid):
         for j in range(k):
-            for c, images in enumerate((x, y)):
-                ax = axes[i, 2 * j + c]
-                ax.grid(False)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if j < len(images):
-                    ax.imshow(images[j], cmap="gray", vmin=0, vmax=1)
-                if i == 0:
-                    ax.set_title("x" if c == 0 else "φ(x)")
-        axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center")
+            ax = axes[i, j]
+            ax.grid(False)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(is_x)
+            if j < len(images):
+                ax.imshow(images[j], cmap="gray", vmin=0, vmax=1)
+        axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontweight="bold" if is_x else "normal")
+    fig.suptitle("φ(x) for every image experiment with φ ≠ none, under its target's test images x\n"
+                 "(φ = noise / conv / vae into a domain: its ψ; φ = vae across datasets: the translator)")
+    fig.tight_layout()
     save(fig, "phi-examples")
 
 
 for target in sorted(expected["target"].unique()):
     lambda_figure(target, runs[runs["target"] == target])
+    domains_figure(target, runs[runs["target"] == target])
     curves_figure(target, epochs[epochs["target"] == target])
 phi_examples()
 print(f"wrote {len(written)} files to {args.out_dir}: {', '.join(written)}")
