@@ -530,3 +530,14 @@ def test_table_flags_diverged_seeds(run_script, tmp_path):
     # Holm over the two tested rows by hand
     p = sorted([inf_row["p_ttest"], old["p_ttest"]])
     assert sorted([inf_row["p_holm"], old["p_holm"]]) == pytest.approx([2 * p[0], max(2 * p[0], p[1])])
+
+
+def test_pairing_survives_a_missing_middle_seed():
+    """The baseline lacks seed 2 of 0..4: the comparison pairs seeds 0, 1, 3, 4 by their number, not by position."""
+    values = pd.Series([0.80, 0.82, 0.99, 0.81, 0.85], index=[0, 1, 2, 3, 4])
+    base = pd.Series([0.78, 0.79, 0.80, 0.84], index=[0, 1, 3, 4])  # seed 2 missing
+    out = R.paired(values, base)
+    diff = [0.80 - 0.78, 0.82 - 0.79, 0.81 - 0.80, 0.85 - 0.84]  # a positional pairing would give other numbers
+    assert out["n_paired"] == 4
+    assert out["diff_mean"] == pytest.approx(np.mean(diff)) and out["diff_std"] == pytest.approx(np.std(diff, ddof=1))
+    assert out["p_ttest"] == pytest.approx(stats.ttest_rel([0.80, 0.82, 0.81, 0.85], [0.78, 0.79, 0.80, 0.84]).pvalue)

@@ -124,3 +124,33 @@ def test_vae_loss_is_finite_and_decreases_under_adam(bernoulli):
         optimizer.step()
         losses.append(loss.item())
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+def test_a_checkpoint_of_other_settings_or_more_epochs_is_ignored(tmp_path, capsys):
+    """Checkpoint.resume: the same settings resume; other settings, or more epochs done than asked, start over."""
+    from argparse import Namespace
+
+    from distill.training import Checkpoint
+
+    def args(**changes):
+        return Namespace(**{"out": tmp_path / "teacher.pt", "epochs": 4, "lr": 1e-3, "seed": 0, "threads": 1, "metrics": "m.json", **changes})
+
+    torch.manual_seed(0)
+    model = models.teacher(6, 2)
+    optimizer = torch.optim.Adam(model.parameters())
+    generator = torch.Generator().manual_seed(1)
+    Checkpoint(args(), data={"dataset": "x"}).save(3, model, optimizer, generator, [{"epoch": e} for e in (1, 2, 3)])
+
+    for changed in (args(lr=2e-3), args(seed=1)):  # other settings
+        m = models.teacher(6, 2)
+        assert Checkpoint(changed, data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator()) == (0, [])
+        assert "ignoring" in capsys.readouterr().out
+    m = models.teacher(6, 2)
+    assert Checkpoint(args(), data={"dataset": "y"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator()) == (0, [])  # other data
+    m = models.teacher(6, 2)
+    assert Checkpoint(args(epochs=2), data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator()) == (0, [])  # past epochs
+    assert "ignoring" in capsys.readouterr().out
+    m = models.teacher(6, 2)  # the control: same settings and data resume after epoch 3 with the saved weights
+    done, history = Checkpoint(args(), data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator())
+    assert done == 3 and [h["epoch"] for h in history] == [1, 2, 3]
+    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), model.state_dict().values()))
