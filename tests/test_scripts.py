@@ -18,7 +18,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-STEPS = ["prepare_data.py", "train_teacher.py", "fit_mapping.py", "teacher_answers.py", "train_student.py"]
+STEPS = ["prepare_data.py", "fit_mapping.py", "make_domain.py", "train_teacher.py", "teacher_answers.py", "train_student.py"]
 BIKE_TEACHER = ["--epochs", 6, "--batch-size", 16, "--seed", 0, "--threads", 1]  # small batches: slow enough to kill
 STUDENT_EPOCHS = 20
 
@@ -34,7 +34,8 @@ def read(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def runs(prepared, run_script, tmp_path_factory):
-    """Teacher, answers and students on real mnist, and teacher, VAE and answers on real bike, two jobs at a time."""
+    """Teachers (of mnist and of the domain mnist+conv), answers and students on real mnist; a teacher of bike, and
+    the VAE, the domain bike+vae, its teacher and its answers on real bike; two jobs at a time."""
     out = tmp_path_factory.mktemp("runs")
     mnist, bike = prepared["mnist"], prepared["bike"]
     r = {}
@@ -56,15 +57,25 @@ def runs(prepared, run_script, tmp_path_factory):
         for key in ("baseline", "baseline_again"):
             start(key, "train_student.py", "--data", mnist, "--lam", 1, "--epochs", STUDENT_EPOCHS, "--seed", 0,
                   "--metrics", out / f"{key}.json")
-        done("teacher")
-        for phi in ("none", "conv"):
-            start(f"answers_{phi}", "teacher_answers.py", "--target-data", mnist, "--teacher", out / "teacher.pt",
-                  "--phi", phi, "--seeds", 0, "--out", out / f"answers-{phi}.npz", "--metrics", out / f"answers-{phi}.json")
+        start("conv_domain", "make_domain.py", "--data", mnist, "--psi", "conv", "--out", out / "mnist+conv.npz")
+        done("teacher", "conv_domain")
+        start("conv_teacher", "train_teacher.py", "--data", out / "mnist+conv.npz", "--out", out / "conv-teacher.pt",
+              "--metrics", out / "conv-teacher.json", "--epochs", 3)
+        start("answers_none", "teacher_answers.py", "--target-data", mnist, "--teacher", out / "teacher.pt",
+              "--phi", "none", "--seeds", 0, "--out", out / "answers-none.npz", "--metrics", out / "answers-none.json")
+        done("conv_teacher")
+        start("answers_conv", "teacher_answers.py", "--target-data", mnist, "--teacher", out / "conv-teacher.pt",
+              "--phi", "conv", "--seeds", 0, "--out", out / "answers-conv.npz", "--metrics", out / "answers-conv.json")
         done("answers_none")
         start("distilled", "train_student.py", "--data", mnist, "--answers", out / "answers-none.npz", "--lam", 0.5,
               "--temperature", 4, "--epochs", STUDENT_EPOCHS, "--seed", 0, "--metrics", out / "distilled.json")
         done("bike_teacher", "bike_vae")
-        start("bike_answers", "teacher_answers.py", "--target-data", bike, "--teacher", out / "bike.pt", "--phi", "vae",
+        start("bike_domain", "make_domain.py", "--data", bike, "--psi", "vae", "--vae", out / "bike-vae.pt", "--out", out / "bike+vae.npz")
+        done("bike_domain")
+        start("bike_vae_teacher", "train_teacher.py", "--data", out / "bike+vae.npz", "--out", out / "bike-vae-teacher.pt",
+              "--metrics", out / "bike-vae-teacher.json", "--epochs", 3)
+        done("bike_vae_teacher")
+        start("bike_answers", "teacher_answers.py", "--target-data", bike, "--teacher", out / "bike-vae-teacher.pt", "--phi", "vae",
               "--mapping", out / "bike-vae.pt", "--seeds", 0, 1, "--out", out / "bike-answers.npz", "--metrics", out / "bike-answers.json")
         done("bike_answers")
         start("bike_student", "train_student.py", "--data", bike, "--answers", out / "bike-answers.npz", "--lam", 0.5,
@@ -167,7 +178,7 @@ def test_bike_vae_answers_and_student(runs, prepared):
     assert teacher["test_metric"] < 0.6 * y_test.var()  # a teacher better than the mean
     student = read(out / "bike-student.json")
     check_student(student, 5, "mse")
-    assert student["n_weights"] == 416 and student["config"]["seed"] == 1
+    assert student["n_weights"] == 58 * 32 + 32 * 1 == 1888 and student["config"]["seed"] == 1  # one-hot bike features, F = 58
 
 
 def test_student_without_answers_is_a_one_line_error(run_script, prepared, tmp_path):
@@ -193,7 +204,9 @@ def test_help_mentions_every_option(run_script):
         ok(result)
         options = set(re.findall(r"add_argument\(\s*\"(--[a-z0-9-]+)\"", (SCRIPTS / script).read_text()))
         assert len(options) >= 4, script
-        assert script == "prepare_data.py" or {"--threads", "--metrics"} <= options
+        # every training step writes a metrics.json; the two steps that make data describe it in its .json instead
+        assert script == "prepare_data.py" or "--threads" in options
+        assert script in ("prepare_data.py", "make_domain.py") or "--metrics" in options
         missing = [o for o in options if o not in result.stdout]
         assert not missing, f"{script} --help does not mention {missing}"
         assert re.search(r"^Example( \([^)]*\))?:$", result.stdout, re.M), f"{script} --help shows no example"  # "Example:" or "Example (one run):"
