@@ -79,7 +79,8 @@ def paths(option, pattern):
 
 
 for key in ("metrics", "weights"):
-    for run, path in zip(runs, paths(key, getattr(args, key)) if getattr(args, key) else [None] * len(runs)):
+    pattern = getattr(args, key)
+    for run, path in zip(runs, paths(key, pattern) if pattern else [None] * len(runs)):
         setattr(run, key, path)
 for run in runs:
     for key in ("lams", "temperatures", "seeds"):
@@ -126,7 +127,7 @@ chunk = max(256, 2**24 // (len(runs) * student.hidden))  # test rows per product
 
 
 def loss_per_run(out, idx, answers_of):
-    """The loss of each run on rows idx [S, b] of the small part, or None rows (every row) for the test loss."""
+    """The training loss of each run on rows idx [S, b] of the small part (each seed's own batch)."""
     if regression:
         return regression_loss(out, target[idx].repeat_interleave(K, 0), answers_of, lam)
     return distillation_loss(out, target[idx].repeat_interleave(K, 0), answers_of, lam, T, args.t2)
