@@ -72,9 +72,10 @@ def test_random_roles_are_independent_streams():
 
 @pytest.fixture(scope="module")
 def noise_answers(prepared, run_script, tmp_path_factory):
-    """A small real teacher on MNIST and its answers through phi = noise (a fresh draw per student seed)."""
+    """A small real teacher of the domain mnist+noise and its answers through phi = noise (a fresh draw per student seed)."""
     out = tmp_path_factory.mktemp("sweep-teacher")
-    run_script("train_teacher.py", "--data", prepared["mnist"], "--out", out / "t.pt", "--metrics", out / "t.json",
+    run_script("make_domain.py", "--data", prepared["mnist"], "--psi", "noise", "--sigma", 0.3, "--out", out / "mnist+noise.npz", check=True)
+    run_script("train_teacher.py", "--data", out / "mnist+noise.npz", "--out", out / "t.pt", "--metrics", out / "t.json",
                "--epochs", 2, "--threads", 1, check=True)
     run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", out / "t.pt", "--phi", "noise",
                "--sigma", 0.3, "--seeds", *range(8), "--out", out / "noise.npz", "--metrics", out / "noise.json",
