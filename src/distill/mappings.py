@@ -14,6 +14,13 @@ from distill.models import VAE
 PHIS = {"classification": ("none", "noise", "conv", "vae"), "regression": ("none", "noise", "vae")}
 
 
+def add_options(parser) -> None:
+    """The settings of psi and phi (the same functions), for the scripts that apply them: make_domain.py, teacher_answers.py."""
+    parser.add_argument("--sigma", type=float, default=0.3, help="noise: standard deviation (pixels in [0, 1], or feature standard deviations; default 0.3)")
+    parser.add_argument("--kernel-size", type=int, default=5, help="conv: Gaussian blur kernel size, odd (default 5)")
+    parser.add_argument("--blur-sigma", type=float, default=1.5, help="conv: Gaussian blur sigma (default 1.5)")
+
+
 def noise(x: torch.Tensor, sigma: float, generator: torch.Generator, clip: bool) -> torch.Tensor:
     """x + N(0, sigma^2), clipped to [0, 1] for images."""
     out = x + sigma * torch.randn(x.shape, generator=generator).to(x.device)

@@ -30,9 +30,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--data", required=True, type=Path, help="prepared dataset (.npz from prepare_data.py)")
 p.add_argument("--psi", required=True, choices=["noise", "conv", "vae"], help="the transform that makes the domain")
 p.add_argument("--vae", type=Path, help="the dataset's fitted VAE (.pt from fit_mapping.py; needed for --psi vae)")
-p.add_argument("--sigma", type=float, default=0.3, help="noise: standard deviation (pixels in [0, 1], or feature standard deviations)")
-p.add_argument("--kernel-size", type=int, default=5, help="conv: Gaussian blur kernel size, odd (default 5)")
-p.add_argument("--blur-sigma", type=float, default=1.5, help="conv: Gaussian blur sigma (default 1.5)")
+mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
 p.add_argument("--seed", type=int, default=0, help="seed of the domain's draws (default 0)")
 p.add_argument("--out", required=True, type=Path, help="the domain (.npz with x_big, y_big, x_test, y_test, and its .json)")
 p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")

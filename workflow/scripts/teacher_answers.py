@@ -29,9 +29,7 @@ p.add_argument("--target-data", required=True, type=Path, help="prepared target 
 p.add_argument("--teacher", required=True, type=Path, help="teacher weights from train_teacher.py")
 p.add_argument("--phi", required=True, choices=["none", "noise", "conv", "vae"], help="the mapping from target to source inputs")
 p.add_argument("--mapping", type=Path, help="fitted mapping from fit_mapping.py (needed for --phi vae)")
-p.add_argument("--sigma", type=float, default=0.3, help="noise: standard deviation (pixels in [0, 1], or standardized features)")
-p.add_argument("--kernel-size", type=int, default=5, help="conv: Gaussian blur kernel size, odd (default 5)")
-p.add_argument("--blur-sigma", type=float, default=1.5, help="conv: Gaussian blur sigma (default 1.5)")
+mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
 p.add_argument("--seeds", required=True, type=int, nargs="+", help="student seeds: one draw of phi for each")
 p.add_argument("--out", required=True, type=Path, help="answers (.npz: small_seed<S>, test_seed<S>, example images)")
 p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write (teacher's target test score through phi)")
