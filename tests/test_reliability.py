@@ -509,3 +509,20 @@ def test_two_concurrent_prepares_of_one_dataset_into_one_folder(tmp_path):
     assert all(rc == 0 for rc, _, _ in results), results
     assert files_in(out.parent) == ["bike.json", "bike.npz"]  # no .tmp-* or .fetch-* leftovers
     valid_npz(out, "bike")
+
+
+def test_a_nan_reaches_the_decoder_when_the_checksum_lets_it_through(raw_bike, tmp_path, monkeypatch):
+    """The checksum stops a NaN first (above). Pinned to the damaged file's own sha256, as a maintainer
+    updating the pin without looking would, the file reaches the decoder, which refuses it, naming the
+    file, the row and the column; nothing is written."""
+    from distill import data
+
+    raw = tmp_path / "raw"
+    bad = raw / MEMBER["bike"]
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(nan_feature((raw_bike / MEMBER["bike"]).read_bytes()))
+    monkeypatch.setitem(data.DATASETS["bike"].files, MEMBER["bike"], data.sha256_of(bad))
+    out = tmp_path / "fresh" / "data" / "bike.npz"
+    with pytest.raises(data.DataError, match=rf"{re.escape(str(bad))}: 1 rows have a missing or unknown value \(first: data row 5, column temp\)"):  # lines[5] of the file
+        data.prepare("bike", out, TINY_SIZES["bike"], 0, raw_dir=raw, log=lambda *a: None)
+    assert not out.parent.exists() or files_in(out.parent) == []
