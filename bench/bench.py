@@ -3,7 +3,7 @@ on this machine, one after the other; prints both wall times and their ratio, wr
 
 Both start from the same prepared datasets (prepared once, untimed) and train the same teachers,
 teacher answers and 65 student runs with the same hyperparameters and evaluation cadence:
-  - the study: `snakemake --cores all --until train_students train_baselines` (sweeps, one thread a job);
+  - the study: `snakemake --cores all --until train_students train_regression_students train_baselines` (sweeps, one thread a job);
   - the loop: bench/one_process_loop.py (one process, one run after another, torch's default threads),
     and the same loop on one thread (often faster for such small models), for reference.
 It also checks that both give the same students: the largest difference of a run's test metric, for the
@@ -53,7 +53,7 @@ timed("prepare the datasets (untimed in the comparison)", [*snakemake, "--cores"
       args.workdir / "prepare.log")
 data = study / "results" / "data"
 shutil.copytree(data, loop / "data")
-study_s = timed("study", [*snakemake, "--cores", "all", "--directory", study, "--until", "train_students", "train_baselines"],
+study_s = timed("study", [*snakemake, "--cores", "all", "--directory", study, "--until", "train_students", "train_regression_students", "train_baselines"],
                 args.workdir / "study.log")
 loop_s = timed("one-process loop", [sys.executable, BENCH / "one_process_loop.py", "--config", args.config, "--data-dir", loop / "data",
                                     "--workdir", loop], args.workdir / "loop.log")

@@ -26,8 +26,8 @@ SHIFT = {
 METRIC = {"mnist": "accuracy", "bike": "mse"}
 
 
-def run_path(root, target, source=None, phi=None, lam=None, T=None, seed=0):
-    base = root / "results" / "students" / target
+def run_path(root, target, source=None, phi=None, lam=None, T=None, seed=0, size=1000):
+    base = root / "results" / "students" / target / f"n{size}"
     if source is None:
         return base / "baseline" / f"seed{seed}" / "metrics.json"
     return base / f"{source}-{phi}" / f"lam{lam:g}-T{T:g}" / f"seed{seed}" / "metrics.json"
@@ -89,18 +89,20 @@ def tables(run_script, study, out, *extra):
 
 
 def test_parse_paths():
-    assert R.parse("results/students/mnist/baseline/seed3/metrics.json") == {
-        "target": "mnist", "source": None, "phi": None, "lam": 1.0, "T": pytest.approx(math.nan, nan_ok=True), "seed": 3}
-    key = R.parse("/abs/x/results/students/fashion_mnist/bike_uci-vae/lam0.25-T2.5/seed12/metrics.json")
-    assert key == {"target": "fashion_mnist", "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5, "seed": 12}
+    assert R.parse("results/students/mnist/n1000/baseline/seed3/metrics.json") == {
+        "target": "mnist", "size": 1000, "source": None, "phi": None, "lam": 1.0, "T": pytest.approx(math.nan, nan_ok=True), "seed": 3}
+    key = R.parse("/abs/x/results/students/fashion_mnist/n250/bike_uci-vae/lam0.25-T2.5/seed12/metrics.json")
+    assert key == {"target": "fashion_mnist", "size": 250, "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5, "seed": 12}
     # a transformed source domain: the source carries a '+', the one '-' splits source and phi
-    key = R.parse("results/students/mnist/mnist+noise-noise/lam0.5-T1/seed0/metrics.json")
-    assert key == {"target": "mnist", "source": "mnist+noise", "phi": "noise", "lam": 0.5, "T": 1.0, "seed": 0}
-    assert R.parse("results/students/bike/bike+vae-none/lam0-T1/seed4/metrics.json")["source"] == "bike+vae"
+    key = R.parse("results/students/mnist/n100/mnist+noise-noise/lam0.5-T1/seed0/metrics.json")
+    assert key == {"target": "mnist", "size": 100, "source": "mnist+noise", "phi": "noise", "lam": 0.5, "T": 1.0, "seed": 0}
+    assert R.parse("results/students/bike/n300/bike+vae-none/lam0-T1/seed4/metrics.json")["source"] == "bike+vae"
     with pytest.raises(ValueError):  # two '-': ambiguous, never a silent wrong split
-        R.parse("results/students/mnist/mnist-x-noise/lam0.5-T1/seed0/metrics.json")
+        R.parse("results/students/mnist/n1000/mnist-x-noise/lam0.5-T1/seed0/metrics.json")
+    with pytest.raises(ValueError):  # no small-part size (the layout before the size axis)
+        R.parse("results/students/mnist/mnist-none/lam0.5-T1/seed0/metrics.json")
     with pytest.raises(ValueError):
-        R.parse("results/students/mnist/seed0/metrics.json")
+        R.parse("results/students/mnist/n1000/seed0/metrics.json")
 
 
 def test_collect_and_missing(study):
@@ -171,7 +173,7 @@ def test_tables_are_deterministic(run_script, study, tmp_path):
     for out in ("a", "b"):
         assert tables(run_script, study, tmp_path / out).returncode == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "teachers") for e in ("csv", "md", "tex"))
+    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "teachers") for e in ("csv", "md", "tex"))
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
@@ -492,7 +494,7 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
     # Markdown: the column order, the p cells and the note
     lines = md.splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert header == ["Student", "Teacher", "φ", "λ", "T", "accuracy (↑)", "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
+    assert header == ["Student", "small part", "Teacher", "φ", "λ", "T", "accuracy (↑)", "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
                       "p (Wilcoxon)", "verdict", "Δ integral", "p integral (t-test)"]
     vae = next([c.strip() for c in line.strip("|").split("|")] for line in lines if "| vae " in line)
     assert vae[header.index("p (t-test)")] == "—" and vae[header.index("p (Holm)")] == "—" and vae[header.index("verdict")] == "no test (zero variance)"

@@ -66,11 +66,19 @@ CASES = {
     # split sizes too large
     "mnist-split-too-large": ({"data.sizes.mnist": {"big": 59500, "small": 1000, "test": 200}}, "data.sizes.mnist", "allowed: at most 60000"),
     "bike-split-too-large": ({"data.sizes.bike": {"big": 8000, "small": 300, "test": 1000}}, "data.sizes.bike", "allowed: at most 7645"),
+    # small-part sizes: within the small part, positive, once each, of known datasets; no translator fitted on more
+    "small-size-above-the-small-part": ({"small_sizes": {"mnist": [50, 200]}}, "small_sizes.mnist", "allowed: sizes up to 100"),
+    "small-size-zero": ({"small_sizes": {"mnist": [0]}}, "small_sizes.mnist[0]", "allowed: integer >= 1"),
+    "small-size-twice": ({"small_sizes": {"mnist": [50, 50]}}, "small_sizes.mnist", "allowed: each entry once"),
+    "small-sizes-of-an-unknown-dataset": ({"small_sizes": {"cifar10": [10]}}, "small_sizes", f"allowed: {DATASETS}"),
+    "translator-fitted-on-more-than-the-student": ({"experiments": [exp("mnist", "fashion_mnist", "vae")], "small_sizes": {"mnist": [50, 100]},
+                                                    "data.sizes.fashion_mnist": {"big": 1000, "small": 100, "test": 200}},
+                                                   "small_sizes.mnist", "allowed: only 100 for this target, or drop the experiment"),
     # negative epochs, T <= 0
     "negative-epochs": ({"training.student.epochs": -5}, "training.student.epochs", "allowed: integer >= 1"),
     "temperature-zero": ({"temperatures": [0]}, "temperatures[0]", "allowed: number > 0"),
     # unknown keys from a typo, at the top and nested
-    "typo-top-level": ({"seed": [0, 1]}, "(top level)", "allowed: the keys experiments, lams, temperatures, t2, seeds"),
+    "typo-top-level": ({"seed": [0, 1]}, "(top level)", "allowed: the keys experiments, lams, temperatures, t2, seeds, small_sizes"),
     "typo-nested": ({"training.teacher.epoch": 5}, "training.teacher", "allowed: the keys epochs, batch_size, lr"),
     # names that would escape results/ or the shell if they reached a path: rejected by the schema
     "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target", f"allowed: {DATASETS}"),

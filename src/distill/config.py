@@ -136,9 +136,44 @@ def check_distinct(config: dict) -> None:
             seen[shown] = value
 
 
+def small_sizes(config: dict, target: str) -> list[int]:
+    """The student's small-part sizes for a target, largest first: config small_sizes.<target>, or the
+    whole small part (data.sizes.<target>.small) when the target is not listed. A size n is the first n
+    rows of the small part, which the split drew at random: 100 of 250 of 500 of 1000 (README, "Sizes")."""
+    sizes = config.get("small_sizes", {}).get(target) or [config["data"]["sizes"][target]["small"]]
+    return sorted(sizes, reverse=True)
+
+
+def regression(target: str) -> bool:
+    return target not in TEST_ROWS
+
+
+def temperatures(config: dict, target: str) -> list[float]:
+    """The temperatures of a target's sweeps: T enters only the classification loss, so a regression
+    target (bike) trains at T = 1 whatever config temperatures says."""
+    return [1.0] if regression(target) else config["temperatures"]
+
+
+def check_small_sizes(config: dict) -> None:
+    """Every small-part size fits the target's small part, and no phi has seen more of the target than the
+    student: the translator (phi = vae across datasets) is fitted on the whole labelled small part."""
+    for target, sizes in config.get("small_sizes", {}).items():
+        small = config["data"]["sizes"].get(target, {}).get("small")
+        if small is not None and max(sizes) > small:
+            raise ConfigError(f"config key small_sizes.{target}: {max(sizes)} is larger than the small part data.sizes.{target}.small = {small}; "
+                              f"allowed: sizes up to {small} (each is the first n rows of the small part)")
+    for i, e in enumerate(config["experiments"]):
+        if e["phi"] == "vae" and base(e["source"]) != e["target"]:
+            small = config["data"]["sizes"][e["target"]]["small"]
+            if min(small_sizes(config, e["target"])) < small:
+                raise ConfigError(f"config key small_sizes.{e['target']}: experiments[{i}] ({e['target']} <- {e['source']}, phi = vae) fits its "
+                                  f"translator on the whole labelled small part ({small} rows), so a student of fewer rows would learn, "
+                                  f"through phi, from labels it does not have; allowed: only {small} for this target, or drop the experiment")
+
+
 def check(config: dict) -> None:
     """What the workflow checks at start, on a config coerce() has already typed: the schema through
-    snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes and check_phis."""
+    snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes, check_phis, check_small_sizes and check_distinct."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
@@ -148,4 +183,5 @@ def check(config: dict) -> None:
         raise ConfigError(explain(config) or f"config does not match {SCHEMA.relative_to(SCHEMA.parents[2])}")
     check_sizes(config)
     check_phis(config)
+    check_small_sizes(config)
     check_distinct(config)

@@ -1,9 +1,10 @@
 """Read the student runs back from their metrics.json files, for the tables and figures.
 
 A run is named by its path, whose trailing components carry the grid point:
-    .../{target}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json   a distilled student
-    .../{target}/baseline/seed{seed}/metrics.json                       the lam = 1 baseline (no teacher)
-The baseline has source = phi = None, lam = 1 and T = NaN. A source may be a transformed source domain
+    .../{target}/n{size}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json   a distilled student
+    .../{target}/n{size}/baseline/seed{seed}/metrics.json                       the lam = 1 baseline (no teacher)
+size is the number of small-part rows the student trained on. The baseline has source = phi = None,
+lam = 1 and T = NaN. A source may be a transformed source domain
 such as ``mnist+noise``; neither a source nor a phi contains '-', so the one '-' splits them.
 
 Statistics for the tables: ``summary`` (mean and std over the finite values, diverged ones counted),
@@ -28,15 +29,15 @@ BETTER = {"accuracy": "higher", "mse": "lower"}
 LABEL = {"accuracy": "accuracy", "mse": "MSE"}
 ARROW = {"higher": "↑", "lower": "↓"}
 DECIMALS = {"accuracy": 4, "mse": 1}
-KEYS = ["target", "source", "phi", "lam", "T", "seed"]
-DTYPES = {"lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "integral": float, "has_integral": bool, "epoch": int}
+KEYS = ["target", "size", "source", "phi", "lam", "T", "seed"]
+DTYPES = {"size": int, "lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "integral": float, "has_integral": bool, "epoch": int}
 PHIS = ["none", "noise", "conv", "vae"]  # display order; unknown mappings sort after these, by name
 # Paired differences that all agree to within this fraction of the values' magnitude count as identical
 # (zero variance): the metrics are float32 numbers, so "the same gain on every seed" differs by rounding.
 ZERO_VARIANCE_RTOL = 1e-6
 
-STUDENT = re.compile(r"(?:^|/)(?P<target>[^/]+)/(?P<source>[^/-]+)-(?P<phi>[^/-]+)/lam(?P<lam>[^/]+)-T(?P<T>[^/]+)/seed(?P<seed>\d+)/metrics\.json$")
-BASELINE = re.compile(r"(?:^|/)(?P<target>[^/]+)/baseline/seed(?P<seed>\d+)/metrics\.json$")
+STUDENT = re.compile(r"(?:^|/)(?P<target>[^/]+)/n(?P<size>\d+)/(?P<source>[^/-]+)-(?P<phi>[^/-]+)/lam(?P<lam>[^/]+)-T(?P<T>[^/]+)/seed(?P<seed>\d+)/metrics\.json$")
+BASELINE = re.compile(r"(?:^|/)(?P<target>[^/]+)/n(?P<size>\d+)/baseline/seed(?P<seed>\d+)/metrics\.json$")
 
 
 class MissingRuns(Exception):
@@ -48,17 +49,17 @@ class MissingRuns(Exception):
 
 
 def parse(path) -> dict:
-    """Path of a student metrics.json -> {target, source, phi, lam, T, seed}."""
+    """Path of a student metrics.json -> {target, size, source, phi, lam, T, seed}."""
     text = Path(path).as_posix()
     if m := BASELINE.search(text):
-        return {"target": m["target"], "source": None, "phi": None, "lam": 1.0, "T": math.nan, "seed": int(m["seed"])}
+        return {"target": m["target"], "size": int(m["size"]), "source": None, "phi": None, "lam": 1.0, "T": math.nan, "seed": int(m["seed"])}
     if m := STUDENT.search(text):
         try:
             lam, T = float(m["lam"]), float(m["T"])
         except ValueError:
             raise ValueError(f"{path}: lam/T are not numbers") from None
-        return {"target": m["target"], "source": m["source"], "phi": m["phi"], "lam": lam, "T": T, "seed": int(m["seed"])}
-    raise ValueError(f"{path}: not a student metrics path (.../target/source-phi/lamL-TT/seedS/metrics.json or .../target/baseline/seedS/metrics.json)")
+        return {"target": m["target"], "size": int(m["size"]), "source": m["source"], "phi": m["phi"], "lam": lam, "T": T, "seed": int(m["seed"])}
+    raise ValueError(f"{path}: not a student metrics path (.../target/nN/source-phi/lamL-TT/seedS/metrics.json or .../target/nN/baseline/seedS/metrics.json)")
 
 
 def phi_rank(phi) -> tuple:
@@ -222,3 +223,36 @@ def verdict(test: dict, p: float, metric: str, alpha: float = 0.05, diverged: bo
         return "no clear difference"
     gain = diff_mean > 0 if BETTER[metric] == "higher" else diff_mean < 0
     return "better" if gain else "worse"
+
+
+def interval(diff_mean: float, diff_std: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The t-interval of a mean difference over n paired seeds (NaN, NaN under 2 seeds)."""
+    if n < 2 or not np.isfinite(diff_std):
+        return math.nan, math.nan
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * diff_std / math.sqrt(n)
+    return diff_mean - half, diff_mean + half
+
+
+def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """The gain of every distilled row over the baseline of its own target and small-part size, paired by
+    seed: one row per (target, size, source, phi, T, lam) with the baseline's and the student's mean and
+    sd over seeds, Δ = student - baseline (diff_mean, diff_sd), its t-interval at `level` (ci_low,
+    ci_high), n_paired and n_diverged. A frame of collect(); sorted by target, size, row, T, lam."""
+    columns = ["target", "size", "source", "phi", "T", "lam", "metric", "n_paired", "n_diverged", "baseline_mean", "baseline_sd",
+               "mean", "sd", "diff_mean", "diff_sd", "ci_low", "ci_high"]
+    rows = []
+    for (target, size), group in runs.groupby(["target", "size"], sort=True):
+        base = group[group["baseline"]].set_index("seed")["value"]
+        b = summary(base)
+        for (source, phi, T, lam), row in group[~group["baseline"]].groupby(["source", "phi", "T", "lam"], sort=False):
+            values = row.set_index("seed")["value"]
+            s, test = summary(values), paired(values, base)
+            low, high = interval(test["diff_mean"], test["diff_std"], test["n_paired"] - test["n_diverged"], level)
+            rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "lam": lam, "metric": row["metric"].iloc[0],
+                         "n_paired": test["n_paired"], "n_diverged": test["n_diverged"], "baseline_mean": b["mean"], "baseline_sd": b["std"],
+                         "mean": s["mean"], "sd": s["std"], "diff_mean": test["diff_mean"], "diff_sd": test["diff_std"], "ci_low": low, "ci_high": high})
+    out = pd.DataFrame(rows, columns=columns)
+    if out.empty:
+        return out
+    rank = out["phi"].map(lambda phi: phi_rank(phi)[0])
+    return out.assign(rank=rank).sort_values(["target", "size", "source", "rank", "phi", "T", "lam"]).drop(columns="rank").reset_index(drop=True)

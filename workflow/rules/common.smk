@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from distill.config import base, check, coerce, psi
+from distill.config import base, check, coerce, psi, small_sizes, temperatures
 from distill.io import fmt
 
 config.update(
@@ -27,6 +27,7 @@ wildcard_constraints:
     source=f"({DATASETS})(\\+({PSIS}))?",
     psi=PSIS,
     phi="none|noise|conv|vae",
+    size="[1-9][0-9]*",
 
 
 def script(name):
@@ -37,21 +38,38 @@ def script(name):
 EXPERIMENTS = [(e["target"], e["source"], e["phi"]) for e in config["experiments"]]
 TARGETS = sorted({t for t, _, _ in EXPERIMENTS})
 LAMS = [fmt(lam) for lam in config["lams"] if lam != 1]
-TEMPERATURES = [fmt(T) for T in config["temperatures"]]
 SEEDS = config["seeds"]
+SIZES = {t: small_sizes(config, t) for t in TARGETS}
 
 
-# One sweep job per experiment trains all its lam x T x seed runs; the {lam}, {T}, {seed} left in
-# these patterns are filled by train_student.py (its --metrics), the rest by Snakemake.
-SWEEP = "results/students/{target}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json"
-BASELINE = "results/students/{target}/baseline/seed{seed}/metrics.json"
+def temps(target):
+    """The temperatures of a target's sweeps, as they appear in paths (T = 1 only for regression)."""
+    return [fmt(T) for T in temperatures(config, target)]
 
 
-def sweep_runs(pattern, **wildcards):
-    """The metrics.json of every run of one sweep (wildcards given as {{name}} stay wildcards)."""
+# One sweep job per experiment and small-part size trains all its lam x T x seed runs; the {lam}, {T},
+# {seed} left in these patterns are filled by train_student.py (its --metrics), the rest by Snakemake.
+SWEEP = "results/students/{target}/n{size}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json"
+BASELINE = "results/students/{target}/n{size}/baseline/seed{seed}/metrics.json"
+
+
+def sweep_runs(target, T, **wildcards):
+    """The metrics.json of every run of one sweep of `target` (wildcards not given stay wildcards)."""
     return expand(
-        pattern, lam=LAMS, T=TEMPERATURES, seed=SEEDS, allow_missing=True, **wildcards
+        SWEEP,
+        target=target,
+        lam=LAMS,
+        T=T,
+        seed=SEEDS,
+        allow_missing=True,
+        **wildcards,
     )
+
+
+def sweep_outputs(task):
+    """The outputs of a sweep job, its target a wildcard of one task (regression sweeps have T = 1 only)."""
+    targets = "bike|bike_uci" if task == "regression" else "mnist|fashion_mnist"
+    return sweep_runs(f"{{target,{targets}}}", temps(targets.split("|")[0]))
 
 
 def sweep_pattern(pattern, wildcards):
@@ -60,11 +78,14 @@ def sweep_pattern(pattern, wildcards):
 
 
 def student_metrics():
-    """Every student run of the grid: distilled rows, then the lam = 1 baselines (one per target and seed)."""
+    """Every student run of the grid: distilled rows, then the lam = 1 baselines (one per target, size and seed)."""
     runs = []
     for target, source, phi in EXPERIMENTS:
-        runs += sweep_runs(SWEEP, target=target, source=source, phi=phi)
-    return runs + expand(BASELINE, target=TARGETS, seed=SEEDS)
+        for size in SIZES[target]:
+            runs += sweep_runs(target, temps(target), source=source, phi=phi, size=size)
+    for target in TARGETS:
+        runs += expand(BASELINE, target=target, size=SIZES[target], seed=SEEDS)
+    return runs
 
 
 def answers_metrics():
@@ -109,6 +130,11 @@ def vae_settings(wildcards):
 def aggregation_inputs(wildcards):
     """The student runs the tables read; none when allow_missing (the tables then mark missing cells)."""
     return [] if config["allow_missing"] else student_metrics()
+
+
+# The figures per target (make_figures.py): lambda-, domains-, curves- at the largest small-part size,
+# gain- and temperature- over every size
+FIGURES = ["lambda", "domains", "curves", "gain", "temperature"]
 
 
 def image_answers():

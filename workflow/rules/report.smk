@@ -15,6 +15,14 @@ rule tables:
         formats=expand(
             "results/tables/{target}.{ext}", target=TARGETS, ext=["md", "tex"]
         ),
+        gains=report(
+            expand("results/tables/gain-{target}.csv", target=TARGETS),
+            caption="../report/gain.rst",
+            category="Tables",
+        ),
+        gain_formats=expand(
+            "results/tables/gain-{target}.{ext}", target=TARGETS, ext=["md", "tex"]
+        ),
         teachers=report(
             "results/tables/teachers.csv",
             caption="../report/teachers.rst",
@@ -44,7 +52,7 @@ rule figures:
         report(
             expand(
                 "results/figures/{kind}-{target}.png",
-                kind=["lambda", "domains", "curves"],
+                kind=FIGURES,
                 target=TARGETS,
             ),
             caption="../report/figure.rst",
@@ -52,12 +60,12 @@ rule figures:
         ),
         expand(
             "results/figures/{kind}-{target}.pdf",
-            kind=["lambda", "domains", "curves"],
+            kind=FIGURES,
             target=TARGETS,
         ),
         data=expand(
             "results/figures/{kind}-{target}.csv",
-            kind=["lambda", "domains", "curves"],
+            kind=FIGURES,
             target=TARGETS,
         ),
         phi=report(

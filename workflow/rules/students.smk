@@ -1,6 +1,7 @@
-# Stage 3: students on the target's small part, trained as sweeps: one job per experiment trains all
-# its lam x T x seed runs as one batched model (one job per target for the lam = 1 baselines). Each run
-# still writes its own metrics.json. On a cluster the sweeps are grouped with the teacher answers.
+# Stage 3: students on the first {size} rows of the target's small part, trained as sweeps: one job per
+# experiment and size trains all its lam x T x seed runs as one batched model (one job per target and
+# size for the lam = 1 baselines). Each run still writes its own metrics.json. On a cluster the sweeps
+# are grouped with the teacher answers.
 
 
 rule train_students:
@@ -8,11 +9,11 @@ rule train_students:
         data="results/data/{target}.npz",
         answers="results/answers/{target}-from-{source}/{phi}.npz",
     output:
-        sweep_runs(SWEEP),
+        sweep_outputs("classification"),
     log:
-        "logs/train_students/{target}/{source}-{phi}.log",
+        "logs/train_students/{target}/n{size}/{source}-{phi}.log",
     benchmark:
-        "benchmarks/train_students/{target}/{source}-{phi}.tsv"
+        "benchmarks/train_students/{target}/n{size}/{source}-{phi}.tsv"
     group:
         "students"
     conda:
@@ -26,12 +27,19 @@ rule train_students:
         script=script("train_student.py"),
         s=config["training"]["student"],
         t2="--t2" if config["t2"] else "",
-        grid=f"--lams {' '.join(LAMS)} --temperatures {' '.join(TEMPERATURES)} --seeds {' '.join(map(str, SEEDS))}",
+        grid=lambda wildcards: f"--lams {' '.join(LAMS)} --temperatures {' '.join(temps(wildcards.target))}"
+        f" --seeds {' '.join(map(str, SEEDS))}",
         metrics=lambda wildcards: sweep_pattern(SWEEP, wildcards),
     shell:
-        "python {params.script} --data {input.data} --answers {input.answers} {params.grid} {params.t2}"
+        "python {params.script} --data {input.data} --small-size {wildcards.size} --answers {input.answers} {params.grid} {params.t2}"
         " --epochs {params.s[epochs]} --batch-size {params.s[batch_size]} --lr {params.s[lr]}"
         " --eval-every {params.s[eval_every]} --metrics '{params.metrics}' --threads {threads} > {log} 2>&1"
+
+
+# bike's sweeps: T does not enter the regression loss, so they train at T = 1 only
+use rule train_students as train_regression_students with:
+    output:
+        sweep_outputs("regression"),
 
 
 rule train_baselines:
@@ -40,9 +48,9 @@ rule train_baselines:
     output:
         expand(BASELINE, seed=SEEDS, allow_missing=True),
     log:
-        "logs/train_baselines/{target}.log",
+        "logs/train_baselines/{target}/n{size}.log",
     benchmark:
-        "benchmarks/train_baselines/{target}.tsv"
+        "benchmarks/train_baselines/{target}/n{size}.tsv"
     group:
         "students"
     conda:
@@ -58,6 +66,6 @@ rule train_baselines:
         seeds=" ".join(map(str, SEEDS)),
         metrics=lambda wildcards: sweep_pattern(BASELINE, wildcards),
     shell:
-        "python {params.script} --data {input} --lams 1 --seeds {params.seeds}"
+        "python {params.script} --data {input} --small-size {wildcards.size} --lams 1 --seeds {params.seeds}"
         " --epochs {params.s[epochs]} --batch-size {params.s[batch_size]} --lr {params.s[lr]}"
         " --eval-every {params.s[eval_every]} --metrics '{params.metrics}' --threads {threads} > {log} 2>&1"

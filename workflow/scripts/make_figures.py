@@ -10,19 +10,30 @@
                     evaluated epoch, paired by seed, mean +- sd over seeds; one panel per (source, phi),
                     one line per lambda, 0 (the baseline) in black; y-axes per panel, so that a gain of
                     0.005 is as visible as a loss of 0.5 (only the first temperature in --runs order)
+  gain-{target}     the gain over the baseline against the small-part size: distilled - baseline test
+                    metric, paired by seed, among students of the same size, mean and 95% t-interval over
+                    seeds; one line per (source, phi), one panel per lambda (rows: T when there are several)
+  temperature-{target}  the test metric against T at lambda = --lam-for-T (0.5), one panel per small-part
+                    size, one line per (source, phi), mean +- sd over seeds, the baseline of that size as a
+                    band; a regression target gets a figure that says T does not apply
   phi-examples      for each image target, its first test images x, then phi(x) for every experiment
                     with phi != none (phi = psi shows the domain's psi, phi = vae across datasets the
                     translator); skipped, with a message, when no --answers-npz file carries example images
 
-CSV columns: lambda and domains: source, phi, T, lam, n, mean, sd (the baseline row has no source or
+lambda-, domains- and curves- show the students of the target's largest small-part size (the paper's
+small part unless small_sizes says otherwise); the gain and temperature figures show every size.
+
+CSV columns: gain: target, size, source, phi, T, lam, metric, n_paired, n_diverged, baseline_mean,
+baseline_sd, mean, sd, diff_mean, diff_sd, ci_low, ci_high (distill.results.gains); temperature:
+size, source, phi, T, lam, n, mean, sd (the baseline rows have no source, phi or T); lambda and domains: source, phi, T, lam, n, mean, sd (the baseline row has no source or
 phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd, where mean and sd are over the n seeds
 of the paired difference distilled - baseline. sd uses ddof = 1 (empty for one seed).
 
 Without --allow-missing a missing input stops the script before anything is drawn.
 
 Example:
-    python workflow/scripts/make_figures.py --runs results/students/*/*/*/seed*/metrics.json \
-        results/students/*/baseline/seed*/metrics.json \
+    python workflow/scripts/make_figures.py --runs results/students/*/n*/*/*/seed*/metrics.json \
+        results/students/*/n*/baseline/seed*/metrics.json \
         --answers-npz results/answers/mnist-from-mnist/*.npz --out-dir results/figures
 """
 
@@ -44,6 +55,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from distill import results as R  # noqa: E402
+from distill.config import regression  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,6 +65,7 @@ p.add_argument("--out-dir", required=True, type=Path, help="folder for the .pdf,
 p.add_argument("--allow-missing", action="store_true", help="draw from the runs that exist, skipping missing files")
 p.add_argument("--examples", type=int, default=6, help="example images per row in phi-examples (default 6)")
 p.add_argument("--col-wrap", type=int, default=3, help="panels per row in curves-{target} and domains-{target} (default 3)")
+p.add_argument("--lam-for-T", type=float, default=0.5, help="the lambda of temperature-{target} (default 0.5)")
 p.add_argument("--dpi", type=int, default=150, help="resolution of the PNG files (default 150)")
 args = p.parse_args()
 
@@ -63,6 +76,16 @@ try:
     epochs = R.curves(args.runs, allow_missing=True)
 except (ValueError, KeyError) as e:
     fail(str(e))
+# lambda-, domains- and curves- draw each target's largest small-part size; gain- and temperature- every size
+every_size, expected_all, LARGEST = runs, expected, expected.groupby("target")["size"].max()
+SEVERAL_SIZES = expected.groupby("target")["size"].nunique() > 1
+
+
+def largest(frame):
+    return frame[frame["size"] == frame["target"].map(LARGEST)]
+
+
+expected, runs, epochs = largest(expected), largest(runs), largest(epochs)
 
 sns.set_theme(style="whitegrid", context="paper")
 PHI_COLOR = dict(zip(R.PHIS, [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)]))  # none, noise, conv, vae: blue, orange, green, purple
@@ -149,6 +172,11 @@ def panels(n):
     return fig, list(axes.flat)
 
 
+def at_size(target):
+    """', small part n' in a title when the study has several small-part sizes of the target."""
+    return f", small part {LARGEST[target]}" if SEVERAL_SIZES.get(target, False) else ""
+
+
 def lam_ticks(ax, target):
     ax.set_xticks(sorted(set(expected.loc[expected["target"] == target, "lam"]) | {1.0}))
 
@@ -175,7 +203,7 @@ def lambda_figure(target, got):
     lam_ticks(ax, target)
     ax.set_xlabel("λ (weight of the true labels; 1 − λ weighs the teacher)")
     ax.set_ylabel(ylabel(metric))
-    ax.set_title(f"{target}: student against λ (mean ± sd over seeds)")
+    ax.set_title(f"{target}{at_size(target)}: student against λ (mean ± sd over seeds)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     save(fig, f"lambda-{target}")
@@ -217,7 +245,7 @@ def domains_figure(target, got):
     for ax in axes:
         legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
     fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle(f"{target}: transformed source domains, with and without φ; mean ± sd over seeds, y-axes per panel")
+    fig.suptitle(f"{target}{at_size(target)}: transformed source domains, with and without φ; mean ± sd over seeds, y-axes per panel")
     fig.tight_layout()
     save(fig, f"domains-{target}")
 
@@ -257,10 +285,95 @@ def curves_figure(target, got):
     fig.supylabel(f"distilled − baseline, test {R.LABEL.get(metric, 'metric')}{better}")
     last = base[base["epoch"] == base["epoch"].max()]["value"] if len(base) else pd.Series(dtype=float)
     ends = f"; the baseline ends at {last.mean():.4g} ± {last.std(ddof=1):.2g}" if len(last) > 1 else ""
-    fig.suptitle(f"{target}: difference to the baseline per epoch, paired by seed, mean ± sd over seeds"
+    fig.suptitle(f"{target}{at_size(target)}: difference to the baseline per epoch, paired by seed, mean ± sd over seeds"
                  + (f" (T={temps[0]:g})" if temps else "") + f"\ny-axes per panel{ends}")
     fig.tight_layout()
     save(fig, f"curves-{target}")
+
+
+def gain_figure(target, got):
+    """Distilled − baseline of the same size against the small-part size: one panel per λ (rows: T), one line
+    per (source, φ), mean and 95% t-interval over the paired seeds."""
+    gains = R.gains(got)
+    save_csv(gains, f"gain-{target}")
+    metric = got["metric"].iloc[0] if len(got) else None
+    lams = sorted(gains["lam"].unique()) or [None]
+    temps = sorted(gains["T"].unique()) or [None]
+    fig, axes = plt.subplots(len(temps), len(lams), figsize=(3.6 * len(lams) + 1, 3.0 * len(temps) + 0.6), squeeze=False, sharex=True, sharey=True)
+    pairs = order(gains)
+    colors = dict(zip(pairs, sns.color_palette("tab10" if len(pairs) <= 10 else "husl", len(pairs))))
+    sizes = sorted(expected_all.loc[expected_all["target"] == target, "size"].unique())
+    for i, T in enumerate(temps):
+        for j, lam in enumerate(lams):
+            ax = axes[i, j]
+            ax.axhline(0.0, color="black", lw=1.2)
+            for sp in pairs:
+                rows = gains[(gains["source"] == sp[0]) & (gains["phi"] == sp[1]) & (gains["T"] == T) & (gains["lam"] == lam)]
+                if rows.empty:
+                    continue
+                yerr = np.vstack([rows["diff_mean"] - rows["ci_low"], rows["ci_high"] - rows["diff_mean"]])
+                ax.errorbar(rows["size"], rows["diff_mean"], yerr=yerr, color=colors[sp], marker="o", ms=3.5, lw=1.4, capsize=2.5,
+                            label=f"{sp[0]}, φ={sp[1]}")
+            if gains.empty:
+                empty(ax, "no distilled runs yet" if got.empty or got["baseline"].any() else "no baseline runs yet")
+            ax.set_xscale("log")
+            ax.set_xticks(sizes, [str(n) for n in sizes])
+            ax.minorticks_off()
+            ax.set_title(", ".join(t for t in [f"λ={lam:g}" if lam is not None else "", f"T={T:g}" if len(temps) > 1 else ""] if t))
+    legend = {}
+    for ax in axes.flat:
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    legend["0 = baseline of the same size"] = Line2D([], [], color="black")
+    fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, title=f"teacher of {target}")
+    better = " (above 0 = better)" if R.BETTER.get(metric) == "higher" else " (below 0 = better)" if metric in R.BETTER else ""
+    fig.supxlabel("rows of the small part the student trains on (log scale)")
+    fig.supylabel(f"student − baseline, test {R.LABEL.get(metric, 'metric')}{better}")
+    fig.suptitle(f"{target}: gain over the baseline of the same size, paired by seed, mean and 95% interval over seeds")
+    fig.tight_layout()
+    save(fig, f"gain-{target}")
+
+
+def temperature_figure(target, got):
+    """The metric against T at λ = --lam-for-T, one panel per small-part size, the baseline of that size as a band."""
+    metric = got["metric"].iloc[0] if len(got) else None
+    lam = args.lam_for_T
+    dist = got[~got["baseline"] & np.isclose(got["lam"], lam)]
+    base = got[got["baseline"]]
+    sizes = sorted(expected_all.loc[expected_all["target"] == target, "size"].unique())
+    summary = over_seeds(dist, ["source", "phi", "size", "T", "lam"])
+    baselines = base.groupby("size")["value"].agg(n="count", mean="mean", sd="std").reset_index().assign(lam=1.0)
+    save_csv(pd.concat([baselines, summary], ignore_index=True)[["size", "source", "phi", "T", "lam", "n", "mean", "sd"]]
+             .sort_values(["size"], kind="stable"), f"temperature-{target}")
+    fig, axes = panels(len(sizes))
+    if regression(target):
+        for ax in axes[1:]:
+            ax.set_visible(False)
+        axes[0].axis("off")
+        empty(axes[0], f"{target}: regression, T does not enter its loss\n(its students train at T = 1)")
+        return save(fig, f"temperature-{target}")
+    temps = sorted(expected_all.loc[(expected_all["target"] == target) & expected_all["source"].notna(), "T"].unique())
+    pairs = order(summary)
+    colors = dict(zip(pairs, sns.color_palette("tab10" if len(pairs) <= 10 else "husl", len(pairs))))
+    for ax, size in zip(axes, sizes):
+        b = baselines[baselines["size"] == size]
+        if len(b):
+            baseline_band(ax, b.iloc[0], with_point=False)
+        for sp in pairs:
+            rows = summary[(summary["source"] == sp[0]) & (summary["phi"] == sp[1]) & (summary["size"] == size)]
+            line(ax, rows, "T", colors[sp], f"{sp[0]}, φ={sp[1]}")
+        if dist[dist["size"] == size].empty:
+            empty(ax, f"no runs at λ = {lam:g}")
+        ax.set_xticks(temps)
+        ax.set_title(f"small part {size}")
+        ax.set_xlabel("temperature T")
+        ax.set_ylabel(ylabel(metric))
+    legend = {}
+    for ax in axes:
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle(f"{target}: student against T at λ = {lam:g}, mean ± sd over seeds; the baseline of each size as a band")
+    fig.tight_layout()
+    save(fig, f"temperature-{target}")
 
 
 def phi_examples():
@@ -331,5 +444,7 @@ for target in sorted(expected["target"].unique()):
     lambda_figure(target, runs[runs["target"] == target])
     domains_figure(target, runs[runs["target"] == target])
     curves_figure(target, epochs[epochs["target"] == target])
+    gain_figure(target, every_size[every_size["target"] == target])
+    temperature_figure(target, every_size[every_size["target"] == target])
 phi_examples()
 print(f"wrote {len(written)} files to {args.out_dir}: {', '.join(written)}")

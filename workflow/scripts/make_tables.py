@@ -16,14 +16,17 @@ variance) no t-test is run (p "—"): the verdict is "no clear difference" if th
 else "no test (zero variance)".
 
 Each table goes to {target}.csv (numbers + text), {target}.md and {target}.tex (booktabs); the teachers'
-own test scores and their scores on each target through phi go to teachers.{csv,md,tex}.
+own test scores and their scores on each target through phi go to teachers.{csv,md,tex}. A row's
+baseline is the one trained on the same small-part size (column "small part"). gain-{target}.{csv,md,tex}
+holds, per size, row, T and lambda, the gain over that baseline with its 95% interval over seeds: the
+numbers of the gain and temperature figures.
 
 Without --allow-missing a missing input stops the script before anything is written; with it, a cell
 short of seeds reads "0.8830 +- 0.0021 (3/5 seeds)" and an empty one "missing".
 
 Example:
-    python workflow/scripts/make_tables.py --runs results/students/*/*/*/seed*/metrics.json \
-        results/students/*/baseline/seed*/metrics.json --teachers results/teachers/*.json \
+    python workflow/scripts/make_tables.py --runs results/students/*/n*/*/*/seed*/metrics.json \
+        results/students/*/n*/baseline/seed*/metrics.json --teachers results/teachers/*.json \
         --answers results/answers/*/*.json --out-dir results/tables
 """
 
@@ -45,7 +48,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
 p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}.json")
 p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
-p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}.{csv,md,tex} and teachers.{csv,md,tex}")
+p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}.{csv,md,tex}, gain-{target}.{csv,md,tex} and teachers.{csv,md,tex}")
 p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
 p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
 args = p.parse_args()
@@ -125,8 +128,8 @@ def paired_columns(test, prefix):
 def target_table(target, expected, runs, metric):
     """(csv frame, display frame) of one target."""
     cells, values, integrals = defaultdict(list), defaultdict(dict), defaultdict(dict)
-    def key(r):  # (source, phi, T, lam), None for the baseline's blanks (NaN in the frames)
-        return tuple(None if pd.isna(x) else x for x in (r.source, r.phi, r.T)) + (r.lam,)
+    def key(r):  # (size, source, phi, T, lam), None for the baseline's blanks (NaN in the frames)
+        return (r.size,) + tuple(None if pd.isna(x) else x for x in (r.source, r.phi, r.T)) + (r.lam,)
 
     for r in expected.itertuples():
         cells[key(r)].append(r.seed)
@@ -134,13 +137,13 @@ def target_table(target, expected, runs, metric):
         values[key(r)][r.seed] = r.value
         if r.has_integral:
             integrals[key(r)][r.seed] = r.integral
-    base_key = (None, None, None, 1.0)
-    base = pd.Series(values.get(base_key, {}), dtype=float)
-    base_integral = pd.Series(integrals.get(base_key, {}), dtype=float)
     d, di = R.DECIMALS.get(metric, 4), INTEGRAL_DECIMALS.get(metric, 2)
     rows, tests, diverged = [], [], []
-    for k in sorted(cells, key=lambda k: (k[0] is not None, k[0] or "", R.phi_rank(k[1]), k[2] or 0.0, k[3])):
-        source, phi, T, lam = k
+    for k in sorted(cells, key=lambda k: (-k[0], k[1] is not None, k[1] or "", R.phi_rank(k[2]), k[3] or 0.0, k[4])):
+        size, source, phi, T, lam = k
+        base_key = (size, None, None, None, 1.0)  # the baseline of the same small-part size
+        base = pd.Series(values.get(base_key, {}), dtype=float)
+        base_integral = pd.Series(integrals.get(base_key, {}), dtype=float)
         v, g = pd.Series(values.get(k, {}), dtype=float), pd.Series(integrals.get(k, {}), dtype=float)
         n_expected = len(set(cells[k]))
         s, si = R.summary(v), R.summary(g)
@@ -154,7 +157,7 @@ def target_table(target, expected, runs, metric):
             diff_text, integral_diff_text = diff_cell(test, d), diff_cell(itest, di)
         tests.append(test)
         diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
-        rows.append({"student": target, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": R.BETTER.get(metric),
+        rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": R.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "std": s["std"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
                      "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_std": si["std"],
@@ -173,7 +176,7 @@ def target_table(target, expected, runs, metric):
         else:
             verdict = R.verdict(tests[i], r["p_holm"], metric, args.alpha, diverged=diverged[i])
         table.loc[i, "verdict"] = verdict
-        shown.append({"Student": target, "Teacher": r["teacher"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
+        shown.append({"Student": target, "small part": str(r["small_size"]), "Teacher": r["teacher"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
                       "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
                       header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
                       f"Δ {R.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
@@ -194,6 +197,30 @@ def note_runs(m):
             "(p —, left out of the Holm family), and the row's verdict reads \"diverged seeds\". When every paired difference is the same "
             "(zero variance, to within float32 rounding) no test is run (p —): the verdict reads \"no clear difference\" if the differences "
             "are all 0 and \"no test (zero variance)\" otherwise; Δ shows the common difference.")
+
+
+def gain_table(target, runs, metric):
+    """(csv frame, display frame) of one target's gains over the baseline of the same small-part size:
+    Δ with its 95% t-interval over the paired seeds (R.gains), largest size first."""
+    table = R.gains(runs)
+    table = table.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
+    d = R.DECIMALS.get(metric, 4)
+    shown = []
+    for r in table.itertuples():
+        finite = r.n_paired - r.n_diverged
+        ci = "—" if math.isnan(r.ci_low) else f"[{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
+        shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
+                      f"baseline {header(metric)}": mean_std(r.baseline_mean, r.baseline_sd, finite, d),
+                      f"student {header(metric)}": mean_std(r.mean, r.sd, finite, d),
+                      f"Δ {R.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
+                                                                       "diff_mean": r.diff_mean, "diff_std": r.diff_sd}, d),
+                      "95% interval of Δ": ci, "n": str(r.n_paired)})
+    return table, pd.DataFrame(shown)
+
+
+NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teacher) trained on the same first n rows of the small part, "
+              "paired by seed: Δ = student − baseline, mean ± std over the seeds, and its 95% t-interval (mean ± t(0.975, n−1) · std / √n). "
+              "Baseline and student: mean ± std of the test metric over the same seeds. The per-target table adds the tests.")
 
 
 def teachers_table(records):
@@ -238,6 +265,9 @@ for target in sorted(expected["target"].unique()):
     csv, shown, m = target_table(target, expected[expected["target"] == target], got, metric)
     out[f"{target}.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
     out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m))
+    gain_csv, gain_shown = gain_table(target, got, metric)
+    out[f"gain-{target}.csv"] = gain_csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    out[f"gain-{target}.md"], out[f"gain-{target}.tex"] = texts(gain_shown, NOTE_GAINS)
 
 records = []
 for record, path in teachers:

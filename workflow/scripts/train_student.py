@@ -41,6 +41,7 @@ from distill.training import METRIC, Scaler, batches, predict, score, setup, ten
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
+p.add_argument("--small-size", type=int, help="train on the first N rows of the small part (a nested subset drawn by the split; default: all of it)")
 p.add_argument("--answers", type=Path, help="teacher answers from teacher_answers.py (required unless every lam is 1)")
 p.add_argument("--lams", "--lam", required=True, type=float, nargs="+", help="weights of the labels in [0, 1]; 1 - lam weighs the teacher")
 p.add_argument("--temperatures", "--temperature", type=float, nargs="+", default=[1.0], help="softmax temperatures T of the teacher term (classification; default 1)")
@@ -60,6 +61,8 @@ if not all(T > 0 for T in args.temperatures):
     fail(f"--temperatures must be positive, got {args.temperatures}")
 if min(args.lams) < 1 and args.answers is None:
     fail("--answers is required when a lam is below 1 (the teacher term needs f(phi(x)))")
+if args.small_size is not None and args.small_size < 1:
+    fail(f"--small-size must be at least 1, got {args.small_size}")
 if args.epochs < 1 or args.eval_every < 1:
     fail(f"--epochs and --eval-every must be at least 1, got {args.epochs} and {args.eval_every}")
 if len(set(args.seeds)) < len(args.seeds) or len(set(args.lams)) < len(args.lams) or len(set(args.temperatures)) < len(args.temperatures):
@@ -89,13 +92,17 @@ for run in runs:
 try:
     info = data.meta(args.data)
     parts = data.load(args.data, "small", "test")
+    n_small = len(parts["y_small"])
+    n = n_small if args.small_size is None else args.small_size
+    if n > n_small:
+        fail(f"--small-size {n} is larger than the small part of {args.data} ({n_small} rows)")
     if min(args.lams) < 1:
         with np.load(args.answers) as z:
             provenance = json.loads(str(z["provenance"])) if "provenance" in z.files else {}
             if provenance.get("target_data") != data.fingerprint(info):
                 fail(f"{args.answers} holds answers for other data than {args.data} (another dataset, split, sizes or features): "
                      "re-run teacher_answers.py with this --target-data")
-            answers = np.stack([z[f"small_seed{seed}"] for seed in args.seeds])
+            answers = np.stack([z[f"small_seed{seed}"][:n] for seed in args.seeds])
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
 except (OSError, ValueError, zipfile.BadZipFile) as e:
@@ -106,7 +113,8 @@ task = info["task"]
 regression = task == "regression"
 metric = METRIC[task]
 device = setup(args.threads)
-x, y, x_test, y_test = tensors(device, parts["x_small"], parts["y_small"], parts["x_test"], parts["y_test"])
+# The first n rows of the small part: the split drew it in random order, so each size is a random subset of the next.
+x, y, x_test, y_test = tensors(device, parts["x_small"][:n], parts["y_small"][:n], parts["x_test"], parts["y_test"])
 x_scale = Scaler.fit(x) if regression else Scaler.identity(x.shape[1], device)
 y_scale = Scaler.fit(y) if regression else None
 x, x_test = x_scale(x), x_scale(x_test)
@@ -148,7 +156,7 @@ def evaluate(epoch, train_loss):
     return values
 
 
-print(f"{len(runs)} student run(s) on {info['dataset']} ({device}): lams {args.lams}, T {args.temperatures}, seeds {args.seeds}", flush=True)
+print(f"{len(runs)} student run(s) on {n} of the {n_small} small-part rows of {info['dataset']} ({device}): lams {args.lams}, T {args.temperatures}, seeds {args.seeds}", flush=True)
 records = [Record("student", run, metric, str(device)) for run in runs]
 curves = [[] for _ in runs]
 start = time.perf_counter()
@@ -171,5 +179,5 @@ for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
     record.data["epochs"] = curve
     record.write(run.metrics, test_metric=curve[-1][metric], test_loss=curve[-1]["test_loss"],
                      integral=float(np.trapezoid([e["test_loss"] for e in curve], [e["epoch"] for e in curve])),
-                     dataset=info["dataset"], n_weights=models.n_weights(student), sweep_runs=len(runs))
+                     dataset=info["dataset"], small_size=n, n_weights=models.n_weights(student), sweep_runs=len(runs))
 print(f"wrote {len(runs)} metrics.json ({time.perf_counter() - start:.1f} s of training)")
