@@ -374,13 +374,15 @@ def test_the_smoke_study_twice_gives_byte_identical_tables(smoke_local, tmp_path
 
 
 def expected_runs(config: dict) -> list[str]:
-    """The student runs of a grid, as workflow/rules/common.smk lists them."""
+    """The student runs of a grid, as workflow/rules/common.smk lists them (each target on its whole small part,
+    bike at T = 1 only)."""
     lams = [f"{lam:g}" for lam in config["lams"] if lam != 1]
-    temps = [f"{T:g}" for T in config["temperatures"]]
-    runs = [f"results/students/{e['target']}/{e['source']}-{e['phi']}/lam{lam}-T{T}/seed{s}/metrics.json"
-            for e in config["experiments"] for lam in lams for T in temps for s in config["seeds"]]
+    temps = lambda target: ["1"] if target == "bike" else [f"{T:g}" for T in config["temperatures"]]  # noqa: E731
+    n = {t: sizes["small"] for t, sizes in config["data"]["sizes"].items()}
+    runs = [f"results/students/{e['target']}/n{n[e['target']]}/{e['source']}-{e['phi']}/lam{lam}-T{T}/seed{s}/metrics.json"
+            for e in config["experiments"] for lam in lams for T in temps(e["target"]) for s in config["seeds"]]
     targets = sorted({e["target"] for e in config["experiments"]})
-    return runs + [f"results/students/{t}/baseline/seed{s}/metrics.json" for t in targets for s in config["seeds"]]
+    return runs + [f"results/students/{t}/n{n[t]}/baseline/seed{s}/metrics.json" for t in targets for s in config["seeds"]]
 
 
 @slow
@@ -398,7 +400,7 @@ def test_one_failing_experiment_leaves_the_others_and_no_misleading_table(tiny_d
     runs = expected_runs(config)
     failed = [run for run in runs if "/mnist-none/" in run]
     assert len(failed) == 2 and len(runs) == 8
-    log = workdir / "logs" / "train_students" / "mnist" / "mnist-none.log"  # the sweep of the broken experiment
+    log = workdir / "logs" / "train_students" / "mnist" / "n100" / "mnist-none.log"  # the sweep of the broken experiment
     assert f"error: {broken}: not a teacher answers file" in log.read_text()
     for run in failed:
         assert not (workdir / run).exists()

@@ -187,3 +187,57 @@ def test_a_lam_zero_student_catches_answers_out_of_row_order(prepared, run_scrip
                    "--eval-every", 20, "--threads", 1, "--metrics", tmp_path / f"{name}.json", check=True)
         accuracy[name] = json.loads((tmp_path / f"{name}.json").read_text())["test_metric"]
     assert accuracy["aligned"] > 0.5 and accuracy["shuffled"] < 0.3, accuracy
+
+
+def first_rows(prepared_npz, folder, n, answers=None):
+    """The prepared dataset with its small part cut to its first n rows (and answers cut to match, recorded as
+    answers for the cut data): what a student of --small-size n must see."""
+    from distill import data
+
+    info = data.meta(prepared_npz)
+    with np.load(prepared_npz) as z:
+        parts = {k: z[k] for k in z.files}
+    parts["x_small"], parts["y_small"] = parts["x_small"][:n], parts["y_small"][:n]
+    cut = {**info, "sizes": {**info["sizes"], "small": n}}
+    data.save(folder / "cut.npz", parts, cut)
+    if answers is None:
+        return folder / "cut.npz", None
+    with np.load(answers) as z:
+        arrays = {k: z[k][:n] if k.startswith("small_seed") else z[k] for k in z.files}
+    provenance = json.loads(str(arrays["provenance"])) | {"target_data": data.fingerprint(cut)}
+    np.savez(folder / "cut-answers.npz", **{**arrays, "provenance": np.array(json.dumps(provenance, sort_keys=True))})
+    return folder / "cut.npz", folder / "cut-answers.npz"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, lams", [("mnist", [0.5]), ("bike", [1.0])])
+def test_a_smaller_student_trains_on_the_first_rows_of_the_small_part(prepared, run_script, noise_answers, dataset, lams, tmp_path):
+    """--small-size 60 on the whole prepared data equals a student of a dataset whose small part is those 60
+    rows (with the teacher's answers on them): same weights, same curve. mnist at lam = 0.5, T = 4 with t2;
+    bike's baseline, whose input scaling comes from the rows it trains on."""
+    answers = noise_answers if dataset == "mnist" else None
+    cut, cut_answers = first_rows(prepared[dataset], tmp_path, 60, answers)
+    common = ["--lams", *lams, "--temperatures", 4, "--t2", "--seeds", 0, 3, "--epochs", EPOCHS, "--eval-every", 2, "--threads", 1]
+    runs = {}
+    for name, data_path, extra in (("subset", prepared[dataset], ["--small-size", 60] + (["--answers", answers] if answers else [])),
+                                   ("cut", cut, ["--answers", cut_answers] if cut_answers else [])):
+        run_script("train_student.py", "--data", data_path, *extra, *common, "--metrics", tmp_path / name / "s{seed}.json",
+                   "--weights", tmp_path / name / "s{seed}.pt", check=True)
+        runs[name] = {s: (torch.load(tmp_path / name / f"s{s}.pt", weights_only=True), json.loads((tmp_path / name / f"s{s}.json").read_text()))
+                      for s in (0, 3)}
+    for s in (0, 3):
+        (w_subset, m_subset), (w_cut, m_cut) = runs["subset"][s], runs["cut"][s]
+        for name in w_subset:
+            torch.testing.assert_close(w_subset[name], w_cut[name], rtol=0, atol=0)
+        assert m_subset["small_size"] == m_cut["small_size"] == 60 and m_subset["epochs"] == m_cut["epochs"]
+    full = run_script("train_student.py", "--data", prepared[dataset], *(["--answers", answers] if answers else []), *common,
+                      "--metrics", tmp_path / "full" / "s{seed}.json", check=True)
+    assert json.loads((tmp_path / "full" / "s0.json").read_text())["small_size"] == 300 and full.returncode == 0
+    assert json.loads((tmp_path / "full" / "s0.json").read_text())["epochs"] != runs["subset"][0][1]["epochs"]
+
+
+def test_a_small_size_above_the_small_part_is_refused(prepared, run_script, tmp_path):
+    r = run_script("train_student.py", "--data", prepared["bike"], "--small-size", 301, "--lams", 1, "--epochs", 1,
+                   "--metrics", tmp_path / "m.json")
+    assert r.returncode == 1 and "--small-size 301 is larger than the small part" in r.stderr and "(300 rows)" in r.stderr
+    assert not (tmp_path / "m.json").exists()

@@ -3,6 +3,7 @@ what a config change re-runs, lint, and the conda env pins."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -35,6 +36,25 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def planned_runs(out: str) -> set[tuple]:
+    """The student runs a dry run plans: (target, size, source, phi, lam, T, seed) of every metrics.json it lists."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from distill.results import parse
+
+    paths = set(re.findall(r"results/students/\S+?/metrics\.json", out))
+    return {tuple(parse(p)[k] if k != "T" or parse(p)["source"] else None for k in ("target", "size", "source", "phi", "lam", "T", "seed")) for p in paths}
+
+
+def grid_runs(config: dict, sizes: dict) -> set[tuple]:
+    """The runs a config asks for: every experiment x size x lam x T x seed (T = 1 for bike), and the baselines."""
+    runs = set()
+    for e in config["experiments"]:
+        temps = [1.0] if e["target"] == "bike" else config["temperatures"]
+        runs |= {(e["target"], n, e["source"], e["phi"], lam, T, s) for n in sizes[e["target"]] for lam in config["lams"] for T in temps
+                 for s in config["seeds"]}
+    return runs | {(t, n, None, None, 1.0, None, s) for t in sizes for n in sizes[t] for s in config["seeds"]}
+
+
 def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
     out = output(snakemake("-n", "--configfile", str(ROOT / "config.yaml"), workdir=tmp_path))
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -50,8 +70,9 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
         "make_domain": len(domains),  # 8: once per transformed domain
         "train_teacher": len(sources),  # 11: once per source domain
         "teacher_answers": len(experiments),  # 23: once per experiment
-        "train_students": len(experiments),  # 23: one sweep per experiment, every lam x T x seed in it
-        "train_baselines": len(targets),  # 3: one per target, all seeds, shared by every row
+        "train_students": len([e for e in experiments if e["target"] != "bike"]),  # 18: one sweep per image experiment
+        "train_regression_students": len([e for e in experiments if e["target"] == "bike"]),  # 5: bike's, T = 1 only
+        "train_baselines": len(targets),  # 3: one per target (and its one size), all seeds, shared by every row
         "tables": 1,
         "figures": 1,
         "runtime": 1,
@@ -62,7 +83,25 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
     n_runs = len(experiments) * len([lam for lam in config["lams"] if lam != 1]) * len(config["temperatures"]) * len(config["seeds"])
     assert n_runs + len(targets) * len(config["seeds"]) == 475
     assert job_counts(out) == expected | {"total": sum(expected.values())}  # 81
+    # the same 475 runs as before the size axis: each on the whole small part (1000 images, 300 bike rows)
+    sizes = {t: [config["data"]["sizes"][t]["small"]] for t in targets}
+    assert sizes == {"mnist": [1000], "fashion_mnist": [1000], "bike": [300]}
+    assert planned_runs(out) == grid_runs(config, sizes) and len(grid_runs(config, sizes)) == 475
 
+
+def test_dry_run_of_the_extended_study(tmp_path):
+    """workflow/configs/extended.yaml over config.yaml: its rows at every size, lam, T (bike T = 1) and seed, one
+    sweep job per (row, size), one baseline job per (target, size)."""
+    extended = ROOT / "workflow" / "configs" / "extended.yaml"
+    out = output(snakemake("-n", "--configfile", str(ROOT / "config.yaml"), str(extended), workdir=tmp_path))
+    config = yaml.safe_load((ROOT / "config.yaml").read_text()) | yaml.safe_load(extended.read_text())
+    sizes = config["small_sizes"]
+    assert sizes == {"mnist": [100, 250, 500, 1000], "fashion_mnist": [100, 250, 500, 1000], "bike": [50, 100, 300]}
+    assert config["temperatures"] == [1, 4] and config["t2"] and config["lams"] == [0.25, 0.5, 0.75]
+    runs = grid_runs(config, sizes)
+    assert planned_runs(out) == runs and len(runs) == 8 * 4 * 3 * 2 * 5 + 3 * 3 * 3 * 5 + 11 * 5  # 1150
+    counts = job_counts(out)
+    assert (counts["train_students"], counts["train_regression_students"], counts["train_baselines"]) == (32, 9, 11)
 
 def test_default_grid_makes_few_slurm_submissions(tmp_path):
     """The SLURM submissions of the default grid, counted on Snakemake's own DAG (tests/slurm_dag.py) with the
@@ -74,7 +113,7 @@ def test_default_grid_makes_few_slurm_submissions(tmp_path):
     print(f"\ndefault grid through profiles/slurm: {plan['submissions']} SLURM submissions for the {n_remote} jobs not run locally "
           f"(group jobs {', '.join(f'{g} {len(sizes)} x {sizes}' for g, sizes in plan['groups'].items())}; "
           f"ungrouped {plan['ungrouped']}; local {plan['local']})")
-    assert plan["jobs"]["train_students"] == len(config["experiments"])  # the grid this counts
+    assert plan["jobs"]["train_students"] + plan["jobs"]["train_regression_students"] == len(config["experiments"])  # the grid this counts
     assert set(plan["local"]) == {"all", "prepare_data", "tables", "figures", "runtime", "config_used"}
     assert plan["submissions"] <= 25, plan
 
@@ -85,15 +124,29 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
     for target in {e["target"] for e in config["experiments"]}:
         table = pd.read_csv(results / "tables" / f"{target}.csv")
         rows = [e for e in config["experiments"] if e["target"] == target]
-        assert len(table) == 1 + len(rows) * len(config["lams"]) * len(config["temperatures"])
-        assert table.iloc[0]["verdict"] == "baseline" and table.iloc[0]["lam"] == 1
+        sizes = config["small_sizes"].get(target, [config["data"]["sizes"][target]["small"]])
+        temps = [1.0] if target == "bike" else config["temperatures"]
+        assert len(table) == len(sizes) * (1 + len(rows) * len(config["lams"]) * len(temps))
+        assert sorted(table["small_size"].unique(), reverse=True) == list(table["small_size"].drop_duplicates())  # largest first
+        for _, one in table.groupby("small_size", sort=False):  # each size: its own baseline first
+            assert one.iloc[0]["verdict"] == "baseline" and one.iloc[0]["lam"] == 1 and one["teacher"].iloc[1:].notna().all()
         assert (table["n"] == len(config["seeds"])).all()
         assert table["mean"].notna().all()
         assert "\\toprule" in (results / "tables" / f"{target}.tex").read_text()
         assert "±" in (results / "tables" / f"{target}.md").read_text()
-        for kind in ("lambda", "curves"):
+        gains = pd.read_csv(results / "tables" / f"gain-{target}.csv")
+        assert len(gains) == len(sizes) * len(rows) * len(config["lams"]) * len(temps)
+        assert (gains["ci_low"] <= gains["diff_mean"]).all() and (gains["diff_mean"] <= gains["ci_high"]).all()
+        assert set(pd.read_csv(results / "figures" / f"gain-{target}.csv")["size"]) == set(sizes)
+        for kind in ("lambda", "curves", "gain", "temperature"):
             for ext in ("png", "pdf"):
                 assert (results / "figures" / f"{kind}-{target}.{ext}").stat().st_size > 1000
+    # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only
+    hot = json.loads(next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
+    assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["small_size"] == 100
+    assert {p.name for p in (results / "students" / "bike" / "n200").glob("*/*")} == {"lam0.5-T1"}
+    temperature = pd.read_csv(results / "figures" / "temperature-mnist.csv")
+    assert set(temperature["T"].dropna()) == {1.0, 4.0} and set(temperature["size"]) == {100, 200}
     assert (results / "figures" / "phi-examples.png").stat().st_size > 1000
     teachers = pd.read_csv(results / "tables" / "teachers.csv")
     assert len(teachers) == len({e["source"] for e in config["experiments"]}) + len(config["experiments"])
@@ -115,7 +168,22 @@ def test_adding_a_lambda_reruns_each_sweep_and_the_aggregation_only(smoke_local)
     assert "Nothing to be done" in output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), workdir=smoke_local))
     lams = config["lams"] + [0.25]
     out = output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), "--config", f"lams={lams}", workdir=smoke_local))
-    expected = {"train_students": len(config["experiments"]), "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
+    sweeps = {t: len(config["small_sizes"].get(t, [0])) for t in ("mnist", "fashion_mnist", "bike")}  # sweep jobs per experiment
+    expected = {"train_students": sum(sweeps[e["target"]] for e in config["experiments"] if e["target"] != "bike"),
+                "train_regression_students": sum(sweeps[e["target"]] for e in config["experiments"] if e["target"] == "bike"),
+                "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
+    assert job_counts(out) == expected | {"total": sum(expected.values())}
+
+
+def test_a_new_small_size_reruns_its_sweeps_and_the_aggregation_only(smoke_local, tmp_path):
+    """A smaller student is a new sweep per experiment of that target and a new baseline job: the teachers, the
+    domains, the mappings, the answers and the runs of the other sizes stay as they are."""
+    config = yaml.safe_load(SMOKE_CONFIG.read_text())
+    more = tmp_path / "sizes.yaml"
+    more.write_text(yaml.safe_dump({"small_sizes": {**config["small_sizes"], "mnist": [50, 100, 200]}}))
+    out = output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), str(more), workdir=smoke_local))
+    mnist_rows = sum(e["target"] == "mnist" for e in config["experiments"])
+    expected = {"train_students": mnist_rows, "train_baselines": 1, "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
     assert job_counts(out) == expected | {"total": sum(expected.values())}
 
 
