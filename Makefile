@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test study smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test study extended smoke bench dry-run lint format report clean-smoke
 
 env: $(STAMP) slurm-profile
 
@@ -36,6 +36,10 @@ test: env
 
 study: env
 	$(SNAKEMAKE) --cores all
+
+# Where distillation pays: smaller small parts and T in {1, 4} over the default study's teachers (README).
+extended: env
+	$(SNAKEMAKE) --cores all --configfile workflow/configs/extended.yaml
 
 smoke: env
 	$(SNAKEMAKE) --cores all --directory smoke --configfile tests/smoke/config.yaml

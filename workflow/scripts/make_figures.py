@@ -299,7 +299,7 @@ def gain_figure(target, got):
     metric = got["metric"].iloc[0] if len(got) else None
     lams = sorted(gains["lam"].unique()) or [None]
     temps = sorted(gains["T"].unique()) or [None]
-    fig, axes = plt.subplots(len(temps), len(lams), figsize=(3.6 * len(lams) + 1, 3.0 * len(temps) + 0.6), squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(len(temps), len(lams), figsize=(3.2 * len(lams) + 1, 2.8 * len(temps) + 0.8), squeeze=False, sharey=True)
     pairs = order(gains)
     colors = dict(zip(pairs, sns.color_palette("tab10" if len(pairs) <= 10 else "husl", len(pairs))))
     sizes = sorted(expected_all.loc[expected_all["target"] == target, "size"].unique())
@@ -317,6 +317,7 @@ def gain_figure(target, got):
             if gains.empty:
                 empty(ax, "no distilled runs yet" if got.empty or got["baseline"].any() else "no baseline runs yet")
             ax.set_xscale("log")
+            ax.set_xlim(min(sizes) / 1.25, max(sizes) * 1.25)
             ax.set_xticks(sizes, [str(n) for n in sizes])
             ax.minorticks_off()
             ax.set_title(", ".join(t for t in [f"λ={lam:g}" if lam is not None else "", f"T={T:g}" if len(temps) > 1 else ""] if t))

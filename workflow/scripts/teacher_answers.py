@@ -6,8 +6,8 @@ score on the target's test part through phi goes to --metrics.
 
 Example:
     python workflow/scripts/teacher_answers.py --target-data results/data/mnist.npz \
-        --teacher results/teachers/mnist.pt --phi noise --sigma 0.3 --seeds 0 1 2 3 4 \
-        --out results/answers/mnist-from-mnist/noise.npz --metrics results/answers/mnist-from-mnist/noise.json
+        --teacher results/teachers/mnist+noise.pt --phi noise --sigma 0.3 --seeds 0 1 2 3 4 \
+        --out results/answers/mnist-from-mnist+noise/noise.npz --metrics results/answers/mnist-from-mnist+noise/noise.json
 """
 
 import argparse

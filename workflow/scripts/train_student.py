@@ -12,14 +12,17 @@ path pattern with {lam}, {T} and {seed} (a sweep of one run may give a plain pat
 The test metric and test loss are evaluated before training (epoch 0), every --eval-every epochs and
 after the last epoch; the integral criterion is the area under that test-loss curve (trapezoid rule).
 
+--small-size N trains on the first N rows of the small part. The split drew the small part in random
+order, so the sizes of a study are nested random subsets (100 of 250 of 1000); the answers are cut alike.
+
 Example (one run):
     python workflow/scripts/train_student.py --data results/data/mnist.npz \
         --answers results/answers/mnist-from-mnist/none.npz --lam 0.5 --temperature 4 --epochs 100 \
-        --seed 0 --metrics results/students/mnist/mnist-none/lam0.5-T4/seed0/metrics.json
-Example (a sweep of 4 x 1 x 5 runs):
-    python workflow/scripts/train_student.py --data results/data/mnist.npz \
-        --answers results/answers/mnist-from-mnist/none.npz --lams 0 0.25 0.5 0.75 --seeds 0 1 2 3 4 \
-        --metrics 'results/students/mnist/mnist-none/lam{lam}-T{T}/seed{seed}/metrics.json'
+        --seed 0 --metrics results/students/mnist/n1000/mnist-none/lam0.5-T4/seed0/metrics.json
+Example (a sweep of 4 x 2 x 5 runs on the first 100 rows):
+    python workflow/scripts/train_student.py --data results/data/mnist.npz --small-size 100 \
+        --answers results/answers/mnist-from-mnist/none.npz --lams 0 0.25 0.5 0.75 --temperatures 1 4 --t2 \
+        --seeds 0 1 2 3 4 --metrics 'results/students/mnist/n100/mnist-none/lam{lam}-T{T}/seed{seed}/metrics.json'
 """
 
 import argparse
