@@ -163,8 +163,8 @@ def empty(ax, text="no runs yet"):
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center")
 
 
-def panels(n):
-    ncol = max(1, min(n, args.col_wrap))
+def panels(n, wrap=None):
+    ncol = max(1, min(n, wrap or args.col_wrap))
     nrow = math.ceil(max(n, 1) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
     for ax in axes.flat[n:]:
@@ -345,7 +345,7 @@ def temperature_figure(target, got):
     baselines = base.groupby("size")["value"].agg(n="count", mean="mean", sd="std").reset_index().assign(lam=1.0)
     save_csv(pd.concat([baselines, summary], ignore_index=True)[["size", "source", "phi", "T", "lam", "n", "mean", "sd"]]
              .sort_values(["size"], kind="stable"), f"temperature-{target}")
-    fig, axes = panels(len(sizes))
+    fig, axes = panels(len(sizes), wrap=4)  # the sizes side by side (4 in the extended study)
     if regression(target):
         for ax in axes[1:]:
             ax.set_visible(False)
