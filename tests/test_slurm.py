@@ -65,23 +65,30 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+def rules_text() -> str:
+    return "\n".join(p.read_text() for p in sorted((ROOT / "workflow" / "rules").glob("*.smk")))
+
+
+def with_derived(names: set[str]) -> set[str]:
+    """names, plus the rules made from one of them by `use rule X as Y with:` (they keep its group and resources)."""
+    return names | {new for old, new in re.findall(r"^use rule (\w+) as (\w+)", rules_text(), re.M) if old in names}
+
+
 def rule_groups() -> dict[str, set[str]]:
     """group -> rules, from the `group:` directives in workflow/rules/*.smk."""
-    text = "\n".join(p.read_text() for p in sorted((ROOT / "workflow" / "rules").glob("*.smk")))
-    rules = re.split(r"^rule (\w+):", text, flags=re.M)
+    rules = re.split(r"^rule (\w+):", rules_text(), flags=re.M)
     groups: dict[str, set[str]] = {}
     for name, body in zip(rules[1::2], rules[2::2]):
         m = re.search(r"^\s+group:\s*\n\s+\"(\w+)\"", body, re.M)
         if m:
             groups.setdefault(m.group(1), set()).add(name)
-    return groups
+    return {group: with_derived(names) for group, names in groups.items()}
 
 
 def gpu_rules() -> set[str]:
     """Rules that ask for a GPU (gpu=1 in workflow/rules/*.smk)."""
-    text = "\n".join(p.read_text() for p in sorted((ROOT / "workflow" / "rules").glob("*.smk")))
-    rules = re.split(r"^rule (\w+):", text, flags=re.M)
-    return {name for name, body in zip(rules[1::2], rules[2::2]) if re.search(r"\bgpu=[1-9]", body)}
+    rules = re.split(r"^rule (\w+):", rules_text(), flags=re.M)
+    return with_derived({name for name, body in zip(rules[1::2], rules[2::2]) if re.search(r"\bgpu=[1-9]", body)})
 
 
 NO_CLUSTER = why_no_cluster()

@@ -144,7 +144,7 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
     # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only
     hot = json.loads(next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
     assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["small_size"] == 100
-    assert {p.name for p in (results / "students" / "bike" / "n200").glob("*/*")} == {"lam0.5-T1"}
+    assert {p.name for p in (results / "students" / "bike" / "n200").glob("*-*/*")} == {"lam0.5-T1"}
     temperature = pd.read_csv(results / "figures" / "temperature-mnist.csv")
     assert set(temperature["T"].dropna()) == {1.0, 4.0} and set(temperature["size"]) == {100, 200}
     assert (results / "figures" / "phi-examples.png").stat().st_size > 1000
