@@ -543,3 +543,67 @@ def test_pairing_survives_a_missing_middle_seed():
     assert out["n_paired"] == 4
     assert out["diff_mean"] == pytest.approx(np.mean(diff)) and out["diff_std"] == pytest.approx(np.std(diff, ddof=1))
     assert out["p_ttest"] == pytest.approx(stats.ttest_rel([0.80, 0.82, 0.81, 0.85], [0.78, 0.79, 0.80, 0.84]).pvalue)
+
+
+# --- the size axis and temperatures: each row against the baseline of its own size --------------------------
+
+# size -> per-seed baseline; (size, T) -> per-seed gain of mnist <- mnist+noise, none, lam 0.5
+SIZE_BASE = {100: [0.70, 0.72, 0.71], 1000: [0.880, 0.884, 0.882]}
+SIZE_GAIN = {(100, 1.0): [0.010, 0.020, 0.030], (100, 4.0): [-0.01, -0.02, -0.03],
+             (1000, 1.0): [0.002, 0.004, 0.003], (1000, 4.0): [0.010, 0.012, 0.014]}
+
+
+@pytest.fixture
+def size_tree(tmp_path):
+    runs = []
+    for size, finals in SIZE_BASE.items():
+        for seed, final in enumerate(finals):
+            runs.append(run_path(tmp_path, "mnist", seed=seed, size=size))
+            write_curve(runs[-1], "mnist", final, 0.0, seed, 1.0)
+    for (size, T), gains in SIZE_GAIN.items():
+        for seed, (final, gain) in enumerate(zip(SIZE_BASE[size], gains)):
+            runs.append(run_path(tmp_path, "mnist", "mnist+noise", "none", 0.5, T, seed, size=size))
+            write_curve(runs[-1], "mnist", final, gain, seed, 0.5)
+    return runs
+
+
+def test_each_row_is_compared_with_the_baseline_of_its_own_size(run_script, size_tree, tmp_path):
+    from scipy import stats
+
+    result = run_script("make_tables.py", "--runs", *size_tree, "--out-dir", tmp_path / "tables", timeout=60)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "tables" / "mnist.csv")
+    # largest size first, each size's baseline first, then its rows by T
+    assert list(zip(table["small_size"], table["teacher"].fillna("—"), table["T"].fillna(0))) == [
+        (1000, "—", 0), (1000, "mnist+noise", 1.0), (1000, "mnist+noise", 4.0), (100, "—", 0), (100, "mnist+noise", 1.0), (100, "mnist+noise", 4.0)]
+    for (size, T), gains in SIZE_GAIN.items():
+        row = table[(table["small_size"] == size) & (table["T"] == T)].iloc[0]
+        assert row["diff_mean"] == pytest.approx(np.mean(gains)) and row["diff_std"] == pytest.approx(np.std(gains, ddof=1))
+    assert "| small part" in (tmp_path / "tables" / "mnist.md").read_text()
+    gains = pd.read_csv(tmp_path / "tables" / "gain-mnist.csv").set_index(["size", "T"])
+    for (size, T), values in SIZE_GAIN.items():
+        row, half = gains.loc[(size, T)], stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
+        assert row["diff_mean"] == pytest.approx(np.mean(values)) and row["baseline_mean"] == pytest.approx(np.mean(SIZE_BASE[size]))
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((np.mean(values) - half, np.mean(values) + half))
+    md = (tmp_path / "tables" / "gain-mnist.md").read_text()
+    assert "95% interval of Δ" in md and "[-0.0048, 0.0448]" in md  # 100, T = 1: 0.02 -+ 4.303 * 0.01 / sqrt(3)
+
+
+def test_figures_draw_every_size_and_temperature(run_script, size_tree, tmp_path):
+    out = tmp_path / "figures"
+    result = run_script("make_figures.py", "--runs", *size_tree, "--out-dir", out, timeout=120)
+    assert result.returncode == 0, result.stderr
+    gain = pd.read_csv(out / "gain-mnist.csv")
+    assert sorted(zip(gain["size"], gain["T"])) == sorted(SIZE_GAIN) and (gain["ci_low"] < gain["diff_mean"]).all()
+    temperature = pd.read_csv(out / "temperature-mnist.csv")  # lam 0.5: the rows' mean against T, per size, and each size's baseline
+    dist = temperature[temperature["source"].notna()].set_index(["size", "T"])["mean"]
+    assert dist.to_dict() == pytest.approx({k: np.mean(SIZE_BASE[k[0]]) + np.mean(v) for k, v in SIZE_GAIN.items()})
+    assert temperature[temperature["source"].isna()].set_index("size")["mean"].to_dict() == pytest.approx(
+        {n: np.mean(v) for n, v in SIZE_BASE.items()})
+    # lambda and curves: the largest size only, every temperature
+    curves = pd.read_csv(out / "curves-mnist.csv")
+    final = curves[curves["epoch"] == 10].set_index("T")["mean"]
+    assert final.to_dict() == pytest.approx({1.0: 0.003, 4.0: 0.012})
+    assert set(pd.read_csv(out / "lambda-mnist.csv")["mean"].round(4)) == {0.882, 0.885, 0.894}
+    for kind in ("gain", "temperature", "curves"):
+        assert (out / f"{kind}-mnist.png").stat().st_size > 1000

@@ -9,7 +9,7 @@
   curves-{target}   the paper's Figure 1, as differences: distilled - baseline test metric at every
                     evaluated epoch, paired by seed, mean +- sd over seeds; one panel per (source, phi),
                     one line per lambda, 0 (the baseline) in black; y-axes per panel, so that a gain of
-                    0.005 is as visible as a loss of 0.5 (only the first temperature in --runs order)
+                    0.005 is as visible as a loss of 0.5; one line style per T when there are several
   gain-{target}     the gain over the baseline against the small-part size: distilled - baseline test
                     metric, paired by seed, among students of the same size, mean and 95% t-interval over
                     seeds; one line per (source, phi), one panel per lambda (rows: T when there are several)
@@ -254,9 +254,8 @@ def curves_figure(target, got):
     """Distilled − baseline per evaluated epoch, paired by seed: one panel per (source, φ), one line per λ."""
     metric = got["metric"].iloc[0] if len(got) else None
     dist, base = got[~got["baseline"]], got[got["baseline"]]
-    temps = expected.loc[(expected["target"] == target) & expected["source"].notna(), "T"].drop_duplicates().tolist()
-    if temps:
-        dist = dist[dist["T"] == temps[0]]
+    temps = sorted(expected.loc[(expected["target"] == target) & expected["source"].notna(), "T"].unique())
+    styles = dict(zip(temps, ["-", "--", ":", "-."] * 10))  # one line style per T when there are several
     paired = dist.merge(base[["seed", "epoch", "value"]], on=["seed", "epoch"], suffixes=("", "_base"))
     paired = paired.assign(diff=paired["value"] - paired["value_base"])
     summary = over_seeds(paired, ["source", "phi", "T", "lam", "epoch"], column="diff")
@@ -269,8 +268,9 @@ def curves_figure(target, got):
         ax.axhline(0.0, color="black", lw=1.2)
         if sp is not None:
             for lam in lams:
-                rows = summary[(summary["source"] == sp[0]) & (summary["phi"] == sp[1]) & (summary["lam"] == lam)]
-                line(ax, rows, "epoch", palette[lam], f"λ={lam:g}", marker=None)
+                for T in temps:
+                    rows = summary[(summary["source"] == sp[0]) & (summary["phi"] == sp[1]) & (summary["lam"] == lam) & (summary["T"] == T)]
+                    line(ax, rows, "epoch", palette[lam], f"λ={lam:g}", ls=styles[T], marker=None)
         if got.empty:
             empty(ax)
         elif base.empty:
@@ -278,6 +278,8 @@ def curves_figure(target, got):
         ax.set_title(experiment(target, *sp) if sp else f"{target}: baseline only" if len(base) else target)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles = [Line2D([], [], color=palette[lam], label=f"λ={lam:g}") for lam in lams]
+    if len(temps) > 1:
+        handles += [Line2D([], [], color="gray", ls=styles[T], label=f"T={T:g}") for T in temps]
     handles += [Line2D([], [], color="black", label="0 = baseline (λ=1, no teacher)")]
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.supxlabel("epoch")
@@ -286,7 +288,7 @@ def curves_figure(target, got):
     last = base[base["epoch"] == base["epoch"].max()]["value"] if len(base) else pd.Series(dtype=float)
     ends = f"; the baseline ends at {last.mean():.4g} ± {last.std(ddof=1):.2g}" if len(last) > 1 else ""
     fig.suptitle(f"{target}{at_size(target)}: difference to the baseline per epoch, paired by seed, mean ± sd over seeds"
-                 + (f" (T={temps[0]:g})" if temps else "") + f"\ny-axes per panel{ends}")
+                 + (f" (T={temps[0]:g})" if len(temps) == 1 else "") + f"\ny-axes per panel{ends}")
     fig.tight_layout()
     save(fig, f"curves-{target}")
 
