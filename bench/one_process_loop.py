@@ -20,7 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from distill.config import coerce  # noqa: E402
+from distill.config import coerce, small_sizes, temperatures  # noqa: E402
 from distill.io import fmt  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,13 +64,14 @@ for target, source, phi in experiments:
     run("teacher_answers.py", "--target-data", args.data_dir / f"{target}.npz", "--teacher", results / "teachers" / f"{source}.pt",
         "--phi", phi, "--sigma", phi_cfg["noise"]["sigma"], "--kernel-size", phi_cfg["conv"]["kernel_size"],
         "--blur-sigma", phi_cfg["conv"]["sigma"], "--seeds", *seeds, "--out", f"{answers}.npz", "--metrics", f"{answers}.json")
-students = [("baseline", target, None, lam, None, seed) for target in sorted({t for t, _, _ in experiments}) for lam in [1] for seed in seeds]
-students += [(f"{source}-{phi}", target, f"{target}-from-{source}/{phi}.npz", lam, T, seed)
-             for target, source, phi in experiments for lam in config["lams"] for T in config["temperatures"] for seed in seeds]
-for i, (row, target, answers, lam, T, seed) in enumerate(students, 1):
-    folder = results / "students" / target / row / ("" if answers is None else f"lam{fmt(lam)}-T{fmt(T)}") / f"seed{seed}"
+students = [("baseline", target, size, None, lam, None, seed) for target in sorted({t for t, _, _ in experiments})
+            for size in small_sizes(config, target) for lam in [1] for seed in seeds]
+students += [(f"{source}-{phi}", target, size, f"{target}-from-{source}/{phi}.npz", lam, T, seed) for target, source, phi in experiments
+             for size in small_sizes(config, target) for lam in config["lams"] for T in temperatures(config, target) for seed in seeds]
+for i, (row, target, size, answers, lam, T, seed) in enumerate(students, 1):
+    folder = results / "students" / target / f"n{size}" / row / ("" if answers is None else f"lam{fmt(lam)}-T{fmt(T)}") / f"seed{seed}"
     extra = [] if answers is None else ["--answers", results / "answers" / answers, "--temperature", T] + (["--t2"] if config["t2"] else [])
-    run("train_student.py", "--data", args.data_dir / f"{target}.npz", "--lam", lam, "--seed", seed, *extra, "--epochs", s["epochs"],
+    run("train_student.py", "--data", args.data_dir / f"{target}.npz", "--small-size", size, "--lam", lam, "--seed", seed, *extra, "--epochs", s["epochs"],
         "--batch-size", s["batch_size"], "--lr", s["lr"], "--eval-every", s["eval_every"], "--metrics", folder / "metrics.json")
     print(f"[loop] student {i}/{len(students)} done, {time.perf_counter() - start:.0f} s", flush=True)
 print(f"[loop] {len(students)} students and {len(set(s for _, s, _ in experiments))} teachers in {time.perf_counter() - start:.1f} s")

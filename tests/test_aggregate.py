@@ -607,3 +607,19 @@ def test_figures_draw_every_size_and_temperature(run_script, size_tree, tmp_path
     assert set(pd.read_csv(out / "lambda-mnist.csv")["mean"].round(4)) == {0.882, 0.885, 0.894}
     for kind in ("gain", "temperature", "curves"):
         assert (out / f"{kind}-mnist.png").stat().st_size > 1000
+
+
+def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():
+    """R.gains summarises the baseline and the student over their own seeds, pairs the shared ones, and gives
+    no interval when a shared seed diverged or fewer than 2 pairs remain."""
+    def run(size, seed, value, source=None):
+        return {"target": "mnist", "size": size, "source": source, "phi": None if source is None else "none", "lam": 1.0 if source is None else 0.5,
+                "T": math.nan if source is None else 1.0, "seed": seed, "baseline": source is None, "metric": "accuracy", "value": value}
+    rows = [run(100, s, v) for s, v in enumerate([0.70, 0.72, math.nan])]  # seed 2 of the baseline diverged
+    rows += [run(100, s, v, "mnist") for s, v in enumerate([0.71, 0.74, 0.73])]
+    rows += [run(1000, s, v, "mnist") for s, v in enumerate([0.88, 0.89])]  # no baseline at 1000 yet
+    gains = R.gains(pd.DataFrame(rows)).set_index("size")
+    small, large = gains.loc[100], gains.loc[1000]
+    assert (small["baseline_n"], small["baseline_n_diverged"], small["n"], small["n_paired"], small["n_paired_diverged"]) == (3, 1, 3, 3, 1)
+    assert small["diff_mean"] == pytest.approx(0.015) and math.isnan(small["ci_low"]) and math.isnan(small["ci_high"])
+    assert (large["n"], large["n_paired"]) == (2, 0) and large["mean"] == pytest.approx(0.885) and math.isnan(large["ci_low"])

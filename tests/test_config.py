@@ -71,6 +71,7 @@ CASES = {
     "small-size-zero": ({"small_sizes": {"mnist": [0]}}, "small_sizes.mnist[0]", "allowed: integer >= 1"),
     "small-size-twice": ({"small_sizes": {"mnist": [50, 50]}}, "small_sizes.mnist", "allowed: each entry once"),
     "small-sizes-of-an-unknown-dataset": ({"small_sizes": {"cifar10": [10]}}, "small_sizes", f"allowed: {DATASETS}"),
+    "small-sizes-of-no-target": ({"small_sizes": {"fashion_mnist": [10]}}, "small_sizes.fashion_mnist", "allowed: the targets bike, mnist"),
     "translator-fitted-on-more-than-the-student": ({"experiments": [exp("mnist", "fashion_mnist", "vae")], "small_sizes": {"mnist": [50, 100]},
                                                     "data.sizes.fashion_mnist": {"big": 1000, "small": 100, "test": 200}},
                                                    "small_sizes.mnist", "allowed: only 100 for this target, or drop the experiment"),

@@ -103,6 +103,7 @@ def test_dry_run_of_the_extended_study(tmp_path):
     counts = job_counts(out)
     assert (counts["train_students"], counts["train_regression_students"], counts["train_baselines"]) == (32, 9, 11)
 
+
 def test_default_grid_makes_few_slurm_submissions(tmp_path):
     """The SLURM submissions of the default grid, counted on Snakemake's own DAG (tests/slurm_dag.py) with the
     user's profiles/slurm (its group-components) and the Snakefile's localrules: a group job is one submission,

@@ -157,7 +157,11 @@ def temperatures(config: dict, target: str) -> list[float]:
 def check_small_sizes(config: dict) -> None:
     """Every small-part size fits the target's small part, and no phi has seen more of the target than the
     student: the translator (phi = vae across datasets) is fitted on the whole labelled small part."""
+    targets = sorted({e["target"] for e in config["experiments"]})
     for target, sizes in config.get("small_sizes", {}).items():
+        if target not in targets:
+            raise ConfigError(f"config key small_sizes.{target}: {target} is no experiment's target, so its sizes would be ignored (a typo?); "
+                              f"allowed: the targets {', '.join(targets)}")
         small = config["data"]["sizes"].get(target, {}).get("small")
         if small is not None and max(sizes) > small:
             raise ConfigError(f"config key small_sizes.{target}: {max(sizes)} is larger than the small part data.sizes.{target}.small = {small}; "

@@ -235,11 +235,13 @@ def interval(diff_mean: float, diff_std: float, n: int, level: float = 0.95) -> 
 
 def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """The gain of every distilled row over the baseline of its own target and small-part size, paired by
-    seed: one row per (target, size, source, phi, T, lam) with the baseline's and the student's mean and
-    sd over seeds, Δ = student - baseline (diff_mean, diff_sd), its t-interval at `level` (ci_low,
-    ci_high), n_paired and n_diverged. A frame of collect(); sorted by target, size, row, T, lam."""
-    columns = ["target", "size", "source", "phi", "T", "lam", "metric", "n_paired", "n_diverged", "baseline_mean", "baseline_sd",
-               "mean", "sd", "diff_mean", "diff_sd", "ci_low", "ci_high"]
+    seed: one row per (target, size, source, phi, T, lam) with the baseline's and the student's summary()
+    over their own seeds (baseline_n, baseline_n_diverged, baseline_mean, baseline_sd; n, n_diverged,
+    mean, sd), Δ = student - baseline over the shared seeds (n_paired, n_paired_diverged, diff_mean,
+    diff_sd) and its t-interval at `level` (ci_low, ci_high). The interval is NaN under 2 pairs and
+    whenever a shared seed diverged (as the tables run no test then). Sorted by target, size, row, T, lam."""
+    columns = ["target", "size", "source", "phi", "T", "lam", "metric", "baseline_n", "baseline_n_diverged", "baseline_mean", "baseline_sd",
+               "n", "n_diverged", "mean", "sd", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high"]
     rows = []
     for (target, size), group in runs.groupby(["target", "size"], sort=True):
         base = group[group["baseline"]].set_index("seed")["value"]
@@ -247,10 +249,12 @@ def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         for (source, phi, T, lam), row in group[~group["baseline"]].groupby(["source", "phi", "T", "lam"], sort=False):
             values = row.set_index("seed")["value"]
             s, test = summary(values), paired(values, base)
-            low, high = interval(test["diff_mean"], test["diff_std"], test["n_paired"] - test["n_diverged"], level)
+            low, high = (math.nan, math.nan) if test["n_diverged"] else interval(test["diff_mean"], test["diff_std"], test["n_paired"], level)
             rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "lam": lam, "metric": row["metric"].iloc[0],
-                         "n_paired": test["n_paired"], "n_diverged": test["n_diverged"], "baseline_mean": b["mean"], "baseline_sd": b["std"],
-                         "mean": s["mean"], "sd": s["std"], "diff_mean": test["diff_mean"], "diff_sd": test["diff_std"], "ci_low": low, "ci_high": high})
+                         "baseline_n": b["n"], "baseline_n_diverged": b["n_diverged"], "baseline_mean": b["mean"], "baseline_sd": b["std"],
+                         "n": s["n"], "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["std"],
+                         "n_paired": test["n_paired"], "n_paired_diverged": test["n_diverged"], "diff_mean": test["diff_mean"],
+                         "diff_sd": test["diff_std"], "ci_low": low, "ci_high": high})
     out = pd.DataFrame(rows, columns=columns)
     if out.empty:
         return out

@@ -5,7 +5,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from distill.config import base, check, coerce, psi, small_sizes, temperatures
+from distill.config import (
+    TRAIN_ROWS,
+    base,
+    check,
+    coerce,
+    psi,
+    regression,
+    small_sizes,
+    temperatures,
+)
 from distill.io import fmt
 
 config.update(
@@ -68,8 +77,8 @@ def sweep_runs(target, T, **wildcards):
 
 def sweep_outputs(task):
     """The outputs of a sweep job, its target a wildcard of one task (regression sweeps have T = 1 only)."""
-    targets = "bike|bike_uci" if task == "regression" else "mnist|fashion_mnist"
-    return sweep_runs(f"{{target,{targets}}}", temps(targets.split("|")[0]))
+    targets = [d for d in TRAIN_ROWS if regression(d) == (task == "regression")]
+    return sweep_runs(f"{{target,{'|'.join(targets)}}}", temps(targets[0]))
 
 
 def sweep_pattern(pattern, wildcards):

@@ -40,6 +40,10 @@ rule train_students:
 use rule train_students as train_regression_students with:
     output:
         sweep_outputs("regression"),
+    log:
+        "logs/train_regression_students/{target}/n{size}/{source}-{phi}.log",
+    benchmark:
+        "benchmarks/train_regression_students/{target}/n{size}/{source}-{phi}.tsv"
 
 
 rule train_baselines:

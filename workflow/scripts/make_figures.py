@@ -12,7 +12,8 @@
                     0.005 is as visible as a loss of 0.5; one line style per T when there are several
   gain-{target}     the gain over the baseline against the small-part size: distilled - baseline test
                     metric, paired by seed, among students of the same size, mean and 95% t-interval over
-                    seeds; one line per (source, phi), one panel per lambda (rows: T when there are several)
+                    seeds (no interval where a seed diverged); one line per (source, phi), one panel per
+                    lambda (rows: T when there are several)
   temperature-{target}  the test metric against T at lambda = --lam-for-T (0.5), one panel per small-part
                     size, one line per (source, phi), mean +- sd over seeds, the baseline of that size as a
                     band; a regression target gets a figure that says T does not apply
@@ -142,7 +143,9 @@ def baseline_row(base):
 
 
 def line(ax, rows, x, color, label, ls="-", marker="o"):
-    """The mean over seeds as a line, its ± sd as a band (where there are two seeds or more)."""
+    """The mean over seeds as a line, its ± sd as a band (where there are two seeds or more); nothing for no rows."""
+    if rows.empty:
+        return
     ax.plot(rows[x], rows["mean"], color=color, ls=ls, marker=marker, ms=3.5, lw=1.4, label=label)
     band = rows.dropna(subset=["sd"])
     ax.fill_between(band[x], band["mean"] - band["sd"], band["mean"] + band["sd"], color=color, alpha=0.15, lw=0)
@@ -316,8 +319,8 @@ def gain_figure(target, got):
                 yerr = np.vstack([rows["diff_mean"] - rows["ci_low"], rows["ci_high"] - rows["diff_mean"]])
                 ax.errorbar(rows["size"], rows["diff_mean"], yerr=yerr, color=colors[sp], marker="o", ms=3.5, lw=1.4, capsize=2.5,
                             label=f"{sp[0]}, φ={sp[1]}")
-            if gains.empty:
-                empty(ax, "no distilled runs yet" if got.empty or got["baseline"].any() else "no baseline runs yet")
+            if gains.empty or gains["n_paired"].eq(0).all():
+                empty(ax, "no distilled runs yet" if gains.empty else "no baseline runs yet:\nno difference to draw")
             ax.set_xscale("log")
             ax.set_xlim(min(sizes) / 1.25, max(sizes) * 1.25)
             ax.set_xticks(sizes, [str(n) for n in sizes])

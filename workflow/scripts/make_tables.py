@@ -1,6 +1,6 @@
 """Write the tables people read: one per target in the paper's Table 5 form, and the teachers' scores.
 
-Per target (Student | Teacher (source domain) | phi | lambda | T | metric and integral criterion, mean
+Per target (Student | small part | Teacher (source domain) | phi | lambda | T | metric and integral criterion, mean
 +- std over seeds | n), the baseline (lambda = 1, no teacher) first, then each distilled row compared
 with it over the seeds both have, for the final metric and for the integral criterion (the area under
 the test-loss curve, lower is better): paired difference and paired t-test p (and the Wilcoxon
@@ -207,20 +207,22 @@ def gain_table(target, runs, metric):
     d = R.DECIMALS.get(metric, 4)
     shown = []
     for r in table.itertuples():
-        finite = r.n_paired - r.n_diverged
         ci = "—" if math.isnan(r.ci_low) else f"[{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
+        summaries = {side: {"n": getattr(r, f"{prefix}n"), "n_diverged": getattr(r, f"{prefix}n_diverged"), "mean": getattr(r, f"{prefix}mean"),
+                            "std": getattr(r, f"{prefix}sd")} for side, prefix in (("baseline", "baseline_"), ("student", ""))}
         shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
-                      f"baseline {header(metric)}": mean_std(r.baseline_mean, r.baseline_sd, finite, d),
-                      f"student {header(metric)}": mean_std(r.mean, r.sd, finite, d),
-                      f"Δ {R.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
+                      f"baseline {header(metric)}": cell(summaries["baseline"], r.baseline_n, d),
+                      f"student {header(metric)}": cell(summaries["student"], r.n, d),
+                      f"Δ {R.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged,
                                                                        "diff_mean": r.diff_mean, "diff_std": r.diff_sd}, d),
                       "95% interval of Δ": ci, "n": str(r.n_paired)})
     return table, pd.DataFrame(shown)
 
 
 NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teacher) trained on the same first n rows of the small part, "
-              "paired by seed: Δ = student − baseline, mean ± std over the seeds, and its 95% t-interval (mean ± t(0.975, n−1) · std / √n). "
-              "Baseline and student: mean ± std of the test metric over the same seeds. The per-target table adds the tests.")
+              "paired by seed: Δ = student − baseline, mean ± std over the n seeds both have, and its 95% t-interval (mean ± t(0.975, n−1) · "
+              "std / √n; \"—\" under 2 pairs or when a seed diverged). Baseline and student: mean ± std of the test metric over each one's own "
+              "seeds, with \"(k diverged)\" for NaN or infinite values. The per-target table adds the tests.")
 
 
 def teachers_table(records):
