@@ -354,6 +354,20 @@ def test_figures_with_a_missing_baseline_seed_pair_the_seeds_that_remain(run_scr
     assert rows_of(domains, "mnist+noise", "noise").loc[0.5, "n"] == 3  # the distilled runs are all there
 
 
+def test_figures_without_any_baseline_or_any_run_of_a_domain_still_draw(run_script, fig_tree, tmp_path):
+    """--allow-missing with every mnist baseline gone and every mnist+conv run gone: the figures say so instead
+    of crashing on the empty lines (curves and gain have nothing to pair, domains has an empty panel)."""
+    for seed in FIG_SEEDS:
+        run_path(fig_tree["root"], "mnist", seed=seed).unlink()
+        run_path(fig_tree["root"], "mnist", "mnist+conv", "conv", 0.5, 1.0, seed).unlink()
+    out = tmp_path / "figures"
+    figures(run_script, fig_tree, out, "--allow-missing")
+    assert pd.read_csv(out / "curves-mnist.csv").empty and pd.read_csv(out / "gain-mnist.csv")["n_paired"].eq(0).all()
+    assert "mnist+conv" not in set(pd.read_csv(out / "domains-mnist.csv")["source"].dropna())
+    for kind in ("curves", "gain", "domains", "temperature"):
+        assert (out / f"{kind}-mnist.png").stat().st_size > 1000
+
+
 def test_phi_examples_rows_are_the_image_experiments_with_phi(run_script, fig_tree, tmp_path):
     result = figures(run_script, fig_tree, tmp_path / "figures")
     rows = [line for line in result.stdout.splitlines() if line.startswith("phi-examples rows: ")]
