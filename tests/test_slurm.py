@@ -50,8 +50,15 @@ def cluster_script(command: str, timeout: int) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", str(CLUSTER), command], capture_output=True, text=True, timeout=timeout)
 
 
-def squeue(*args: str) -> str:
-    return subprocess.run(["squeue", "-t", "all", "-h", *args], capture_output=True, text=True, timeout=30, check=True).stdout
+def squeue(*args: str, tries: int = 5) -> str:
+    """squeue's output; a busy controller (a loaded 2-core machine) can fail a call, so it is asked again, up
+    to `tries` times, and the last failure is raised with squeue's own message."""
+    for attempt in range(tries):
+        r = subprocess.run(["squeue", "-t", "all", "-h", *args], capture_output=True, text=True, timeout=30)
+        if r.returncode == 0:
+            return r.stdout
+        time.sleep(2 * (attempt + 1))
+    raise AssertionError(f"squeue {' '.join(args)} failed {tries} times (exit {r.returncode}): {r.stderr.strip()}")
 
 
 def job_counts(output: str) -> dict[str, int]:
