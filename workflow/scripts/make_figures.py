@@ -162,6 +162,14 @@ def baseline_band(ax, b, with_point=True):
         ax.errorbar([1.0], [b["mean"]], yerr=None if math.isnan(b["sd"]) else [b["sd"]], color="black", fmt="o", ms=4)
 
 
+def shared_legend(axes):
+    """label -> handle over every panel, each label once (a line has the same colour in every panel)."""
+    legend = {}
+    for ax in axes:
+        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    return legend
+
+
 def empty(ax, text="no runs yet"):
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center")
 
@@ -244,9 +252,7 @@ def domains_figure(target, got):
         ax.set_title(f"{target} ← {domain}")
         ax.set_xlabel("λ")
         ax.set_ylabel(ylabel(metric))
-    legend = {}  # one legend for all panels: a φ has one colour everywhere
-    for ax in axes:
-        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    legend = shared_legend(axes)  # one legend for all panels: a φ has one colour everywhere
     fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.suptitle(f"{target}{at_size(target)}: transformed source domains, with and without φ; mean ± sd over seeds, y-axes per panel")
     fig.tight_layout()
@@ -326,9 +332,7 @@ def gain_figure(target, got):
             ax.set_xticks(sizes, [str(n) for n in sizes])
             ax.minorticks_off()
             ax.set_title(", ".join(t for t in [f"λ={lam:g}" if lam is not None else "", f"T={T:g}" if len(temps) > 1 else ""] if t))
-    legend = {}
-    for ax in axes.flat:
-        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    legend = shared_legend(axes.flat)
     legend["0 = baseline of the same size"] = Line2D([], [], color="black")
     fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, title=f"teacher of {target}")
     better = " (above 0 = better)" if R.BETTER.get(metric) == "higher" else " (below 0 = better)" if metric in R.BETTER else ""
@@ -373,9 +377,7 @@ def temperature_figure(target, got):
         ax.set_title(f"small part {size}")
         ax.set_xlabel("temperature T")
         ax.set_ylabel(ylabel(metric))
-    legend = {}
-    for ax in axes:
-        legend |= dict(zip(*reversed(ax.get_legend_handles_labels())))
+    legend = shared_legend(axes)
     fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.suptitle(f"{target}: student against T at λ = {lam:g}, mean ± sd over seeds; the baseline of each size as a band")
     fig.tight_layout()
