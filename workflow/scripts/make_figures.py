@@ -24,8 +24,9 @@
 lambda-, domains- and curves- show the students of the target's largest small-part size (the paper's
 small part unless small_sizes says otherwise); the gain and temperature figures show every size.
 
-CSV columns: gain: target, size, source, phi, T, lam, metric, n_paired, n_diverged, baseline_mean,
-baseline_sd, mean, sd, diff_mean, diff_sd, ci_low, ci_high (distill.results.gains); temperature:
+CSV columns: gain: target, size, source, phi, T, lam, metric, baseline_n, baseline_n_diverged,
+baseline_mean, baseline_sd, n, n_diverged, mean, sd, n_paired, n_paired_diverged, diff_mean, diff_sd,
+ci_low, ci_high (distill.results.gains); temperature:
 size, source, phi, T, lam, n, mean, sd (the baseline rows have no source, phi or T); lambda and domains: source, phi, T, lam, n, mean, sd (the baseline row has no source or
 phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd, where mean and sd are over the n seeds
 of the paired difference distilled - baseline. sd uses ddof = 1 (empty for one seed).
@@ -162,6 +163,11 @@ def baseline_band(ax, b, with_point=True):
         ax.errorbar([1.0], [b["mean"]], yerr=None if math.isnan(b["sd"]) else [b["sd"]], color="black", fmt="o", ms=4)
 
 
+def row_colors(pairs):
+    """One colour per (source, phi) row, in table order."""
+    return dict(zip(pairs, sns.color_palette("tab10" if len(pairs) <= 10 else "husl", len(pairs))))
+
+
 def shared_legend(axes):
     """label -> handle over every panel, each label once (a line has the same colour in every panel)."""
     legend = {}
@@ -202,8 +208,7 @@ def lambda_figure(target, got):
     baseline_band(ax, b.iloc[0])
     lines = summary[["source", "phi", "T"]].drop_duplicates().itertuples(index=False)
     several_T = summary["T"].nunique() > 1
-    colors = sns.color_palette("tab10" if len(order(summary)) <= 10 else "husl", len(order(summary)))
-    color = dict(zip(order(summary), colors))
+    color = row_colors(order(summary))
     styles = dict(zip(sorted(summary["T"].unique()), ["-", "--", ":", "-."] * 10))
     for source, phi, T in lines:
         rows = summary[(summary["source"] == source) & (summary["phi"] == phi) & (summary["T"] == T)]
@@ -312,7 +317,7 @@ def gain_figure(target, got):
     temps = sorted(gains["T"].unique()) or [None]
     fig, axes = plt.subplots(len(temps), len(lams), figsize=(3.2 * len(lams) + 1, 2.8 * len(temps) + 0.8), squeeze=False, sharey=True)
     pairs = order(gains)
-    colors = dict(zip(pairs, sns.color_palette("tab10" if len(pairs) <= 10 else "husl", len(pairs))))
+    colors = row_colors(pairs)
     sizes = sorted(expected_all.loc[expected_all["target"] == target, "size"].unique())
     for i, T in enumerate(temps):
         for j, lam in enumerate(lams):
@@ -363,7 +368,7 @@ def temperature_figure(target, got):
         return save(fig, f"temperature-{target}")
     temps = sorted(expected_all.loc[(expected_all["target"] == target) & expected_all["source"].notna(), "T"].unique())
     pairs = order(summary)
-    colors = dict(zip(pairs, sns.color_palette("tab10" if len(pairs) <= 10 else "husl", len(pairs))))
+    colors = row_colors(pairs)
     for ax, size in zip(axes, sizes):
         b = baselines[baselines["size"] == size]
         if len(b):

@@ -208,11 +208,11 @@ def gain_table(target, runs, metric):
     shown = []
     for r in table.itertuples():
         ci = "—" if math.isnan(r.ci_low) else f"[{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
-        summaries = {side: {"n": getattr(r, f"{prefix}n"), "n_diverged": getattr(r, f"{prefix}n_diverged"), "mean": getattr(r, f"{prefix}mean"),
-                            "std": getattr(r, f"{prefix}sd")} for side, prefix in (("baseline", "baseline_"), ("student", ""))}
+        baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean, "std": r.baseline_sd}
+        student = {"n": r.n, "n_diverged": r.n_diverged, "mean": r.mean, "std": r.sd}
         shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
-                      f"baseline {header(metric)}": cell(summaries["baseline"], r.baseline_n, d),
-                      f"student {header(metric)}": cell(summaries["student"], r.n, d),
+                      f"baseline {header(metric)}": cell(baseline, r.baseline_n, d),
+                      f"student {header(metric)}": cell(student, r.n, d),
                       f"Δ {R.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged,
                                                                        "diff_mean": r.diff_mean, "diff_std": r.diff_sd}, d),
                       "95% interval of Δ": ci, "n": str(r.n_paired)})
