@@ -32,7 +32,7 @@ SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\
 RUN_ID = re.compile(r"SLURM run ID: (\S+)")
 GROUPS = {  # group -> its rules (the group: of workflow/rules/*.smk); prepare_data and the aggregation are localrules
     "students": {"teacher_answers", "train_students", "train_regression_students", "train_baselines"},
-    "fit": {"train_teacher", "fit_mapping", "make_domain"},
+    "fit": {"train_teachers", "fit_mapping", "make_domain"},
 }
 
 

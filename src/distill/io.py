@@ -32,6 +32,16 @@ def fmt(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+def run_paths(option: str, pattern, runs: list[dict]) -> list[Path]:
+    """One path per run of a sweep or stack, from a pattern with a {key} per field of the runs (a sweep of one
+    may give a plain path); ends the script with one line if two runs would share a path."""
+    out = [Path(str(pattern).format(**run)) for run in runs]
+    if len(set(out)) < len(out):
+        keys = " and ".join("{" + k + "}" for k in runs[0])
+        fail(f"--{option} {str(pattern)!r} gives one path to several runs: put {keys} in it")
+    return out
+
+
 def save_torch(path, obj) -> None:
     """torch.save, atomically and byte-reproducibly (torch names the archive inside after the file it
     writes to, so writing the temporary file directly would put its pid in the bytes)."""
@@ -64,7 +74,10 @@ class Record:
 
     def __init__(self, step: str, args, metric: str, device: str):
         self.start = time.perf_counter()
-        self.data = {"step": step, "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "metric": metric, "device": device, "epochs": []}
+        def plain(v):  # paths as text, also inside lists (--teacher gives one per seed)
+            return str(v) if isinstance(v, Path) else [plain(x) for x in v] if isinstance(v, list) else v
+
+        self.data = {"step": step, "config": {k: plain(v) for k, v in vars(args).items()}, "metric": metric, "device": device, "epochs": []}
 
     def epoch(self, epoch: int, value: float, **extra) -> None:
         self.data["epochs"].append({"epoch": epoch, self.data["metric"]: value, **extra})

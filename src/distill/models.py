@@ -25,9 +25,11 @@ def teacher(n_in: int, n_out: int) -> nn.Sequential:
 
 
 def n_weights(model: nn.Module) -> int:
-    """Weights without biases: the count the paper gives (per run for a sweep of students)."""
+    """Weights without biases: the count the paper gives (per run for a sweep of students or a stack of teachers)."""
     if isinstance(model, Students):
         return model.n_in * model.hidden + model.hidden * model.n_out
+    if isinstance(model, Teachers):
+        return sum(a * b for a, b in zip(model.sizes[:-1], model.sizes[1:]))
     return sum(p.numel() for name, p in model.named_parameters() if name.endswith("weight"))
 
 
@@ -37,6 +39,50 @@ def linear_init(n_in: int, n_out: int, generator: torch.Generator) -> tuple[torc
     weight = (torch.rand(n_out, n_in, generator=generator) * 2 - 1) * bound
     bias = (torch.rand(n_out, generator=generator) * 2 - 1) * bound
     return weight.T.contiguous(), bias
+
+
+class Teachers(nn.Module):
+    """A stack of teachers [n_in, *TEACHER_HIDDEN, n_out] (paper Table 1), one per seed, trained side by side.
+
+    Layer i of every teacher is one tensor: weight w<i> [S, n_in_i, n_out_i], bias b<i> [S, 1, n_out_i]; a
+    forward pass is one batched product per layer, and one Adam over the stack gives each teacher its own
+    update (Adam is elementwise). Teacher s starts from its own draw on the ("teacher_init", seed) stream,
+    the draw it gets in a stack of one, so it does not depend on its stack-mates.
+    """
+
+    def __init__(self, n_in: int, n_out: int, seeds: list[int]):
+        super().__init__()
+        from distill.seeds import generator
+
+        self.sizes, self.seeds = [n_in, *TEACHER_HIDDEN, n_out], list(seeds)
+        layers = [[] for _ in self.sizes[1:]]
+        for seed in self.seeds:
+            g = generator("teacher_init", seed)
+            for i, pair in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+                layers[i].append(linear_init(*pair, g))
+        for i, draws in enumerate(layers):
+            self.register_parameter(f"w{i}", nn.Parameter(torch.stack([w for w, _ in draws])))
+            self.register_parameter(f"b{i}", nn.Parameter(torch.stack([b for _, b in draws]).unsqueeze(1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x [S, B, n_in] (a batch per teacher) or [N, n_in] (one input for all) -> outputs [S, B or N, n_out]."""
+        last = len(self.sizes) - 2
+        for i in range(last + 1):
+            w, b = getattr(self, f"w{i}"), getattr(self, f"b{i}")
+            x = torch.baddbmm(b, x, w) if x.dim() == 3 else torch.addmm(b.reshape(-1), x, w.permute(1, 0, 2).reshape(w.shape[1], -1))
+            if x.dim() == 2:  # the shared input of the first layer: [N, S * width] -> [S, N, width]
+                x = x.view(len(x), len(self.seeds), -1).transpose(0, 1)
+            if i < last:
+                x = x.relu()
+        return x
+
+    def state_of(self, k: int) -> dict[str, torch.Tensor]:
+        """Teacher k of the stack as the state dict of a plain models.teacher (nn.Linear's [out, in] weights)."""
+        state = {}
+        for i in range(len(self.sizes) - 1):
+            state[f"{2 * i}.weight"] = getattr(self, f"w{i}")[k].detach().T.contiguous().cpu()
+            state[f"{2 * i}.bias"] = getattr(self, f"b{i}")[k, 0].detach().clone().cpu()
+        return state
 
 
 class Students(nn.Module):

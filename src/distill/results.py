@@ -225,6 +225,21 @@ def verdict(test: dict, p: float, metric: str, alpha: float = 0.05, diverged: bo
     return "better" if gain else "worse"
 
 
+POWER = 0.8  # the power of the minimum detectable effect
+
+
+def detectable(diff_std: float, n: int, alpha: float, power: float = POWER) -> float:
+    """The minimum detectable effect of a row: the smallest true mean difference that a two-sided paired
+    t-test over n pairs whose differences spread by diff_std detects at level alpha with the given power
+    (statsmodels' TTestPower: the standardized effect d, times diff_std). NaN under 2 pairs or without a spread."""
+    from statsmodels.stats.power import TTestPower
+
+    if n < 2 or not np.isfinite(diff_std) or not 0 < alpha < 1:
+        return math.nan
+    d = TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power, alternative="two-sided")
+    return float(d) * diff_std
+
+
 def interval(diff_mean: float, diff_std: float, n: int, level: float = 0.95) -> tuple[float, float]:
     """The t-interval of a mean difference over n paired seeds (NaN, NaN under 2 seeds)."""
     if n < 2 or not np.isfinite(diff_std):

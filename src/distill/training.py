@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from distill.io import save_torch
@@ -84,10 +86,10 @@ class Checkpoint:
 
     Resuming from it gives the same final weights as an uninterrupted run on the CPU."""
 
-    def __init__(self, args, data):
-        """The checkpoint of the run ``args`` (``<args.out>.ckpt``) on the data described by ``data``.
-        A checkpoint of other settings or data, or past ``args.epochs``, is not resumed."""
-        self.path = args.out.with_name(args.out.name + ".ckpt")
+    def __init__(self, args, data, path=None):
+        """The checkpoint of the run ``args`` (``path``, by default ``<args.out>.ckpt``) on the data described
+        by ``data``. A checkpoint of other settings or data, or past ``args.epochs``, is not resumed."""
+        self.path = Path(path) if path else args.out.with_name(args.out.name + ".ckpt")
         self.epochs = args.epochs
         settings = {k: v for k, v in vars(args).items() if k not in ("epochs", "threads", "metrics")} | {"data": data}
         self.settings = {k: str(v) for k, v in settings.items()}

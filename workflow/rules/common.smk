@@ -48,6 +48,13 @@ EXPERIMENTS = [(e["target"], e["source"], e["phi"]) for e in config["experiments
 TARGETS = sorted({t for t, _, _ in EXPERIMENTS})
 LAMS = [fmt(lam) for lam in config["lams"] if lam != 1]
 SEEDS = config["seeds"]
+# The teacher each student seed learns from (config teachers): its own seed's (paired), or one for all (shared)
+TEACHER_OF = {
+    s: (s if config["teachers"] == "paired" else config["training"]["teacher"]["seed"])
+    for s in SEEDS
+}
+TEACHER_SEEDS = sorted(set(TEACHER_OF.values()))
+TEACHER = "results/teachers/{source}/seed{seed}"  # + .pt (weights) and .json (metrics)
 SIZES = {t: small_sizes(config, t) for t in TARGETS}
 
 
@@ -101,8 +108,15 @@ def answers_metrics():
     return [f"results/answers/{t}-from-{s}/{phi}.json" for t, s, phi in EXPERIMENTS]
 
 
+def teacher_files(ext, **wildcards):
+    """Every teacher of a source domain ({source} left a wildcard unless given), one per teacher seed."""
+    return expand(
+        f"{TEACHER}.{ext}", seed=TEACHER_SEEDS, allow_missing=True, **wildcards
+    )
+
+
 def teacher_metrics():
-    return sorted({f"results/teachers/{s}.json" for _, s, _ in EXPERIMENTS})
+    return sorted({m for _, s, _ in EXPERIMENTS for m in teacher_files("json", source=s)})
 
 
 def domain_data(wildcards):

@@ -1,40 +1,42 @@
-# Stage 2: one teacher per source, then its answers f(phi(x)) once per experiment.
-# One thread each: on 2 cores a teacher takes 15.2 s on 1 thread and 14.0 s on 2, and two 1-thread
-# teachers side by side finish in 17 s; so several run at once rather than one on all cores.
+# Stage 2: the teachers of each source domain, one per teacher seed, trained as one stack (one job per
+# source domain); then their answers f(phi(x)) once per experiment, each student seed from its own teacher.
+# One thread each: several jobs side by side use 2 cores better than one job on both.
 
 
-rule train_teacher:
+rule train_teachers:
     input:
         domain_data,
     output:
-        model="results/teachers/{source}.pt",
-        metrics="results/teachers/{source}.json",
+        models=teacher_files("pt"),
+        metrics=teacher_files("json"),
     log:
-        "logs/train_teacher/{source}.log",
+        "logs/train_teachers/{source}.log",
     benchmark:
-        "benchmarks/train_teacher/{source}.tsv"
+        "benchmarks/train_teachers/{source}.tsv"
     group:
         "fit"
     conda:
         ENV
     threads: 1
     resources:
-        runtime=60,
+        runtime=90,
         mem_mb=8000,
         gpu=1,
     params:
         script=script("train_teacher.py"),
         t=config["training"]["teacher"],
+        seeds=" ".join(map(str, TEACHER_SEEDS)),
+        pattern=lambda wildcards: expand(TEACHER, source=wildcards.source, allow_missing=True)[0],
     shell:
-        "python {params.script} --data {input} --out {output.model} --metrics {output.metrics}"
+        "python {params.script} --data {input} --seeds {params.seeds} --out '{params.pattern}.pt' --metrics '{params.pattern}.json'"
         " --epochs {params.t[epochs]} --batch-size {params.t[batch_size]} --lr {params.t[lr]}"
-        " --seed {params.t[seed]} --threads {threads} > {log} 2>&1"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule teacher_answers:
     input:
         data="results/data/{target}.npz",
-        teacher="results/teachers/{source}.pt",
+        teachers=lambda wildcards: teacher_files("pt", source=wildcards.source),
         mapping=mapping_input,
     output:
         npz="results/answers/{target}-from-{source}/{phi}.npz",
@@ -59,8 +61,13 @@ rule teacher_answers:
         ),
         phi=config["phi"],
         seeds=" ".join(str(s) for s in SEEDS),
+        # one teacher per student seed, in the order of --seeds: its own (paired) or the shared one
+        teachers=lambda wildcards: " ".join(
+            f"{TEACHER}.pt".format(source=wildcards.source, seed=TEACHER_OF[s])
+            for s in SEEDS
+        ),
     shell:
-        "python {params.script} --target-data {input.data} --teacher {input.teacher}"
+        "python {params.script} --target-data {input.data} --teacher {params.teachers}"
         " --phi {wildcards.phi} {params.mapping} --sigma {params.phi[noise][sigma]}"
         " --kernel-size {params.phi[conv][kernel_size]} --blur-sigma {params.phi[conv][sigma]}"
         " --seeds {params.seeds} --out {output.npz} --metrics {output.metrics} --threads {threads} > {log} 2>&1"

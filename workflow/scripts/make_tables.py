@@ -26,7 +26,7 @@ short of seeds reads "0.8830 +- 0.0021 (3/5 seeds)" and an empty one "missing".
 
 Example:
     python workflow/scripts/make_tables.py --runs results/students/*/n*/*/*/seed*/metrics.json \
-        results/students/*/n*/baseline/seed*/metrics.json --teachers results/teachers/*.json \
+        results/students/*/n*/baseline/seed*/metrics.json --teachers results/teachers/*/seed*.json \
         --answers results/answers/*/*.json --out-dir results/tables
 """
 
@@ -46,7 +46,7 @@ from distill.io import atomic_path, fail  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
-p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}.json")
+p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}/seed{seed}.json")
 p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
 p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}.{csv,md,tex}, gain-{target}.{csv,md,tex} and teachers.{csv,md,tex}")
 p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
@@ -165,8 +165,12 @@ def target_table(target, expected, runs, metric):
                      "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
     table = pd.DataFrame(rows)
     distilled = table["teacher"].notna()
+    m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
     if len(table):
         table.loc[distilled, "p_holm"] = R.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
+        # the smallest gain each row would detect with 80% power at the family's strictest level, alpha / m
+        table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_paired_diverged, args.alpha / max(m, 1)) if distilled[i] else math.nan
+                        for i, r in table.iterrows()]
     shown = []
     for i, r in table.iterrows():
         if not distilled[i]:
@@ -180,10 +184,21 @@ def target_table(target, expected, runs, metric):
                       "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
                       header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
                       f"Δ {R.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
-                      "p (Wilcoxon)": pval(r["p_wilcoxon"]), "verdict": verdict,
+                      "p (Wilcoxon)": pval(r["p_wilcoxon"]), "verdict": verdict, "MDE": num(r["mde"], d),
                       "Δ integral": r["integral_diff_text"], "p integral (t-test)": pval(r["integral_p_ttest"])})
-    m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
     return table, pd.DataFrame(shown), m
+
+
+def note_detectable(table, m, metric):
+    """What "no clear difference" means in one table: the range of its rows' minimum detectable effects."""
+    mde = table["mde"].dropna() if "mde" in table else pd.Series(dtype=float)
+    if mde.empty:
+        return ""
+    d = R.DECIMALS.get(metric, 4)
+    return (f" MDE: the minimum detectable effect, the smallest true |Δ| that the row's paired t-test detects with {R.POWER:.0%} power at "
+            f"α / m = {args.alpha:g} / {m} (Bonferroni, a conservative bound for Holm), from the spread of its paired differences. "
+            f"Here it is {num(mde.min(), d)} to {num(mde.max(), d)} (median {num(mde.median(), d)}): \"no clear difference\" means a gain "
+            f"smaller than about that, not no gain.")
 
 
 def note_runs(m):
@@ -242,7 +257,7 @@ def teachers_table(records):
         text = mean_std(mean, std, n, R.DECIMALS.get(metric, 4)) if record else "missing"
         rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "std": std, "value_text": text})
         shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
-                      "metric": header(metric), "score": text, "seeds": str(n) if phi else "—"})
+                      "metric": header(metric), "score": text, "seeds": str(n)})
     columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "std", "value_text"]
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
 
@@ -266,14 +281,20 @@ for target in sorted(expected["target"].unique()):
     metric = metrics.pop() if metrics else None
     csv, shown, m = target_table(target, expected[expected["target"] == target], got, metric)
     out[f"{target}.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m))
+    out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m) + note_detectable(csv, m, metric))
     gain_csv, gain_shown = gain_table(target, got, metric)
     out[f"gain-{target}.csv"] = gain_csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
     out[f"gain-{target}.md"], out[f"gain-{target}.tex"] = texts(gain_shown, NOTE_GAINS)
 
-records = []
-for record, path in teachers:
-    records.append((path.stem, path.stem, None, record))
+records, by_source = [], defaultdict(dict)
+for record, path in teachers:  # results/teachers/{source}/seed{seed}.json: one record per source, over its seeds
+    by_source[path.parent.name][path.stem.removeprefix("seed")] = record
+for source, per_seed in by_source.items():
+    got = {seed: r for seed, r in per_seed.items() if r}
+    values = {seed: float(r["test_metric"]) for seed, r in got.items()}
+    merged = {"metric": next(iter(got.values()))["metric"], "test_metric": sum(values.values()) / len(values),
+              "test_metric_per_seed": values} if got else None
+    records.append((source, source, None, merged))
 for record, path in answers:
     if "-from-" not in path.parent.name:
         fail(f"{path}: not an answers path (results/answers/{{target}}-from-{{source}}/{{phi}}.json)")
@@ -281,8 +302,10 @@ for record, path in answers:
     records.append((source, target, path.stem, record))
 csv, shown = teachers_table(records)
 out["teachers.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-out["teachers.md"], out["teachers.tex"] = texts(shown, "Teacher scores on its own source test set (own) and on the target test set through φ "
-                                                       "(mean ± std over the seeds' draws of φ when they differ).")
+out["teachers.md"], out["teachers.tex"] = texts(shown, "Teacher scores on its own source test set (own: mean ± std over the source domain's "
+                                                       "teacher seeds) and on the target test set through φ (mean ± std over the student seeds, "
+                                                       "each answered by its own teacher and its own draw of φ; with teachers: shared, one "
+                                                       "teacher and the seeds' draws of φ). seeds: how many.")
 
 for name, text in out.items():
     with atomic_path(args.out_dir / name) as tmp:

@@ -1,12 +1,15 @@
 """Compute the teacher's answers f(phi(x)) once per experiment, for the target's small and test parts.
 
-One set of answers per student seed, since phi may draw at random (noise, the VAE's sampling).
-Answers are logits (classification) or predictions in target units (regression). The teacher's own
-score on the target's test part through phi goes to --metrics.
+One set of answers per student seed, since phi may draw at random (noise, the VAE's sampling), and each
+from that seed's teacher: --teacher gives one teacher per --seeds entry, in order (teachers: paired), or one
+teacher for every seed (teachers: shared). The answers record which teacher seed answered for each student
+seed, and train_student.py refuses answers of another teacher seed than it expects.
+Answers are logits (classification) or predictions in target units (regression). Each teacher's score on
+the target's test part through phi goes to --metrics.
 
 Example:
     python workflow/scripts/teacher_answers.py --target-data results/data/mnist.npz \
-        --teacher results/teachers/mnist+noise.pt --phi noise --sigma 0.3 --seeds 0 1 2 3 4 \
+        --teacher results/teachers/mnist+noise/seed{0,1,2,3,4}.pt --phi noise --sigma 0.3 --seeds 0 1 2 3 4 \
         --out results/answers/mnist-from-mnist+noise/noise.npz --metrics results/answers/mnist-from-mnist+noise/noise.json
 """
 
@@ -26,7 +29,8 @@ from distill.training import METRIC, Scaler, predict, score, setup, tensors  # n
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
-p.add_argument("--teacher", required=True, type=Path, help="teacher weights from train_teacher.py")
+p.add_argument("--teacher", "--teachers", required=True, type=Path, nargs="+",
+               help="teacher weights from train_teacher.py: one per --seeds entry (in order), or one for every seed")
 p.add_argument("--phi", required=True, choices=["none", "noise", "conv", "vae"], help="the mapping from target to source inputs")
 p.add_argument("--mapping", type=Path, help="fitted mapping from fit_mapping.py (needed for --phi vae)")
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
@@ -41,31 +45,45 @@ if args.phi == "vae" and args.mapping is None:
 try:
     info = data.meta(args.target_data)
     parts = data.load(args.target_data, "small", "test")
-    saved = torch.load(args.teacher, weights_only=True, map_location="cpu")
+    saved_all = [torch.load(t, weights_only=True, map_location="cpu") for t in args.teacher]
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
+if len(args.teacher) not in (1, len(args.seeds)):
+    fail(f"--teacher gives {len(args.teacher)} teachers for {len(args.seeds)} seeds: give one per seed of --seeds, or one for all")
 task, images = info["task"], info["task"] == "classification"
-if saved["task"] != task:
-    fail(f"{args.teacher} is a {saved['task']} teacher but {info['dataset']} is a {task} dataset")
+target_data = data.fingerprint(info)
+for path, saved in zip(args.teacher, saved_all):
+    if saved["task"] != task:
+        fail(f"{path} is a {saved['task']} teacher but {info['dataset']} is a {task} dataset")
+    if saved.get("made_from") is None or "seed" not in saved:
+        fail(f"{path} records no data or seed it was trained with (made by an older version): re-run train_teacher.py")
+    if saved["made_from"] != saved_all[0]["made_from"]:
+        fail(f"{path} and {args.teacher[0]} are teachers of different data: give the teachers of one source domain")
+saved, teacher_of = saved_all[0], [saved_all[i if len(saved_all) > 1 else 0] for i in range(len(args.seeds))]
 # What the teacher and the mapping were made from must fit this target and this phi (README, "Provenance").
-target_data, made_from = data.fingerprint(info), saved.get("made_from")
-if made_from is None:
-    fail(f"{args.teacher} records no data it was trained on (made by an older version): re-run train_teacher.py")
+made_from = saved["made_from"]
+first = args.teacher[0]  # the messages below name the first teacher; what they check holds for all of them
 source = made_from["dataset"]
 if args.phi not in allowed_phis(info["dataset"], source):
-    fail(f"{args.teacher} is a teacher of {source}: phi {args.phi} does not lead from {info['dataset']} ({args.target_data}) into it; "
+    fail(f"{first} is a teacher of {source}: phi {args.phi} does not lead from {info['dataset']} ({args.target_data}) into it; "
          f"allowed: {', '.join(allowed_phis(info['dataset'], source))}")
 if base(source) == info["dataset"] and made_from["base_data"] != target_data:
-    fail(f"{args.teacher} was trained on other {info['dataset']} data (another split, sizes or features) than {args.target_data}: re-run train_teacher.py")
+    fail(f"{first} was trained on other {info['dataset']} data (another split, sizes or features) than {args.target_data}: re-run train_teacher.py")
 if args.phi == "vae":
     mapping = mappings.vae_meta(args.mapping)
     wanted = (target_data, target_data if psi(source) else made_from["base_data"])
     if (mapping.get("target_data"), mapping.get("source_data")) != wanted:
-        fail(f"{args.mapping} was not fitted from {args.target_data} into the data of {args.teacher} (other data, split or features): re-run fit_mapping.py")
+        fail(f"{args.mapping} was not fitted from {args.target_data} into the data of {first} (other data, split or features): re-run fit_mapping.py")
 device = setup(args.threads)
-teacher = models.teacher(saved["n_in"], saved["n_out"]).to(device)
-teacher.load_state_dict(saved["state"])
-x_scale = Scaler.from_state(saved["x_scale"], device)
+
+
+def load(saved):
+    teacher = models.teacher(saved["n_in"], saved["n_out"]).to(device)
+    teacher.load_state_dict(saved["state"])
+    return teacher
+
+
+x_scale = Scaler.from_state(saved["x_scale"], device)  # one source domain: every teacher has the same scaling
 y_scale = Scaler.from_state(saved["y_scale"], device) if saved["y_scale"] else None
 vae = mappings.load_vae(args.mapping, device) if args.phi == "vae" else None
 x_small, x_test, y_test = tensors(device, parts["x_small"], parts["x_test"], parts["y_test"])
@@ -74,7 +92,7 @@ psi_scale = Scaler.identity(x_small.shape[1], device) if images or args.phi == "
 record = Record("answers", args, METRIC[task], str(device))
 
 
-def f_phi(x, generator):
+def f_phi(teacher, x, generator):
     """(phi(x) in raw units, the teacher's answers on it): logits, or predictions in target units."""
     mapped = mappings.in_raw_units(args.phi, x, generator, psi_scale, images=images, shape=tuple(info["input_shape"]), sigma=args.sigma,
                                    kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
@@ -82,20 +100,22 @@ def f_phi(x, generator):
     return mapped, (y_scale.inverse(out.squeeze(1)) if y_scale else out)
 
 
-answers, per_seed = {}, {}
-for seed in args.seeds:
+answers, per_seed, teacher_seeds = {}, {}, {}
+for seed, saved_teacher in zip(args.seeds, teacher_of):
+    teacher, teacher_seeds[str(seed)] = load(saved_teacher), saved_teacher["seed"]
     generator = seeds.generator("phi", seed)  # this student seed's draw of phi
-    _, answers[f"small_seed{seed}"] = f_phi(x_small, generator)
-    mapped, answers[f"test_seed{seed}"] = f_phi(x_test, generator)
+    _, answers[f"small_seed{seed}"] = f_phi(teacher, x_small, generator)
+    mapped, answers[f"test_seed{seed}"] = f_phi(teacher, x_test, generator)
     per_seed[str(seed)] = score(task, answers[f"test_seed{seed}"], y_test)
     if seed == args.seeds[0] and images:
         answers["examples_x"], answers["examples_phi"] = x_test[:8], mapped[:8]
-    print(f"seed {seed}: teacher {METRIC[task]} on {info['dataset']} test through phi={args.phi}: {per_seed[str(seed)]:.4f}", flush=True)
+    print(f"seed {seed}: teacher seed {saved_teacher['seed']} {METRIC[task]} on {info['dataset']} test through phi={args.phi}: "
+          f"{per_seed[str(seed)]:.4f}", flush=True)
 
 with atomic_path(args.out) as tmp:
     with open(tmp, "wb") as fh:
-        provenance = {"target_data": target_data, "teacher": made_from, "phi": args.phi, "seeds": args.seeds,
+        provenance = {"target_data": target_data, "teacher": made_from, "phi": args.phi, "seeds": args.seeds, "teacher_seeds": teacher_seeds,
                       "phi_settings": {"sigma": args.sigma, "kernel_size": args.kernel_size, "blur_sigma": args.blur_sigma}}
         np.savez(fh, provenance=np.array(json.dumps(provenance, sort_keys=True)), **{k: v.cpu().numpy() for k, v in answers.items()})
 values = list(per_seed.values())
-record.write(args.metrics, target=info["dataset"], test_metric=float(np.mean(values)), test_metric_per_seed=per_seed)
+record.write(args.metrics, target=info["dataset"], test_metric=float(np.mean(values)), test_metric_per_seed=per_seed, teacher_seeds=teacher_seeds)

@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from distill import data, models, seeds  # noqa: E402
-from distill.io import Record, fail, fmt, save_torch  # noqa: E402
+from distill.io import Record, fail, fmt, run_paths, save_torch  # noqa: E402
 from distill.losses import distillation_loss, regression_loss  # noqa: E402
 from distill.training import METRIC, Scaler, batches, predict, score, setup, tensors  # noqa: E402
 
@@ -50,6 +50,9 @@ p.add_argument("--lams", "--lam", required=True, type=float, nargs="+", help="we
 p.add_argument("--temperatures", "--temperature", type=float, nargs="+", default=[1.0], help="softmax temperatures T of the teacher term (classification; default 1)")
 p.add_argument("--t2", action="store_true", help="multiply the teacher term by T^2 (Hinton's scaling)")
 p.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0], help="student seeds: initialisation, batch order and the draw of phi (default 0)")
+p.add_argument("--teacher-seeds", type=int, nargs="+",
+               help="the teacher seed each student seed must have learned from: one per --seeds entry, or one for all "
+                    "(default: the student's own seed, teachers: paired); answers of another teacher are refused")
 p.add_argument("--epochs", type=int, default=100, help="passes over the small part (default 100)")
 p.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
 p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
@@ -68,28 +71,25 @@ if args.small_size is not None and args.small_size < 1:
     fail(f"--small-size must be at least 1, got {args.small_size}")
 if args.epochs < 1 or args.eval_every < 1:
     fail(f"--epochs and --eval-every must be at least 1, got {args.epochs} and {args.eval_every}")
+if args.teacher_seeds is not None and len(args.teacher_seeds) not in (1, len(args.seeds)):
+    fail(f"--teacher-seeds gives {len(args.teacher_seeds)} seeds for {len(args.seeds)} student seeds: give one per seed of --seeds, or one for all")
+teacher_seed = dict(zip(args.seeds, args.seeds if args.teacher_seeds is None else args.teacher_seeds * (len(args.seeds) // len(args.teacher_seeds))))
 if len(set(args.seeds)) < len(args.seeds) or len(set(args.lams)) < len(args.lams) or len(set(args.temperatures)) < len(args.temperatures):
     fail("--lams, --temperatures and --seeds must not repeat a value")
 
 # The runs, seed-major (the layout of models.Students): for each seed, every (lam, T).
 settings = [(lam, T) for lam in args.lams for T in args.temperatures]
-runs = [Namespace(**{**vars(args), "lam": lam, "temperature": T, "seed": seed}) for seed in args.seeds for lam, T in settings]
+runs = [Namespace(**{**vars(args), "lam": lam, "temperature": T, "seed": seed, "teacher_seed": None if lam == 1 else teacher_seed[seed]})
+        for seed in args.seeds for lam, T in settings]
 
 
-def paths(option, pattern):
-    """One path per run, from a pattern with {lam}, {T} and {seed}; an error if two runs would share one."""
-    out = [Path(pattern.format(lam=fmt(run.lam), T=fmt(run.temperature), seed=run.seed)) for run in runs]
-    if len(set(out)) < len(out):
-        fail(f"--{option} {pattern!r} gives one path to several runs: put {{lam}}, {{T}} and {{seed}} in it")
-    return out
-
-
+fields = [{"lam": fmt(run.lam), "T": fmt(run.temperature), "seed": run.seed} for run in runs]
 for key in ("metrics", "weights"):
     pattern = getattr(args, key)
-    for run, path in zip(runs, paths(key, pattern) if pattern else [None] * len(runs)):
+    for run, path in zip(runs, run_paths(key, pattern, fields) if pattern else [None] * len(runs)):
         setattr(run, key, path)
 for run in runs:
-    for key in ("lams", "temperatures", "seeds"):
+    for key in ("lams", "temperatures", "seeds", "teacher_seeds"):
         delattr(run, key)
 
 try:
@@ -105,6 +105,11 @@ try:
             if provenance.get("target_data") != data.fingerprint(info):
                 fail(f"{args.answers} holds answers for other data than {args.data} (another dataset, split, sizes or features): "
                      "re-run teacher_answers.py with this --target-data")
+            made_by = provenance.get("teacher_seeds", {})
+            for seed in args.seeds:
+                if made_by.get(str(seed)) != teacher_seed[seed]:
+                    fail(f"{args.answers} answers student seed {seed} with teacher seed {made_by.get(str(seed), 'unknown')}, not {teacher_seed[seed]} "
+                         "(--teacher-seeds; config teachers): re-run teacher_answers.py with that seed's teacher")
             answers = np.stack([z[f"small_seed{seed}"][:n] for seed in args.seeds])
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))

@@ -1,0 +1,155 @@
+"""Teachers trained as stacks (distill.models.Teachers, workflow/scripts/train_teacher.py): each teacher of a
+stack starts, learns and ends as it would alone, whatever its stack-mates; a killed stack resumes to the same
+files; the answers and the students know which teacher seed answered for which student seed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SCRIPTS
+from distill import models
+
+
+def ok(r: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert r.returncode == 0, f"exit {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    return r
+
+
+def one_line_error(r: subprocess.CompletedProcess, *words: str) -> None:
+    assert r.returncode != 0, r.stdout
+    assert r.stderr.startswith("error: ") and "Traceback" not in r.stderr, r.stderr
+    for word in words:
+        assert word in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("n_in, n_out", [(784, 10), (12, 1)])
+def test_each_teacher_of_a_stack_starts_as_it_would_alone_and_computes_its_own_mlp(n_in, n_out):
+    stack = models.Teachers(n_in, n_out, seeds=[3, 1, 4])
+    x, shared = torch.randn(3, 7, n_in), torch.randn(9, n_in)  # a batch per teacher; one input for all
+    with torch.no_grad():
+        by_teacher, by_all = stack(x), stack(shared)
+    assert by_teacher.shape == (3, 7, n_out) and by_all.shape == (3, 9, n_out)
+    for k, seed in enumerate([3, 1, 4]):
+        alone = models.Teachers(n_in, n_out, seeds=[seed]).state_of(0)
+        mine = stack.state_of(k)
+        assert mine.keys() == alone.keys() and all(torch.equal(mine[name], alone[name]) for name in mine), seed
+        plain = models.teacher(n_in, n_out)  # the model teacher_answers.py loads the file into
+        plain.load_state_dict(mine)
+        with torch.no_grad():
+            torch.testing.assert_close(by_teacher[k], plain(x[k]))
+            torch.testing.assert_close(by_all[k], plain(shared))
+    assert not torch.equal(stack.state_of(0)["0.weight"], stack.state_of(1)["0.weight"])
+    assert models.n_weights(stack) == models.n_weights(models.teacher(n_in, n_out))
+
+
+def train(run_script, data, folder, seeds, *extra, epochs=2):
+    return ok(run_script("train_teacher.py", "--data", data, "--seeds", *seeds, "--out", folder / "seed{seed}.pt",
+                         "--metrics", folder / "seed{seed}.json", "--epochs", epochs, "--batch-size", 64, "--threads", 1, *extra))
+
+
+def weights(path):
+    return torch.load(path, weights_only=True)["state"]
+
+
+@pytest.fixture(scope="module")
+def stacks(prepared, run_script, tmp_path_factory):
+    """Real MNIST teachers (small parts, 2 epochs): the stack of seeds 0 1 2, it again, seed 1 alone and the stack 2 1."""
+    out = tmp_path_factory.mktemp("stacks")
+    for name, seeds in [("a", [0, 1, 2]), ("again", [0, 1, 2]), ("alone", [1]), ("mates", [2, 1])]:
+        train(run_script, prepared["mnist"], out / name, seeds)
+    return out
+
+
+@pytest.mark.slow
+def test_a_teacher_trained_in_a_stack_ends_as_it_does_alone_whatever_its_stack_mates(stacks):
+    alone = weights(stacks / "alone" / "seed1.pt")
+    for stack in ("a", "mates"):
+        inside = weights(stacks / stack / "seed1.pt")
+        for name in alone:
+            torch.testing.assert_close(inside[name], alone[name], rtol=1e-4, atol=1e-5, msg=f"{stack} {name}")
+    # and the metric each file records is its own teacher's, not a neighbour's
+    records = {s: json.loads((stacks / "a" / f"seed{s}.json").read_text()) for s in (0, 1, 2)}
+    assert [records[s]["seed"] for s in (0, 1, 2)] == [0, 1, 2]
+    assert records[1]["test_metric"] == pytest.approx(json.loads((stacks / "alone" / "seed1.json").read_text())["test_metric"], abs=2e-3)
+    assert len({tuple(weights(stacks / "a" / f"seed{s}.pt")["8.bias"].tolist()) for s in (0, 1, 2)}) == 3  # three teachers, not one
+    assert torch.load(stacks / "a" / "seed2.pt", weights_only=True)["seed"] == 2
+
+
+@pytest.mark.slow
+def test_the_same_stack_twice_gives_byte_identical_files(stacks):
+    for s in (0, 1, 2):
+        assert (stacks / "a" / f"seed{s}.pt").read_bytes() == (stacks / "again" / f"seed{s}.pt").read_bytes(), s
+
+
+@pytest.mark.slow
+def test_a_killed_stack_leaves_no_output_and_resumes_to_the_same_files(prepared, run_script, tmp_path):
+    """Bike teachers of seeds 0 and 1 in small batches: killed after its first checkpoint, then run again."""
+    folder = tmp_path / "killed"
+    args = ["--data", prepared["bike"], "--seeds", 0, 1, "--out", folder / "seed{seed}.pt", "--metrics", folder / "seed{seed}.json",
+            "--batch-size", 8, "--threads", 1]
+    ckpt = folder / "seed0-1.pt.ckpt"
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "train_teacher.py"), *map(str, args + ["--epochs", 1000])],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not ckpt.exists():
+            assert proc.poll() is None, f"the stack ended before its first checkpoint: {proc.communicate()}"
+            assert time.monotonic() < deadline, "no checkpoint after 60 s"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not any(folder.glob("seed?.*")), "a killed stack wrote an output"
+    state = torch.load(ckpt, weights_only=True)
+    done = state["epoch"]
+    assert done >= 1
+    # resume to `done + 2` epochs, against an uninterrupted stack of as many epochs
+    r = ok(run_script("train_teacher.py", *args, "--epochs", done + 2))
+    assert f"after epoch {done}" in r.stdout and not ckpt.exists()
+    train(run_script, prepared["bike"], tmp_path / "whole", [0, 1], "--batch-size", 8, epochs=done + 2)
+    for s in (0, 1):
+        assert (folder / f"seed{s}.pt").read_bytes() == (tmp_path / "whole" / f"seed{s}.pt").read_bytes(), s
+        resumed, whole = (json.loads((f / f"seed{s}.json").read_text()) for f in (folder, tmp_path / "whole"))
+        assert resumed["epochs"] == whole["epochs"] and len(resumed["epochs"]) == done + 2
+
+
+@pytest.mark.slow
+def test_answers_record_the_teacher_of_each_seed_and_a_student_refuses_another(stacks, prepared, run_script, tmp_path):
+    teachers = [stacks / "a" / f"seed{s}.pt" for s in (0, 1, 2)]
+    paired = ok(run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers, "--phi", "none",
+                           "--seeds", 0, 1, 2, "--out", tmp_path / "paired.npz", "--metrics", tmp_path / "paired.json", "--threads", 1))
+    assert "teacher seed 2" in paired.stdout
+    ok(run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", teachers[0], "--phi", "none",
+                  "--seeds", 0, 1, 2, "--out", tmp_path / "shared.npz", "--metrics", tmp_path / "shared.json", "--threads", 1))
+    with np.load(tmp_path / "paired.npz") as p, np.load(tmp_path / "shared.npz") as s:
+        assert json.loads(str(p["provenance"]))["teacher_seeds"] == {"0": 0, "1": 1, "2": 2}
+        assert json.loads(str(s["provenance"]))["teacher_seeds"] == {"0": 0, "1": 0, "2": 0}
+        np.testing.assert_array_equal(p["small_seed0"], s["small_seed0"])  # seed 0's teacher and draw of phi in both
+        assert not np.array_equal(p["small_seed1"], s["small_seed1"])  # seed 1: its own teacher against teacher 0
+    per_seed = json.loads((tmp_path / "paired.json").read_text())
+    assert per_seed["teacher_seeds"] == {"0": 0, "1": 1, "2": 2} and len(set(per_seed["test_metric_per_seed"].values())) > 1
+
+    student = ["--data", prepared["mnist"], "--lams", 0.5, "--seeds", 0, 1, "--epochs", 1, "--threads", 1]
+    ok(run_script("train_student.py", *student, "--answers", tmp_path / "paired.npz", "--metrics", tmp_path / "p{seed}.json"))
+    assert json.loads((tmp_path / "p1.json").read_text())["config"]["teacher_seed"] == 1
+    ok(run_script("train_student.py", *student, "--answers", tmp_path / "shared.npz", "--teacher-seeds", 0, "--metrics", tmp_path / "s{seed}.json"))
+    assert json.loads((tmp_path / "s1.json").read_text())["config"]["teacher_seed"] == 0
+    for answers, extra in [("shared.npz", []), ("paired.npz", ["--teacher-seeds", 0])]:
+        r = run_script("train_student.py", *student, "--answers", tmp_path / answers, *extra, "--metrics", tmp_path / "x{seed}.json")
+        one_line_error(r, "student seed 1 with teacher seed", answers)
+        assert not list(tmp_path.glob("x*.json"))
+    r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers[:2], "--phi", "none",
+                   "--seeds", 0, 1, 2, "--out", tmp_path / "bad.npz", "--metrics", tmp_path / "bad.json")
+    one_line_error(r, "2 teachers for 3 seeds")
+    assert not (tmp_path / "bad.npz").exists()
