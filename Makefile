@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test study extended smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test study extended replicate shared smoke bench dry-run lint format report clean-smoke
 
 env: $(STAMP) slurm-profile
 
@@ -40,6 +40,20 @@ study: env
 # Where distillation pays: smaller small parts and T in {1, 4} over the default study's teachers (README).
 extended: env
 	$(SNAKEMAKE) --cores all --configfile workflow/configs/extended.yaml
+
+# Are the verdicts reproducible? The default study again with seeds 5-9 (new teachers, new students) in
+# replicate/, compared row by row with results/ (seeds 0-4): results/replicate.{md,csv}.
+replicate: study
+	$(SNAKEMAKE) --cores all --directory replicate --config 'seeds=[5,6,7,8,9]'
+	$(PY) workflow/scripts/compare_studies.py --a results/tables --b replicate/results/tables \
+	  --names "seeds 0-4" "seeds 5-9" --out results/replicate
+
+# What ignoring the teacher's variance does: the default grid with one teacher for every student seed
+# (teachers: shared) in shared/, compared with results/ (teachers: paired): results/shared.{md,csv}.
+shared: study
+	$(SNAKEMAKE) --cores all --directory shared --config teachers=shared
+	$(PY) workflow/scripts/compare_studies.py --a results/tables --b shared/results/tables \
+	  --names paired shared --out results/shared
 
 smoke: env
 	$(SNAKEMAKE) --cores all --directory smoke --configfile tests/smoke/config.yaml

@@ -1,7 +1,8 @@
 """`make bench`: the bench grid (bench/config.yaml) through the study and through a one-process loop,
 on this machine, one after the other; prints both wall times and their ratio, writes bench/results.md.
 
-Both start from the same prepared datasets (prepared once, untimed) and train the same teachers,
+Both start from the same prepared datasets (prepared once, untimed) and train the same teachers (one per
+seed and source domain: a stack per domain in the study, one after another in the loop),
 teacher answers and 65 student runs with the same hyperparameters and evaluation cadence:
   - the study: `snakemake --cores all --until train_students train_regression_students train_baselines` (sweeps, one thread a job);
   - the loop: bench/one_process_loop.py (one process, one run after another, torch's default threads),
@@ -67,7 +68,7 @@ if not runs or not all(r.is_file() for r in looped):
 value = lambda path: json.loads(path.read_text())["test_metric"]  # noqa: E731
 diff = max(abs(value(a) - value(b)) for a, b in zip(runs, looped))
 base_diff = max(abs(value(a) - value(b)) for a, b in zip(runs, looped) if "/baseline/" in a.as_posix())
-teachers = sorted((study / "results" / "teachers").glob("*.json"))
+teachers = sorted((study / "results" / "teachers").glob("*/seed*.json"))
 teacher_diff = max(abs(value(t) - value(loop / t.relative_to(study))) for t in teachers)
 
 import torch  # noqa: E402  (versions only)

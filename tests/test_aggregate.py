@@ -66,8 +66,10 @@ def study(tmp_path):
             write_run(runs[-1], target, v + d, seed, lam, T)
     teachers = []
     for source, metric, value in [("mnist", "accuracy", 0.97), ("fashion_mnist", "accuracy", 0.88), ("bike", "mse", 9000.0)]:
-        teachers.append(tmp_path / "results" / "teachers" / f"{source}.json")
-        write_json(teachers[-1], {"step": "teacher", "metric": metric, "test_metric": value, "dataset": source, "epochs": []})
+        for seed in SEEDS:  # one teacher per seed; mnist's differ by seed, the others are equal
+            teachers.append(tmp_path / "results" / "teachers" / source / f"seed{seed}.json")
+            v = value + (0.002 * (seed - 2) if source == "mnist" else 0)
+            write_json(teachers[-1], {"step": "teacher", "metric": metric, "test_metric": v, "dataset": source, "seed": seed, "epochs": []})
     answers, npz = [], []
     rng = np.random.default_rng(0)
     for target, source, phi in sorted({k[:3] for k in SHIFT}):
@@ -161,7 +163,9 @@ def test_table_values(run_script, study, tmp_path):
     assert r"fashion\_mnist" in (out / "mnist.tex").read_text() and "±" not in (out / "mnist.tex").read_text()
     teachers = pd.read_csv(out / "teachers.csv")
     own = teachers[teachers["phi"].isna()].set_index("teacher")
-    assert own.loc["mnist", "mean"] == 0.97 and own.loc["bike", "metric"] == "mse"
+    mnist_teachers = [0.97 + 0.002 * (s - 2) for s in SEEDS]
+    assert own.loc["mnist", "mean"] == pytest.approx(0.97) and own.loc["mnist", "n"] == 5 and own.loc["bike", "metric"] == "mse"
+    assert own.loc["mnist", "std"] == pytest.approx(np.std(mnist_teachers, ddof=1)) and pd.isna(own.loc["bike", "std"])  # over the teacher seeds
     through = teachers[(teachers["phi"] == "none") & (teachers["test_set"] == "mnist")].iloc[0]
     per_seed = [0.9 - 0.01 * s for s in SEEDS]
     assert through["n"] == 5 and through["mean"] == pytest.approx(np.mean(per_seed)) and through["std"] == pytest.approx(np.std(per_seed, ddof=1))
@@ -173,7 +177,8 @@ def test_tables_are_deterministic(run_script, study, tmp_path):
     for out in ("a", "b"):
         assert tables(run_script, study, tmp_path / out).returncode == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "teachers") for e in ("csv", "md", "tex"))
+    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist", "experiments-bike", "teachers")
+                            for e in ("csv", "md", "tex"))
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

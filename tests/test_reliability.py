@@ -260,14 +260,15 @@ def test_killed_teacher_resumes_through_the_workflow_to_the_same_result(tiny_dat
     ref = tmp_path / "reference"
     # the uninterrupted reference: the command the rule runs (threads 1, as the rule asks), meanwhile
     reference = subprocess.Popen(
-        [sys.executable, str(SCRIPTS / "train_teacher.py"), "--data", str(data), "--out", str(ref / "mnist.pt"),
-         "--metrics", str(ref / "mnist.json"), *(f"--{k.replace('_', '-')}={v}" for k, v in TEACHER.items()), "--threads", "1"],
+        [sys.executable, str(SCRIPTS / "train_teacher.py"), "--data", str(data), "--out", str(ref / "seed{seed}.pt"), "--metrics",
+         str(ref / "seed{seed}.json"), *(f"--{k.replace('_', '-')}={v}" for k, v in TEACHER.items() if k != "seed"), "--seeds", "0", "1",
+         "--threads", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
-    teacher = workdir / "results" / "teachers"
-    pt, metrics, ckpt = teacher / "mnist.pt", teacher / "mnist.json", teacher / "mnist.pt.ckpt"
-    log = workdir / "logs" / "train_teacher" / "mnist.log"
-    args = ["results/teachers/mnist.json", "--cores", "2", "--configfile", str(config)]  # targets first: --configfile takes several
+    teacher = workdir / "results" / "teachers" / "mnist"  # the stack of the tiny study's seeds 0 and 1
+    pt, metrics, ckpt = teacher / "seed1.pt", teacher / "seed1.json", teacher / "seed0-1.pt.ckpt"
+    log = workdir / "logs" / "train_teachers" / "mnist.log"
+    args = ["results/teachers/mnist/seed1.json", "--cores", "2", "--configfile", str(config)]  # targets first: --configfile takes several
     output = tmp_path / "snakemake.out"
     resumed_after = []
     try:
@@ -287,7 +288,7 @@ def test_killed_teacher_resumes_through_the_workflow_to_the_same_result(tiny_dat
                 kill_group(proc)
             if attempt:
                 resumed_after.append(int(re.search(r"resuming from \S+ after epoch (\d+)", text(log))[1]))
-            assert not pt.exists() and not metrics.exists(), f"kill {attempt + 1} left an output Snakemake would take as complete"
+            assert not list(teacher.glob("seed?.*")), f"kill {attempt + 1} left an output Snakemake would take as complete"
             assert ckpt.exists()
             if how == "whole workflow":
                 snakemake("--unlock", *args, workdir=workdir, timeout=120)
@@ -302,12 +303,13 @@ def test_killed_teacher_resumes_through_the_workflow_to_the_same_result(tiny_dat
     assert 1 <= resumed_after[0] and resumed_after == sorted(resumed_after) and resumed_after[-1] < TEACHER["epochs"]
     assert pt.exists() and metrics.exists() and not ckpt.exists()
 
-    got, want = json.loads(metrics.read_text()), json.loads((ref / "mnist.json").read_text())
-    assert [e["epoch"] for e in got["epochs"]] == list(range(1, TEACHER["epochs"] + 1))
-    assert got["epochs"] == want["epochs"]
-    assert got["test_metric"] == want["test_metric"]
-    a, b = (torch.load(p, weights_only=True)["state"] for p in (pt, ref / "mnist.pt"))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    for seed in (0, 1):
+        got, want = (json.loads((folder / f"seed{seed}.json").read_text()) for folder in (teacher, ref))
+        assert [e["epoch"] for e in got["epochs"]] == list(range(1, TEACHER["epochs"] + 1))
+        assert got["epochs"] == want["epochs"]
+        assert got["test_metric"] == want["test_metric"]
+        a, b = (torch.load(folder / f"seed{seed}.pt", weights_only=True)["state"] for folder in (teacher, ref))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     print(f"\nkills survived: {len(KILLS)} ({', '.join(KILLS)}); the teacher resumed after epochs {resumed_after} "
           "and ended with the uninterrupted run's metrics and weights")
 
@@ -408,7 +410,7 @@ def test_one_failing_experiment_leaves_the_others_and_no_misleading_table(tiny_d
         assert json.loads((workdir / run).read_text())["epochs"]
     assert not (workdir / "results" / "tables").exists() and not (workdir / "results" / "figures").exists()
 
-    teachers = ["results/teachers/bike+noise.json", "results/teachers/mnist.json"]
+    teachers = [f"results/teachers/{source}/seed{seed}.json" for source in ("bike+noise", "mnist") for seed in (0, 1)]
     answers = ["results/answers/mnist-from-mnist/none.json", "results/answers/bike-from-bike+noise/noise.json"]
     r = subprocess.run([sys.executable, str(SCRIPTS / "make_tables.py"), "--runs", *runs, "--teachers", *teachers,
                         "--answers", *answers, "--out-dir", "results/tables"], cwd=workdir, capture_output=True, text=True, timeout=120)

@@ -51,8 +51,7 @@ def test_no_student_starts_from_a_teachers_weights(n_in):
     task = "classification" if n_in == 784 else "regression"
     students = models.Students(n_in, 10, task, seeds=list(range(5)))
     for teacher_seed in range(5):
-        torch.manual_seed(seeds.stream("teacher_init", teacher_seed))
-        first = models.teacher(n_in, 10)[0].weight.detach().numpy()  # [256, n_in]
+        first = models.Teachers(n_in, 10, seeds=[teacher_seed]).state_of(0)["0.weight"].numpy()  # [256, n_in]
         for m in range(5):
             w1 = students.run(m)["w1"].detach().T.numpy()  # [hidden, n_in]
             # torch.rand has 2^24 values, so ~1% of 50k draws meet one of the teacher's 200k by chance;

@@ -236,7 +236,9 @@ def detectable(diff_std: float, n: int, alpha: float, power: float = POWER) -> f
 
     if n < 2 or not np.isfinite(diff_std) or not 0 < alpha < 1:
         return math.nan
-    d = TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power, alternative="two-sided")
+    # Two-sided at alpha is one-sided at alpha / 2 plus the far tail, which is below 1e-6 at these effects:
+    # statsmodels' two-sided power reads NaN there (5 pairs, alpha 0.05 / 36), its one-sided power does not.
+    d = TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha / 2, power=power, alternative="larger")
     return float(d) * diff_std
 
 
@@ -275,3 +277,27 @@ def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         return out
     rank = out["phi"].map(lambda phi: phi_rank(phi)[0])
     return out.assign(rank=rank).sort_values(["target", "size", "source", "rank", "phi", "T", "lam"]).drop(columns="rank").reset_index(drop=True)
+
+
+def experiments(runs: pd.DataFrame) -> pd.DataFrame:
+    """One primary test per experiment: does the teacher of (source, phi) help at this size and T, over the
+    lambdas of the grid? Per seed, the student's metric averaged over its lambda-rows (only seeds with every
+    lambda) against the baseline of the same target, size and seed: paired() of those per-seed means.
+    One row per (target, size, source, phi, T) with metric, lams (how many), n (seeds with every lambda) and
+    paired()'s columns; sorted by target, size (largest first), source, phi and T."""
+    rows = []
+    for (target, size), group in runs.groupby(["target", "size"], sort=True):
+        base = group[group["baseline"]].set_index("seed")["value"]
+        for (source, phi, T), row in group[~group["baseline"]].groupby(["source", "phi", "T"], sort=False):
+            lams = row["lam"].nunique()
+            complete = row.groupby("seed").filter(lambda seed: seed["lam"].nunique() == lams)
+            # np.mean keeps a diverged (NaN or infinite) lambda-row in its seed's mean, so paired() counts that seed
+            means = complete.groupby("seed")["value"].agg(lambda v: float(np.mean(v.to_numpy(float))))
+            rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "metric": row["metric"].iloc[0],
+                         "lams": lams, "n": len(means), **paired(means, base)})
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    rank = out["phi"].map(lambda phi: phi_rank(phi)[0])
+    out = out.assign(rank=rank, order=-out["size"]).sort_values(["target", "order", "source", "rank", "phi", "T"])
+    return out.drop(columns=["rank", "order"]).reset_index(drop=True)

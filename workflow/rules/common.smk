@@ -116,7 +116,9 @@ def teacher_files(ext, **wildcards):
 
 
 def teacher_metrics():
-    return sorted({m for _, s, _ in EXPERIMENTS for m in teacher_files("json", source=s)})
+    return sorted(
+        {m for _, s, _ in EXPERIMENTS for m in teacher_files("json", source=s)}
+    )
 
 
 def domain_data(wildcards):

@@ -23,6 +23,16 @@ rule tables:
         gain_formats=expand(
             "results/tables/gain-{target}.{ext}", target=TARGETS, ext=["md", "tex"]
         ),
+        experiments=report(
+            expand("results/tables/experiments-{target}.csv", target=TARGETS),
+            caption="../report/experiments.rst",
+            category="Tables",
+        ),
+        experiment_formats=expand(
+            "results/tables/experiments-{target}.{ext}",
+            target=TARGETS,
+            ext=["md", "tex"],
+        ),
         teachers=report(
             "results/tables/teachers.csv",
             caption="../report/teachers.rst",

@@ -26,7 +26,9 @@ rule train_teachers:
         script=script("train_teacher.py"),
         t=config["training"]["teacher"],
         seeds=" ".join(map(str, TEACHER_SEEDS)),
-        pattern=lambda wildcards: expand(TEACHER, source=wildcards.source, allow_missing=True)[0],
+        pattern=lambda wildcards: expand(
+            TEACHER, source=wildcards.source, allow_missing=True
+        )[0],
     shell:
         "python {params.script} --data {input} --seeds {params.seeds} --out '{params.pattern}.pt' --metrics '{params.pattern}.json'"
         " --epochs {params.t[epochs]} --batch-size {params.t[batch_size]} --lr {params.t[lr]}"

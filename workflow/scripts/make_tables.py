@@ -19,7 +19,10 @@ Each table goes to {target}.csv (numbers + text), {target}.md and {target}.tex (
 own test scores and their scores on each target through phi go to teachers.{csv,md,tex}. A row's
 baseline is the one trained on the same small-part size (column "small part"). gain-{target}.{csv,md,tex}
 holds, per size, row, T and lambda, the gain over that baseline with its 95% interval over seeds: the
-numbers of the gain and temperature figures.
+numbers of the gain and temperature figures. experiments-{target}.{csv,md,tex} holds one primary test per
+experiment (source, phi) and size and T: the per-seed mean over its lambdas against the baseline, Holm over
+the target's experiments. Every distilled row also gets its minimum detectable effect (MDE: 80% power at
+alpha / m, statsmodels), and each table's note says what "no clear difference" means there.
 
 Without --allow-missing a missing input stops the script before anything is written; with it, a cell
 short of seeds reads "0.8830 +- 0.0021 (3/5 seeds)" and an empty one "missing".
@@ -48,7 +51,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
 p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}/seed{seed}.json")
 p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
-p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}.{csv,md,tex}, gain-{target}.{csv,md,tex} and teachers.{csv,md,tex}")
+p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}, gain-{target}, experiments-{target} and teachers, each .csv, .md and .tex")
 p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
 p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
 args = p.parse_args()
@@ -240,6 +243,34 @@ NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teac
               "seeds, with \"(k diverged)\" for NaN or infinite values. The per-target table adds the tests.")
 
 
+def experiment_table(target, runs, metric):
+    """(csv frame, display frame) of one target's primary tests: one per experiment (source, phi) and size and
+    T, on the per-seed mean over its lambdas (R.experiments), Holm-adjusted over the target's experiments."""
+    table = R.experiments(runs)
+    if table.empty:
+        return table, pd.DataFrame(columns=["Student", "small part", "Teacher", "φ", "T", "verdict"]), 0
+    tested = table["p_ttest"].notna()
+    m = int(tested.sum())
+    table["p_holm"] = R.holm(table["p_ttest"].to_numpy(float))
+    table["verdict"] = [R.verdict(r, r["p_holm"], metric, args.alpha) if metric in R.BETTER else "—" for _, r in table.iterrows()]
+    table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_diverged, args.alpha / max(m, 1)) for r in table.itertuples()]
+    d = R.DECIMALS.get(metric, 4)
+    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λs": str(r.lams),
+              f"Δ {R.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
+                                                                              "diff_mean": r.diff_mean, "diff_std": r.diff_std}, d),
+              "n": str(r.n_paired), "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm), "verdict": r.verdict, "MDE": num(r.mde, d)}
+             for r in table.itertuples()]
+    return table, pd.DataFrame(shown), m
+
+
+def note_experiments(table, m, metric):
+    return ("One primary test per experiment (teacher's source domain and φ, per small-part size and T): per seed, the student's test "
+            "metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no teacher); Δ: mean ± std of that paired "
+            "difference over the seeds that have every λ; p: two-sided paired t-test; p (Holm): adjusted over the "
+            f"{m} experiments of this table. Verdict: Holm p < {args.alpha:g} in the metric's direction. The λ-rows of the per-target "
+            "table are the detail of each test." + note_detectable(table, m, metric))
+
+
 def teachers_table(records):
     """records: list of (source, test set, phi, record or None). -> (csv frame, display frame)."""
     rows, shown = [], []
@@ -285,6 +316,9 @@ for target in sorted(expected["target"].unique()):
     gain_csv, gain_shown = gain_table(target, got, metric)
     out[f"gain-{target}.csv"] = gain_csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
     out[f"gain-{target}.md"], out[f"gain-{target}.tex"] = texts(gain_shown, NOTE_GAINS)
+    exp_csv, exp_shown, exp_m = experiment_table(target, got, metric)
+    out[f"experiments-{target}.csv"] = exp_csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    out[f"experiments-{target}.md"], out[f"experiments-{target}.tex"] = texts(exp_shown, note_experiments(exp_csv, exp_m, metric))
 
 records, by_source = [], defaultdict(dict)
 for record, path in teachers:  # results/teachers/{source}/seed{seed}.json: one record per source, over its seeds

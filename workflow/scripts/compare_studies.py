@@ -1,0 +1,106 @@
+"""Compare the tables of two runs of the study, row by row: are its verdicts and intervals reproducible?
+
+Made for two replicates (the same grid with disjoint seeds: new teachers and new students, `make replicate`)
+and for one grid under two designs (teachers: paired against shared, `make shared`). For every distilled row
+(target, small part, source, phi, lambda, T) that both have, it reports:
+- whether the two verdicts agree;
+- whether each run's mean gain lies inside the other run's 95% interval of the gain (for two independent
+  replicates of equal size, calibrated intervals catch the other's mean about 83% of the time);
+- whether the signs contradict (one run says "better", the other "worse");
+- each row's minimum detectable effect (MDE) in both runs, beside its gains.
+
+Writes <out>.md (totals per target and overall, then the rows whose verdicts differ) and <out>.csv (every row).
+
+Example:
+    python workflow/scripts/compare_studies.py --a results/tables --b replicate/results/tables \
+        --names "seeds 0-4" "seeds 5-9" --out results/replicate
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+import pandas as pd  # noqa: E402
+
+from distill import results as R  # noqa: E402
+from distill.io import atomic_path, fail  # noqa: E402
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--a", required=True, type=Path, help="tables folder of the first run (make_tables.py's --out-dir)")
+p.add_argument("--b", required=True, type=Path, help="tables folder of the second run")
+p.add_argument("--names", nargs=2, default=["A", "B"], metavar=("A", "B"), help="what to call the two runs in the report (default A B)")
+p.add_argument("--out", required=True, type=Path, help="path prefix of the report: <out>.md and <out>.csv")
+args = p.parse_args()
+
+KEY = ["target", "size", "source", "phi", "T", "lam"]
+
+
+def rows(folder: Path) -> pd.DataFrame:
+    """Every distilled row of one run: its gain, 95% interval, verdict and MDE (from gain-*.csv and *.csv)."""
+    gain_files = sorted(folder.glob("gain-*.csv"))
+    if not gain_files:
+        fail(f"{folder} holds no gain-<target>.csv: give the tables folder of a finished study (results/tables)")
+    out = []
+    for gain_file in gain_files:
+        target = gain_file.stem.removeprefix("gain-")
+        table_file = folder / f"{target}.csv"
+        if not table_file.is_file():
+            fail(f"{folder} has {gain_file.name} but no {table_file.name}: rerun the tables of that study")
+        gains = pd.read_csv(gain_file)
+        table = pd.read_csv(table_file)
+        table = table[table["teacher"].notna()].rename(columns={"student": "target", "small_size": "size", "teacher": "source"})
+        merged = gains.merge(table[KEY + ["verdict", "mde"]], on=KEY, how="left", validate="one_to_one")
+        out.append(merged[KEY + ["metric", "n_paired", "diff_mean", "ci_low", "ci_high", "verdict", "mde"]])
+    return pd.concat(out, ignore_index=True)
+
+
+a, b = rows(args.a), rows(args.b)
+both = a.merge(b, on=KEY + ["metric"], suffixes=("_a", "_b"), how="inner", validate="one_to_one")
+if both.empty:
+    fail(f"{args.a} and {args.b} share no distilled row (target, small part, source, phi, lambda, T): are they tables of one grid?")
+only = len(a) + len(b) - 2 * len(both)
+both["agree"] = both["verdict_a"] == both["verdict_b"]
+both["b_in_a"] = both["diff_mean_b"].between(both["ci_low_a"], both["ci_high_a"])
+both["a_in_b"] = both["diff_mean_a"].between(both["ci_low_b"], both["ci_high_b"])
+both["contradict"] = both[["verdict_a", "verdict_b"]].apply(lambda v: {v.iloc[0], v.iloc[1]} == {"better", "worse"}, axis=1)
+A, B = args.names
+
+
+def share(flags: pd.Series) -> str:
+    return f"{int(flags.sum())} of {len(flags)} ({flags.mean():.0%})"
+
+
+def dec(metric):
+    return R.DECIMALS.get(metric, 4)
+
+
+totals = []
+for target, group in list(both.groupby("target", sort=True)) + [("all", both)]:
+    d = dec(group["metric"].iloc[0]) if group["metric"].nunique() == 1 else 4
+    inside = pd.concat([group["b_in_a"], group["a_in_b"]])
+    mde = "—" if target == "all" else f"{group['mde_a'].median():.{d}f} / {group['mde_b'].median():.{d}f}"
+    gain = "—" if target == "all" else f"{group['diff_mean_a'].abs().median():.{d}f} / {group['diff_mean_b'].abs().median():.{d}f}"
+    totals.append({"target": target, "rows": str(len(group)), "verdicts agree": share(group["agree"]),
+                   f"{B} mean inside {A}'s 95% interval": share(group["b_in_a"]), f"{A} mean inside {B}'s": share(group["a_in_b"]),
+                   "either way": share(inside), "signs contradict": str(int(group["contradict"].sum())),
+                   f"median MDE ({A} / {B})": mde, f"median abs gain ({A} / {B})": gain})
+
+differ = both[~both["agree"]]
+detail = [{"target": r.target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
+           f"Δ {A}": f"{r.diff_mean_a:+.{dec(r.metric)}f} [{r.ci_low_a:.{dec(r.metric)}f}, {r.ci_high_a:.{dec(r.metric)}f}]",
+           f"verdict {A}": r.verdict_a, f"MDE {A}": f"{r.mde_a:.{dec(r.metric)}f}",
+           f"Δ {B}": f"{r.diff_mean_b:+.{dec(r.metric)}f} [{r.ci_low_b:.{dec(r.metric)}f}, {r.ci_high_b:.{dec(r.metric)}f}]",
+           f"verdict {B}": r.verdict_b, f"MDE {B}": f"{r.mde_b:.{dec(r.metric)}f}"} for r in differ.itertuples()]
+
+md = (f"# {A} against {B}\n\n{len(both)} distilled rows in both" + (f" ({only} in one only, left out)" if only else "") + ".\n\n"
+      + pd.DataFrame(totals).to_markdown(index=False, disable_numparse=True)
+      + "\n\nΔ: the row's mean gain over its baseline, paired by seed; its 95% t-interval from make_tables.py (gain-<target>.csv). "
+      "MDE: the smallest gain the row's paired t-test detects with 80% power at the table's α / m. "
+      "Calibrated intervals of two independent replicates of equal size catch the other's mean about 83% of the time.\n\n"
+      f"## Rows whose verdicts differ ({len(differ)})\n\n"
+      + (pd.DataFrame(detail).to_markdown(index=False, disable_numparse=True) if detail else "None.") + "\n")
+for suffix, text in [(".md", md), (".csv", both.to_csv(index=False, float_format="%.10g", lineterminator="\n"))]:
+    with atomic_path(args.out.with_name(args.out.name + suffix)) as tmp:
+        tmp.write_text(text)
+print(md)
