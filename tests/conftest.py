@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,21 @@ def run_script():
         return result
 
     return run
+
+
+def kill_after_checkpoint(script: str, args: list, ckpt: Path, timeout: float = 60) -> None:
+    """Start a step script, SIGKILL it as soon as its checkpoint ``ckpt`` exists (it must not end first)."""
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / script), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ckpt.exists():
+            assert proc.poll() is None, f"{script} ended before its first checkpoint: {proc.communicate()}"
+            assert time.monotonic() < deadline, f"no checkpoint after {timeout} s"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL

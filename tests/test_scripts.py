@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
-import signal
 import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import kill_after_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -219,21 +218,7 @@ def test_killed_teacher_leaves_no_output_and_resumes_to_the_same_result(runs, ru
     args = ["--data", prepared["bike"], "--out", out, "--metrics", metrics]
     long = [*BIKE_TEACHER]
     long[1] = 1000  # many epochs: it cannot finish before it is killed
-    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "train_teacher.py"), *map(str, args + long)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not ckpt.exists():
-            assert proc.poll() is None, f"the teacher ended before its first checkpoint: {proc.communicate()}"
-            assert time.monotonic() < deadline, "no checkpoint after 60 s"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    kill_after_checkpoint("train_teacher.py", args + long, ckpt)
     assert not out.exists() and not metrics.exists()
     assert ckpt.exists()
 

@@ -5,16 +5,13 @@ files; the answers and the students know which teacher seed answered for which s
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import SCRIPTS
+from conftest import kill_after_checkpoint
 from distill import models
 
 
@@ -96,20 +93,7 @@ def test_a_killed_stack_leaves_no_output_and_resumes_to_the_same_files(prepared,
     args = ["--data", prepared["bike"], "--seeds", 0, 1, "--out", folder / "seed{seed}.pt", "--metrics", folder / "seed{seed}.json",
             "--batch-size", 8, "--threads", 1]
     ckpt = folder / "seed0-1.pt.ckpt"
-    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "train_teacher.py"), *map(str, args + ["--epochs", 1000])],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not ckpt.exists():
-            assert proc.poll() is None, f"the stack ended before its first checkpoint: {proc.communicate()}"
-            assert time.monotonic() < deadline, "no checkpoint after 60 s"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    kill_after_checkpoint("train_teacher.py", args + ["--epochs", 1000], ckpt)  # 1000 epochs: it cannot end first
     assert not any(folder.glob("seed?.*")), "a killed stack wrote an output"
     state = torch.load(ckpt, weights_only=True)
     done = state["epoch"]
