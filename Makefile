@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test study extended replicate shared smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test study extended replicate shared seeds-needed snapshot smoke bench dry-run lint format report clean-smoke
 
 env: $(STAMP) slurm-profile
 
@@ -54,6 +54,14 @@ shared: study
 	$(SNAKEMAKE) --cores all --directory shared --config teachers=shared
 	$(PY) workflow/scripts/compare_studies.py --a results/tables --b shared/results/tables \
 	  --names paired shared --out results/shared
+
+# The number of seeds the verdicts need, from the default study's observed spreads: results/seeds-needed.md
+seeds-needed: study
+	$(PY) workflow/scripts/seeds_needed.py --tables results/tables --out results/seeds-needed.md
+
+# The published numbers: the tables and comparisons of the last full run, copied and stamped into docs/results/
+snapshot:
+	$(PY) workflow/scripts/snapshot.py --results results --out docs/results
 
 smoke: env
 	$(SNAKEMAKE) --cores all --directory smoke --configfile tests/smoke/config.yaml

