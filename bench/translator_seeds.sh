@@ -3,8 +3,8 @@
 # `make study`: fit each cross-dataset translator again with other seeds, answer with the study's paired
 # teachers through each, train students at lam 0 and 0.5 (seeds 0-4) and print the gain per translator seed
 # against the study's baselines, with the spread between translator seeds and the one within (over students).
-# Writes under bench/work/translator/; about 10 min on 2 cores.
-#   bash bench/translator_seeds.sh [translator seeds, default 0 1 2]
+# Writes under bench/work/translator/; each new translator takes about 5 min on 2 cores (300 epochs).
+#   bash bench/translator_seeds.sh [translator seeds, default 0 1 2; 0 is the study's own]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -20,6 +20,8 @@ for pair in mnist:fashion_mnist fashion_mnist:mnist; do
   for k in $SEEDS; do
     out=$W/$target-to-$source/seed$k
     mkdir -p "$out"
+    # seed 0 is the study's own translator (training.translator.seed): reuse it
+    if [ "$k" = 0 ] && [ -f results/mappings/$target-to-$source/vae.pt ]; then cp results/mappings/$target-to-$source/vae.pt "$out/vae.pt"; fi
     [ -f "$out/vae.pt" ] || $PY $S/fit_mapping.py --target-data results/data/$target.npz --source-data results/data/$source.npz \
       --epochs "$EPOCHS" --batch-size "$BATCH" --lr "$LR" --seed "$k" --hidden 256 --latent 16 \
       --out "$out/vae.pt" --metrics "$out/vae.json" --threads 2 > "$out/fit.log"

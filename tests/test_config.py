@@ -83,6 +83,7 @@ CASES = {
     "typo-nested": ({"training.teacher.epoch": 5}, "training.teacher", "allowed: the keys epochs, batch_size, lr"),
     # names that would escape results/ or the shell if they reached a path: rejected by the schema
     "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target", f"allowed: {DATASETS}"),
+    "teachers-unknown": ({"teachers": "both"}, "teachers", "allowed: one of paired, shared"),
     "dataset-shell-injection": ({"data.sizes.a;rm -rf ~": {"big": 1, "small": 1, "test": 1}}, "data.sizes", f"allowed: {DATASETS}"),
 }
 
