@@ -13,8 +13,7 @@ W=bench/work/translator
 SEEDS=${*:-0 1 2}
 mkdir -p "$W"
 cfg() { $PY -c "import yaml; c = yaml.safe_load(open('config.yaml')); print(c$1)"; }
-T="$(cfg "['training']['translator']['epochs']") $(cfg "['training']['translator']['batch_size']") $(cfg "['training']['translator']['lr']")"
-read -r EPOCHS BATCH LR <<< "$T"
+read -r EPOCHS BATCH LR HIDDEN LATENT <<< "$(cfg "['training']['translator']" | $PY -c "import ast, sys; t = ast.literal_eval(sys.stdin.read()); print(*(t[k] for k in ('epochs', 'batch_size', 'lr', 'hidden', 'latent')))")"
 for pair in mnist:fashion_mnist fashion_mnist:mnist; do
   target=${pair%%:*} source=${pair##*:}
   for k in $SEEDS; do
@@ -23,7 +22,7 @@ for pair in mnist:fashion_mnist fashion_mnist:mnist; do
     # seed 0 is the study's own translator (training.translator.seed): reuse it
     if [ "$k" = 0 ] && [ -f results/mappings/$target-to-$source/vae.pt ]; then cp results/mappings/$target-to-$source/vae.pt "$out/vae.pt"; fi
     [ -f "$out/vae.pt" ] || $PY $S/fit_mapping.py --target-data results/data/$target.npz --source-data results/data/$source.npz \
-      --epochs "$EPOCHS" --batch-size "$BATCH" --lr "$LR" --seed "$k" --hidden 256 --latent 16 \
+      --epochs "$EPOCHS" --batch-size "$BATCH" --lr "$LR" --seed "$k" --hidden "$HIDDEN" --latent "$LATENT" \
       --out "$out/vae.pt" --metrics "$out/vae.json" --threads 2 > "$out/fit.log"
     $PY $S/teacher_answers.py --target-data results/data/$target.npz --teacher results/teachers/$source/seed{0,1,2,3,4}.pt \
       --phi vae --mapping "$out/vae.pt" --seeds 0 1 2 3 4 --out "$out/answers.npz" --metrics "$out/answers.json" --threads 2 > "$out/answers.log"

@@ -510,11 +510,15 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
         assert table.loc[key, "zero_variance"] and pd.isna(table.loc[key, "p_ttest"]) and pd.isna(table.loc[key, "p_holm"]), key
         assert table.loc[key, "verdict"] == verdict, key
     assert table.loc[("mnist", "vae", 0.5), "diff_text"] == "+0.0020 ± 0.0000"
+    # the minimum detectable effect at the family's alpha / m = 0.05 / 4; none for a row without a test
+    top = table.loc[("mnist", "none", 0.5)]
+    assert top["mde"] == pytest.approx(R.detectable(top["diff_std"], 3, 0.05 / 4)) and top["mde"] > 3 * top["diff_std"]
+    assert pd.isna(table.loc[("mnist", "conv", 0.5), "mde"]) and pd.isna(table.loc[("mnist", "vae", 0.5), "mde"])
     # Markdown: the column order, the p cells and the note
     lines = md.splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["Student", "small part", "Teacher", "φ", "λ", "T", "accuracy (↑)", "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
-                      "p (Wilcoxon)", "verdict", "Δ integral", "p integral (t-test)"]
+                      "p (Wilcoxon)", "verdict", "MDE", "Δ integral", "p integral (t-test)"]
     vae = next([c.strip() for c in line.strip("|").split("|")] for line in lines if "| vae " in line)
     assert vae[header.index("p (t-test)")] == "—" and vae[header.index("p (Holm)")] == "—" and vae[header.index("verdict")] == "no test (zero variance)"
     assert "over the 4 distilled rows of this table that have a t-test" in md and "Holm p < 0.05" in md

@@ -30,7 +30,7 @@ def test_a_student_refuses_answers_made_for_other_data(smoke_local, prepared, ru
 
 
 def test_answers_refuse_a_teacher_trained_on_other_data(smoke_local, prepared, run_script, tmp_path):
-    teacher = smoke_local / "results" / "teachers" / "mnist.pt"
+    teacher = smoke_local / "results" / "teachers" / "mnist" / "seed0.pt"
     out = tmp_path / "answers.npz"
     r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", teacher, "--phi", "none", "--seeds", 0,
                    "--out", out, "--metrics", tmp_path / "answers.json")
@@ -39,7 +39,7 @@ def test_answers_refuse_a_teacher_trained_on_other_data(smoke_local, prepared, r
 
 
 def test_answers_refuse_a_phi_that_does_not_lead_into_the_teachers_domain(smoke_local, run_script, tmp_path):
-    teacher = smoke_local / "results" / "teachers" / "mnist+conv.pt"
+    teacher = smoke_local / "results" / "teachers" / "mnist+conv" / "seed0.pt"
     data = smoke_local / "results" / "data" / "mnist.npz"
     out = tmp_path / "answers.npz"
     r = run_script("teacher_answers.py", "--target-data", data, "--teacher", teacher, "--phi", "noise", "--seeds", 0,
@@ -50,7 +50,7 @@ def test_answers_refuse_a_phi_that_does_not_lead_into_the_teachers_domain(smoke_
 
 def test_answers_refuse_a_translator_fitted_on_other_data(smoke_local, prepared, run_script, tmp_path):
     translator = smoke_local / "results" / "mappings" / "fashion_mnist-to-mnist" / "vae.pt"
-    teacher = smoke_local / "results" / "teachers" / "mnist.pt"
+    teacher = smoke_local / "results" / "teachers" / "mnist" / "seed0.pt"
     out = tmp_path / "answers.npz"
     r = run_script("teacher_answers.py", "--target-data", prepared["fashion_mnist"], "--teacher", teacher, "--phi", "vae",
                    "--mapping", translator, "--seeds", 0, "--out", out, "--metrics", tmp_path / "answers.json")
@@ -79,7 +79,7 @@ def test_the_smoke_files_record_what_they_were_made_from(smoke_local):
     mnist = data.fingerprint(data.meta(results / "data" / "mnist.npz"))
     conv = data.meta(results / "domains" / "mnist+conv.npz")
     assert conv["domain"]["base_data"] == mnist and conv["domain"]["psi"] == "conv"
-    teacher = torch.load(results / "teachers" / "mnist+conv.pt", weights_only=True)["made_from"]
+    teacher = torch.load(results / "teachers" / "mnist+conv" / "seed0.pt", weights_only=True)["made_from"]
     assert teacher == {"dataset": "mnist+conv", "data": data.fingerprint(conv), "base_data": mnist}
     with np.load(results / "answers" / "mnist-from-mnist+conv" / "conv.npz") as z:
         provenance = json.loads(str(z["provenance"]))

@@ -172,8 +172,8 @@ def target_table(target, expected, runs, metric):
     if len(table):
         table.loc[distilled, "p_holm"] = R.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
         # the smallest gain each row would detect with 80% power at the family's strictest level, alpha / m
-        table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_paired_diverged, args.alpha / max(m, 1)) if distilled[i] else math.nan
-                        for i, r in table.iterrows()]
+        table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_paired_diverged, args.alpha / m) if distilled[i] and not math.isnan(r.p_ttest)
+                        else math.nan for i, r in table.iterrows()]  # only rows with a test (not diverged, not zero variance)
     shown = []
     for i, r in table.iterrows():
         if not distilled[i]:
@@ -253,7 +253,8 @@ def experiment_table(target, runs, metric):
     m = int(tested.sum())
     table["p_holm"] = R.holm(table["p_ttest"].to_numpy(float))
     table["verdict"] = [R.verdict(r, r["p_holm"], metric, args.alpha) if metric in R.BETTER else "—" for _, r in table.iterrows()]
-    table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_diverged, args.alpha / max(m, 1)) for r in table.itertuples()]
+    table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_diverged, args.alpha / m) if not math.isnan(r.p_ttest) else math.nan
+                    for r in table.itertuples()]
     d = R.DECIMALS.get(metric, 4)
     shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λs": str(r.lams),
               f"Δ {R.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
