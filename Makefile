@@ -42,11 +42,13 @@ extended: env
 	$(SNAKEMAKE) --cores all --configfile workflow/configs/extended.yaml
 
 # Are the verdicts reproducible? The default study again with seeds 5-9 (new teachers, new students) in
-# replicate/, compared row by row with results/ (seeds 0-4): results/replicate.{md,csv}.
+# replicate/, compared row by row with results/ (seeds 0-4): results/replicate.{md,csv}; the three
+# questions as contrasts pooled over both: results/contrasts.md.
 replicate: study
 	$(SNAKEMAKE) --cores all --directory replicate --config 'seeds=[5,6,7,8,9]'
 	$(PY) workflow/scripts/compare_studies.py --a results/tables --b replicate/results/tables \
 	  --names "seeds 0-4" "seeds 5-9" --out results/replicate
+	$(PY) workflow/scripts/contrasts.py --runs results replicate/results --out results/contrasts.md
 
 # What ignoring the teacher's variance does: the default grid with one teacher for every student seed
 # (teachers: shared) in shared/, compared with results/ (teachers: paired): results/shared.{md,csv}.

@@ -1,7 +1,7 @@
 """Copy the published numbers of a finished full run into docs/results/, stamped with where they came from.
 
-Copies the Markdown tables of results/tables/ (and the comparisons of `make replicate` / `make shared` and
-the seeds-needed report, where they exist) and the domains figures, and writes docs/results/README.md: the
+Copies the Markdown tables of results/tables/ (and the comparisons of `make replicate` / `make shared`, the
+contrasts and the seeds-needed report, where they exist) and the domains figures, and writes docs/results/README.md: the
 git commit, the sha256 of the config the run used (results/config.yaml), the CPU model and cores, the date,
 and the list of copied files. docs/results.md interprets these files; nothing in docs/ pastes them.
 
@@ -30,7 +30,7 @@ config = args.results / "config.yaml"
 tables = sorted((args.results / "tables").glob("*.md"))
 if not config.is_file() or not tables:
     fail(f"{args.results} holds no config.yaml or tables/*.md: run the study first (make study)")
-extra = [args.results / f"{name}.md" for name in ("replicate", "shared", "seeds-needed")]
+extra = [args.results / f"{name}.md" for name in ("replicate", "shared", "seeds-needed", "contrasts")]
 figures = sorted((args.results / "figures").glob("domains-*.png"))
 files = tables + [f for f in extra if f.is_file()] + figures
 args.out.mkdir(parents=True, exist_ok=True)
