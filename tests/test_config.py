@@ -79,7 +79,7 @@ CASES = {
     "negative-epochs": ({"training.student.epochs": -5}, "training.student.epochs", "allowed: integer >= 1"),
     "temperature-zero": ({"temperatures": [0]}, "temperatures[0]", "allowed: number > 0"),
     # unknown keys from a typo, at the top and nested
-    "typo-top-level": ({"seed": [0, 1]}, "(top level)", "allowed: the keys experiments, lams, temperatures, t2, seeds, small_sizes"),
+    "typo-top-level": ({"seed": [0, 1]}, "(top level)", "allowed: the keys experiments, lams, temperatures, t2, seeds, teachers, small_sizes"),
     "typo-nested": ({"training.teacher.epoch": 5}, "training.teacher", "allowed: the keys epochs, batch_size, lr"),
     # names that would escape results/ or the shell if they reached a path: rejected by the schema
     "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target", f"allowed: {DATASETS}"),

@@ -71,7 +71,8 @@ def test_random_roles_are_independent_streams():
 
 @pytest.fixture(scope="module")
 def noise_answers(prepared, run_script, tmp_path_factory):
-    """A small real teacher of the domain mnist+noise and its answers through phi = noise (a fresh draw per student seed)."""
+    """A small real teacher of the domain mnist+noise (seed 0) and its answers through phi = noise (a fresh draw per student
+    seed, every seed from that one teacher: the students here pass --teacher-seeds 0)."""
     out = tmp_path_factory.mktemp("sweep-teacher")
     run_script("make_domain.py", "--data", prepared["mnist"], "--psi", "noise", "--sigma", 0.3, "--out", out / "mnist+noise.npz", check=True)
     run_script("train_teacher.py", "--data", out / "mnist+noise.npz", "--out", out / "t.pt", "--metrics", out / "t.json",
@@ -85,7 +86,7 @@ def noise_answers(prepared, run_script, tmp_path_factory):
 def sweep(run_script, data, answers, folder, lams, seeds_, temperatures=(1.0,)):
     """Train one sweep through the step script; {(lam, T, seed): (weights, metrics)}."""
     run_script("train_student.py", "--data", data, "--answers", answers, "--lams", *lams, "--temperatures", *temperatures,
-               "--seeds", *seeds_, "--epochs", EPOCHS, "--eval-every", 2, "--threads", 1,
+               "--seeds", *seeds_, "--teacher-seeds", 0, "--epochs", EPOCHS, "--eval-every", 2, "--threads", 1,
                "--metrics", folder / "lam{lam}-T{T}-seed{seed}.json", "--weights", folder / "lam{lam}-T{T}-seed{seed}.pt", check=True)
     out = {}
     for lam in lams:
@@ -216,7 +217,7 @@ def test_a_smaller_student_trains_on_the_first_rows_of_the_small_part(prepared, 
     bike's baseline, whose input scaling comes from the rows it trains on."""
     answers = noise_answers if dataset == "mnist" else None
     cut, cut_answers = first_rows(prepared[dataset], tmp_path, 60, answers)
-    common = ["--lams", *lams, "--temperatures", 4, "--t2", "--seeds", 0, 3, "--epochs", EPOCHS, "--eval-every", 2, "--threads", 1]
+    common = ["--lams", *lams, "--temperatures", 4, "--t2", "--seeds", 0, 3, "--teacher-seeds", 0, "--epochs", EPOCHS, "--eval-every", 2, "--threads", 1]
     runs = {}
     for name, data_path, extra in (("subset", prepared[dataset], ["--small-size", 60] + (["--answers", answers] if answers else [])),
                                    ("cut", cut, ["--answers", cut_answers] if cut_answers else [])):
