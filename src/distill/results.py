@@ -279,6 +279,15 @@ def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return out.assign(rank=rank).sort_values(["target", "size", "source", "rank", "phi", "T", "lam"]).drop(columns="rank").reset_index(drop=True)
 
 
+def lambda_means(rows: pd.DataFrame) -> pd.Series:
+    """Per seed (the index), the mean value over the lambda-rows of one experiment, for the seeds that have
+    every lambda. np.mean keeps a diverged (NaN or infinite) lambda-row in its seed's mean, so paired()
+    counts that seed instead of averaging it away."""
+    lams = rows["lam"].nunique()
+    complete = rows.groupby("seed").filter(lambda seed: seed["lam"].nunique() == lams)
+    return complete.groupby("seed")["value"].agg(lambda v: float(np.mean(v.to_numpy(float))))
+
+
 def experiments(runs: pd.DataFrame) -> pd.DataFrame:
     """One primary test per experiment: does the teacher of (source, phi) help at this size and T, over the
     lambdas of the grid? Per seed, the student's metric averaged over its lambda-rows (only seeds with every
@@ -289,10 +298,7 @@ def experiments(runs: pd.DataFrame) -> pd.DataFrame:
     for (target, size), group in runs.groupby(["target", "size"], sort=True):
         base = group[group["baseline"]].set_index("seed")["value"]
         for (source, phi, T), row in group[~group["baseline"]].groupby(["source", "phi", "T"], sort=False):
-            lams = row["lam"].nunique()
-            complete = row.groupby("seed").filter(lambda seed: seed["lam"].nunique() == lams)
-            # np.mean keeps a diverged (NaN or infinite) lambda-row in its seed's mean, so paired() counts that seed
-            means = complete.groupby("seed")["value"].agg(lambda v: float(np.mean(v.to_numpy(float))))
+            lams, means = row["lam"].nunique(), lambda_means(row)
             rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "metric": row["metric"].iloc[0],
                          "lams": lams, "n": len(means), **paired(means, base)})
     out = pd.DataFrame(rows)

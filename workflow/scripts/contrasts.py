@@ -47,9 +47,7 @@ for (target, size), group in runs.groupby(["target", "size"], sort=True):
     metric = group["metric"].iloc[0]
     per_seed = {"baseline": group[group["baseline"]].set_index("seed")["value"]}
     for (source, phi), row in group[~group["baseline"]].groupby(["source", "phi"]):
-        lams = row["lam"].nunique()
-        complete = row.groupby("seed").filter(lambda s: s["lam"].nunique() == lams)
-        per_seed[(source, phi)] = complete.groupby("seed")["value"].mean()
+        per_seed[(source, phi)] = R.lambda_means(row)  # a diverged lambda-row is counted by paired(), not averaged away
     pairs = [(k, "baseline", "helps?") for k in per_seed if k != "baseline"]
     hinton = (target, "none")
     for source, phi in [k for k in per_seed if k != "baseline"]:
