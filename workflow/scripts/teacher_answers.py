@@ -45,7 +45,8 @@ if args.phi == "vae" and args.mapping is None:
 try:
     info = data.meta(args.target_data)
     parts = data.load(args.target_data, "small", "test")
-    saved_all = [torch.load(t, weights_only=True, map_location="cpu") for t in args.teacher]
+    loaded = {t: torch.load(t, weights_only=True, map_location="cpu") for t in dict.fromkeys(args.teacher)}  # each file once
+    saved_all = [loaded[t] for t in args.teacher]
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
 if len(args.teacher) not in (1, len(args.seeds)):
@@ -59,7 +60,7 @@ for path, saved in zip(args.teacher, saved_all):
         fail(f"{path} records no data or seed it was trained with (made by an older version): re-run train_teacher.py")
     if saved["made_from"] != saved_all[0]["made_from"]:
         fail(f"{path} and {args.teacher[0]} are teachers of different data: give the teachers of one source domain")
-saved, teacher_of = saved_all[0], [saved_all[i if len(saved_all) > 1 else 0] for i in range(len(args.seeds))]
+saved = saved_all[0]
 # What the teacher and the mapping were made from must fit this target and this phi (README, "Provenance").
 made_from = saved["made_from"]
 first = args.teacher[0]  # the messages below name the first teacher; what they check holds for all of them
@@ -83,6 +84,9 @@ def load(saved):
     return teacher
 
 
+built = {path: load(saved_teacher) for path, saved_teacher in loaded.items()}  # one model per teacher file
+
+
 x_scale = Scaler.from_state(saved["x_scale"], device)  # one source domain: every teacher has the same scaling
 y_scale = Scaler.from_state(saved["y_scale"], device) if saved["y_scale"] else None
 vae = mappings.load_vae(args.mapping, device) if args.phi == "vae" else None
@@ -101,8 +105,9 @@ def f_phi(teacher, x, generator):
 
 
 answers, per_seed, teacher_seeds = {}, {}, {}
-for seed, saved_teacher in zip(args.seeds, teacher_of):
-    teacher, teacher_seeds[str(seed)] = load(saved_teacher), saved_teacher["seed"]
+for seed, path in zip(args.seeds, args.teacher * (len(args.seeds) // len(args.teacher))):
+    teacher, saved_teacher = built[path], loaded[path]
+    teacher_seeds[str(seed)] = saved_teacher["seed"]
     generator = seeds.generator("phi", seed)  # this student seed's draw of phi
     _, answers[f"small_seed{seed}"] = f_phi(teacher, x_small, generator)
     mapped, answers[f"test_seed{seed}"] = f_phi(teacher, x_test, generator)

@@ -73,7 +73,8 @@ if args.epochs < 1 or args.eval_every < 1:
     fail(f"--epochs and --eval-every must be at least 1, got {args.epochs} and {args.eval_every}")
 if args.teacher_seeds is not None and len(args.teacher_seeds) not in (1, len(args.seeds)):
     fail(f"--teacher-seeds gives {len(args.teacher_seeds)} seeds for {len(args.seeds)} student seeds: give one per seed of --seeds, or one for all")
-teacher_seed = dict(zip(args.seeds, args.seeds if args.teacher_seeds is None else args.teacher_seeds * (len(args.seeds) // len(args.teacher_seeds))))
+given = args.seeds if args.teacher_seeds is None else args.teacher_seeds  # one per seed, or one for all
+teacher_seed = dict(zip(args.seeds, given if len(given) == len(args.seeds) else given * len(args.seeds)))
 if len(set(args.seeds)) < len(args.seeds) or len(set(args.lams)) < len(args.lams) or len(set(args.temperatures)) < len(args.temperatures):
     fail("--lams, --temperatures and --seeds must not repeat a value")
 
