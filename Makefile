@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test study extended replicate shared seeds-needed snapshot smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot smoke bench dry-run lint format report clean-smoke
 
 env: $(STAMP) slurm-profile
 
@@ -33,6 +33,14 @@ $(STAMP): pyproject.toml
 
 test: env
 	$(VENV)/bin/pytest -q --durations=12
+
+# Mutation testing of the modules that compute published numbers ([tool.mutmut] in pyproject.toml); prints the
+# mutants no test kills. Not part of `make test`: about 15 min on 2 cores (docs/testing.md).
+mutate: env
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2 > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
+	@tail -c 300 mutants.log | tr '\r' '\n' | tail -2
+	$(VENV)/bin/mutmut results
 
 study: env
 	$(SNAKEMAKE) --cores all

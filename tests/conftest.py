@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest_plugins = ["workflow_fixtures"]  # fixtures that run the workflow (the smoke study)
@@ -90,3 +91,19 @@ def kill_after_checkpoint(script: str, args: list, ckpt: Path, timeout: float = 
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
+
+
+def assert_drawn(path: Path, min_colours: int = 8) -> None:
+    """A figure file that holds a drawing: a PDF with a page, or a PNG of at least 200 x 200 pixels with ink on
+    more than 1% of it in several colours (a blank or failed canvas is white, or one or two colours)."""
+    path = Path(path)
+    if path.suffix == ".pdf":
+        content = path.read_bytes()
+        assert content.startswith(b"%PDF") and b"/Type /Page" in content and b"%%EOF" in content[-64:], path
+        return
+    from matplotlib import image
+
+    pixels = image.imread(path)[..., :3]
+    assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200, (path, pixels.shape)
+    assert (pixels < 0.95).any(axis=-1).mean() > 0.01, f"{path}: almost nothing drawn"
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) >= min_colours, f"{path}: fewer than {min_colours} colours"

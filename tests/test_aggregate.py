@@ -8,8 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
+from conftest import assert_drawn
 from distill import results as R
 
 SEEDS = [0, 1, 2, 3, 4]
@@ -223,7 +226,7 @@ def test_figures(run_script, study, tmp_path):
     assert result.returncode == 0, result.stderr
     for stem in ("lambda-mnist", "lambda-bike", "domains-mnist", "domains-bike", "curves-mnist", "curves-bike", "phi-examples"):
         for ext in ("pdf", "png"):
-            assert (out / f"{stem}.{ext}").stat().st_size > 1000, stem
+            assert_drawn(out / f"{stem}.{ext}")
     assert (out / "phi-examples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the lambda figure's numbers: the baseline row first, then one row per (source, phi, T, lam)
     lam = pd.read_csv(out / "lambda-mnist.csv")
@@ -310,7 +313,7 @@ def test_domains_figure_plots_each_transformed_domain_with_and_without_phi(run_s
     figures(run_script, fig_tree, out)
     for target in FIG_BASE:
         for ext in ("png", "pdf"):
-            assert (out / f"domains-{target}.{ext}").stat().st_size > 1000
+            assert_drawn(out / f"domains-{target}.{ext}")
     mnist = pd.read_csv(out / "domains-mnist.csv")
     # baseline first; then mnist+conv (phi = conv only), mnist+noise with phi = none and phi = noise; no plain mnist
     assert list(zip(mnist["source"].fillna("—"), mnist["phi"].fillna("—"), mnist["lam"])) == [
@@ -370,7 +373,7 @@ def test_figures_without_any_baseline_or_any_run_of_a_domain_still_draw(run_scri
     assert pd.read_csv(out / "curves-mnist.csv").empty and pd.read_csv(out / "gain-mnist.csv")["n_paired"].eq(0).all()
     assert "mnist+conv" not in set(pd.read_csv(out / "domains-mnist.csv")["source"].dropna())
     for kind in ("curves", "gain", "domains", "temperature"):
-        assert (out / f"{kind}-mnist.png").stat().st_size > 1000
+        assert_drawn(out / f"{kind}-mnist.png")
 
 
 def test_phi_examples_rows_are_the_image_experiments_with_phi(run_script, fig_tree, tmp_path):
@@ -378,7 +381,7 @@ def test_phi_examples_rows_are_the_image_experiments_with_phi(run_script, fig_tr
     rows = [line for line in result.stdout.splitlines() if line.startswith("phi-examples rows: ")]
     assert rows == ["phi-examples rows: x: first mnist test images | mnist ← fashion_mnist, φ=vae | mnist ← mnist+conv, φ=conv"
                     " | mnist ← mnist+noise, φ=noise"]  # phi = none shows x again: left out, so fashion_mnist has no rows
-    assert (tmp_path / "figures" / "phi-examples.png").stat().st_size > 1000
+    assert_drawn(tmp_path / "figures" / "phi-examples.png")
     only_none = [p for p in fig_tree["npz"] if p.stem == "none"]
     result = run_script("make_figures.py", "--runs", *fig_tree["runs"], "--answers-npz", *only_none, "--out-dir", tmp_path / "none", timeout=120)
     assert result.returncode == 0, result.stderr
@@ -483,6 +486,25 @@ def test_paired_zero_variance_and_diverged():
     assert s["n"] == 4 and s["n_diverged"] == 2 and s["mean"] == 2.0 and s["std"] == pytest.approx(math.sqrt(2))
 
 
+@settings(max_examples=60, deadline=None)
+@given(scale=st.floats(1e-3, 1e6), shift=st.floats(0.001, 0.5), seeds=st.integers(2, 10), data=st.data())
+@example(scale=14000.0, shift=0.004, seeds=5, data=None)  # a bike MSE shifted by 56 bikes^2 on every seed
+def test_a_constant_float32_shift_has_zero_variance_at_any_scale_and_a_real_spread_does_not(scale, shift, seeds, data):
+    """The metrics are float32: a gain that is the same on every seed differs by rounding, which grows with the
+    values' magnitude (an MSE of 14 000 bikes^2 rounds in steps of 0.001). paired() must call that zero variance
+    at every scale, not p = 1e-20, and must still test differences that really spread."""
+    draw = data.draw if data is not None else (lambda strategy: [0.8 + 0.05 * k for k in range(seeds)])
+    base = np.asarray(draw(st.lists(st.floats(0.5, 1.5), min_size=seeds, max_size=seeds)), dtype=float) * scale
+    shifted = np.float32(base + shift * scale).astype(float)
+    base = np.float32(base).astype(float)
+    same = R.paired(pd.Series(shifted), pd.Series(base))
+    assert same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"]), same
+    assert R.verdict(same, same["p_ttest"], "mse") == "no test (zero variance)"
+    spread = base + scale * 0.01 * np.arange(seeds)  # Δ from 0 to 1% of the values: a real spread
+    varied = R.paired(pd.Series(spread), pd.Series(base))
+    assert not varied["zero_variance"] and 0 <= varied["p_ttest"] <= 1, varied
+
+
 def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tmp_path):
     table, md = make(run_script, hand_tree, tmp_path / "tables")
     base = table.loc[("—", "—", 1.0)]
@@ -548,6 +570,9 @@ def test_table_flags_diverged_seeds(run_script, tmp_path):
     assert inf_row["integral_text"] == "22.00 ± 15.56 (1 diverged)" and inf_row["integral_n_diverged"] == 1
     assert pd.isna(inf_row["integral_p_ttest"]) and inf_row["verdict"] == "diverged seeds"
     assert not pd.isna(inf_row["p_ttest"])  # the metric itself is finite: its test is run and joins the Holm family
+    finite = [11.0 - BASE3_INTEGRAL[0], 33.0 - BASE3_INTEGRAL[2]]  # the Δ integral over the two finite pairs, flagged
+    assert inf_row["integral_diff_mean"] == pytest.approx(np.mean(finite)) and inf_row["integral_diff_std"] == pytest.approx(np.std(finite, ddof=1))
+    assert inf_row["integral_diff_text"] == f"{np.mean(finite):+.2f} ± {np.std(finite, ddof=1):.2f} (1 diverged)"
     old = table.loc[("mnist", "conv", 0.5)]
     assert old["integral_text"] == "not recorded" and old["integral_n"] == 0 and old["verdict"] != "diverged seeds"
     assert "over the 2 distilled rows" in md  # noise and conv: the diverged-metric row has no test
@@ -629,7 +654,7 @@ def test_figures_draw_every_size_and_temperature(run_script, size_tree, tmp_path
     assert final.to_dict() == pytest.approx({1.0: 0.003, 4.0: 0.012})
     assert set(pd.read_csv(out / "lambda-mnist.csv")["mean"].round(4)) == {0.882, 0.885, 0.894}
     for kind in ("gain", "temperature", "curves"):
-        assert (out / f"{kind}-mnist.png").stat().st_size > 1000
+        assert_drawn(out / f"{kind}-mnist.png")
 
 
 def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():

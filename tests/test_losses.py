@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -108,3 +109,46 @@ def test_regression_loss_hand_values():
     assert rloss(0.0, y=[[-7.0], [40.0]]) == pytest.approx(4.625)
     assert rloss(0.25) == pytest.approx(0.25 * MSE_LABELS + 0.75 * MSE_TEACHER) == pytest.approx(4.09375)
     assert rloss(0.5) == pytest.approx(3.5625)
+
+
+def per_run_by_hand(z, y, v, lam, T, t2):
+    """One run's loss from its own [B, R] tensors, by the hand formulas above (math, sample by sample)."""
+    n = len(y)
+    hard = sum(math.log(sum(math.exp(a) for a in zs)) - zs[ys] for zs, ys in zip(z, y)) / n
+    soft = 0.0
+    for zs, vs in zip(z, v):
+        p_den = sum(math.exp(a / T) for a in vs)
+        log_q_den = math.log(sum(math.exp(a / T) for a in zs))
+        soft -= sum(math.exp(vj / T) / p_den * (zj / T - log_q_den) for vj, zj in zip(vs, zs)) / n
+    return lam * hard + (1 - lam) * soft * (T**2 if t2 else 1)
+
+
+@pytest.mark.parametrize("t2", [False, True])
+def test_a_sweep_of_runs_gets_each_runs_own_loss(t2):
+    """A sweep [M, B, R] with one lam and one T per run (numpy float64, as a caller might pass them): each run's
+    loss equals its own formula over its own B samples, in the logits' dtype. Shapes whose axes differ in size
+    (3 runs, 4 samples, 5 classes) so that an average or a softmax over the wrong axis shows."""
+    g = torch.Generator().manual_seed(0)
+    z, v = torch.randn(3, 4, 5, generator=g) * 2, torch.randn(3, 4, 5, generator=g) * 2
+    y = torch.randint(0, 5, (3, 4), generator=g)
+    lam, T = np.array([0.0, 0.3, 1.0]), np.array([3.0, 1.0, 0.5])
+    out = distillation_loss(z, y, v, torch.as_tensor(lam), torch.as_tensor(T), t2) if t2 else distillation_loss(z, y, v, torch.as_tensor(lam), torch.as_tensor(T))
+    assert out.shape == (3,) and out.dtype == torch.float32
+    for m in range(3):
+        assert out[m].item() == pytest.approx(per_run_by_hand(z[m].tolist(), y[m].tolist(), v[m].tolist(), lam[m], T[m], t2), rel=1e-5), m
+    hard_only = distillation_loss(z, y, None, 1.0)
+    for m in range(3):
+        assert hard_only[m].item() == pytest.approx(per_run_by_hand(z[m].tolist(), y[m].tolist(), v[m].tolist(), 1.0, 1.0, False), rel=1e-5)
+
+
+def test_a_sweep_of_regression_runs_gets_each_runs_own_loss():
+    g = torch.Generator().manual_seed(1)
+    out_, y, f = (torch.randn(3, 4, 1, generator=g) for _ in range(3))
+    lam = np.array([0.0, 0.25, 1.0])
+    loss = regression_loss(out_, y, f, torch.as_tensor(lam))
+    assert loss.shape == (3,) and loss.dtype == torch.float32
+    for m in range(3):
+        hard = sum((a - b) ** 2 for a, b in zip(out_[m, :, 0].tolist(), y[m, :, 0].tolist())) / 4
+        soft = sum((a - b) ** 2 for a, b in zip(out_[m, :, 0].tolist(), f[m, :, 0].tolist())) / 4
+        assert loss[m].item() == pytest.approx(lam[m] * hard + (1 - lam[m]) * soft, rel=1e-5), m
+        assert regression_loss(out_, y, None, 1.0)[m].item() == pytest.approx(hard, rel=1e-5)

@@ -87,3 +87,56 @@ def test_the_smoke_files_record_what_they_were_made_from(smoke_local):
     translator = mappings.vae_meta(results / "mappings" / "fashion_mnist-to-mnist" / "vae.pt")
     assert translator["source_data"] == mnist and translator["trained_on"] == "small"
     assert translator["target_data"] == data.fingerprint(data.meta(results / "data" / "fashion_mnist.npz"))
+
+
+SETTINGS = {  # (sizes, split seed, bike features): every setting a prepared dataset is made with, one changed at a time
+    "as made": ({"big": 1000, "small": 200, "test": 500}, 0, "onehot"),
+    "split seed": ({"big": 1000, "small": 200, "test": 500}, 1, "onehot"),
+    "big part": ({"big": 999, "small": 200, "test": 500}, 0, "onehot"),
+    "small part": ({"big": 1000, "small": 199, "test": 500}, 0, "onehot"),
+    "test part": ({"big": 1000, "small": 200, "test": 499}, 0, "onehot"),
+    "features": ({"big": 1000, "small": 200, "test": 500}, 0, "ordinal"),
+}
+
+
+@pytest.fixture(scope="module")
+def variants(raw_bike, tmp_path_factory):
+    """bike prepared once per entry of SETTINGS (the smoke study's sizes and seed first), and once more as made."""
+    from distill import data
+
+    folder = tmp_path_factory.mktemp("variants")
+    out = {}
+    for name, (sizes, seed, features) in {**SETTINGS, "again": SETTINGS["as made"]}.items():
+        path = folder / f"{name.replace(' ', '-')}.npz"
+        data.prepare("bike", path, sizes, seed, raw_dir=raw_bike, log=lambda *a: None, bike_features=features)
+        out[name] = path
+    return out
+
+
+def test_every_setting_of_a_prepared_dataset_and_a_domain_changes_its_fingerprint(variants, run_script, tmp_path):
+    """A fingerprint that ignored one setting would let a step accept files made with another value of it."""
+    from distill import data
+
+    prints = {name: data.fingerprint(data.meta(path)) for name, path in variants.items()}
+    assert prints.pop("again") == prints["as made"]  # the same settings: the same fingerprint
+    assert len(set(prints.values())) == len(prints), prints
+    domains = {"noise 0.3": ("--sigma", 0.3), "noise 0.5": ("--sigma", 0.5), "draw seed 1": ("--sigma", 0.3, "--seed", 1)}
+    for name, extra in domains.items():
+        run_script("make_domain.py", "--data", variants["as made"], "--psi", "noise", *extra, "--out", tmp_path / f"{name}.npz", check=True)
+    run_script("make_domain.py", "--data", variants["split seed"], "--psi", "noise", "--sigma", 0.3, "--out", tmp_path / "other base.npz", check=True)
+    domain_prints = {name: data.fingerprint(data.meta(tmp_path / f"{name}.npz")) for name in [*domains, "other base"]}
+    assert len(set(domain_prints.values()) | set(prints.values())) == len(domain_prints) + len(prints), domain_prints
+
+
+@pytest.mark.parametrize("setting", ["split seed", "features"])
+def test_a_student_refuses_answers_made_for_another_split_or_encoding(smoke_local, variants, run_script, setting, tmp_path):
+    """The smoke study's bike answers were made for bike as made (split seed 0, one-hot features): rows of another
+    split, or columns of another encoding, must not be read as theirs."""
+    from distill import data
+
+    answers = smoke_local / "results" / "answers" / "bike-from-bike+vae" / "vae.npz"
+    assert data.fingerprint(data.meta(smoke_local / "results" / "data" / "bike.npz")) == data.fingerprint(data.meta(variants["as made"]))
+    out = tmp_path / "metrics.json"
+    r = run_script("train_student.py", "--data", variants[setting], "--answers", answers, "--lam", 0.5, "--epochs", 1, "--metrics", out)
+    refused(r, answers, variants[setting])
+    assert not out.exists()

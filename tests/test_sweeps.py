@@ -61,6 +61,40 @@ def test_no_student_starts_from_a_teachers_weights(n_in):
             assert abs(np.corrcoef(w1.ravel(), first[:rows].ravel())[0, 1]) < 0.3  # a shared draw: 1
 
 
+@pytest.mark.slow
+def test_the_answers_are_the_teachers_outputs_on_phi_drawn_from_the_phi_stream(sweeps):
+    """f(phi(x)) by hand from the saved teacher: mnist through phi = noise on each student seed's own
+    ("phi", seed) draw (small part first, then the test part); bike through phi = none, in bikes."""
+    from torch.nn import functional as F
+
+    def teacher_of(path):
+        saved = torch.load(path, weights_only=True)
+        layers = [(saved["state"][f"{2 * i}.weight"], saved["state"][f"{2 * i}.bias"]) for i in range(5)]
+
+        def f(x):
+            x = (x - saved["x_scale"]["mean"]) / saved["x_scale"]["std"]
+            for i, (w, b) in enumerate(layers):
+                x = F.linear(x, w, b)
+                x = x.relu() if i < 4 else x
+            return x if saved["y_scale"] is None else x.squeeze(1) * saved["y_scale"]["std"] + saved["y_scale"]["mean"]
+
+        return f
+
+    answers = sweeps["answers"]
+    with np.load(sweeps["data"]["mnist"]) as z, np.load(answers["mnist"]) as a:
+        x = torch.tensor(z["x_small"], dtype=torch.float32) / 255
+        f = teacher_of(answers["mnist"].parent / "t.pt")
+        for seed in (0, 3, 7):
+            mapped = (x + 0.3 * torch.randn(x.shape, generator=seeds.generator("phi", seed))).clamp(0, 1)
+            torch.testing.assert_close(torch.tensor(a[f"small_seed{seed}"]), f(mapped), rtol=1e-4, atol=1e-4)
+        assert not np.allclose(a["small_seed0"], a["small_seed3"], atol=1e-3)  # each seed its own draw
+    with np.load(sweeps["data"]["bike"]) as z, np.load(answers["bike"]) as a:
+        f = teacher_of(answers["bike"].parent / "t.pt")
+        expected = f(torch.tensor(z["x_small"], dtype=torch.float32))
+        torch.testing.assert_close(torch.tensor(a["small_seed3"]), expected, rtol=1e-4, atol=1e-2)
+        assert abs(float(expected.mean()) - float(z["y_small"].mean())) < float(z["y_small"].std())  # bikes, not standard units
+
+
 def test_random_roles_are_independent_streams():
     values = {(role, seed): seeds.stream(role, seed) for role in seeds.ROLES for seed in range(5)}
     assert len(set(values.values())) == len(values)
@@ -83,10 +117,77 @@ def noise_answers(prepared, run_script, tmp_path_factory):
     return out / "noise.npz"
 
 
-def sweep(run_script, data, answers, folder, lams, seeds_, temperatures=(1.0,)):
+def by_hand(data_path, answers_path, lam, T, t2, seed, epochs, eval_every, small_size=None, batch_size=64, lr=1e-3):
+    """One student trained alone, written out plainly from the README's definition (no distill code but the
+    random streams): its own init and batch order from the ("student_init", seed) and ("student_batches", seed)
+    streams, inputs and targets standardized with the small part's statistics for regression (the teacher's
+    answers, given in target units, alike), Adam, the test metric in the data's own units, and the integral as
+    a trapezoid over the evaluated epochs. Returns (weights, curve, integral)."""
+    from torch.nn import functional as F
+
+    with np.load(data_path) as z:
+        x, y, x_test, y_test = (z[k] for k in ("x_small", "y_small", "x_test", "y_test"))
+    images = x.dtype == np.uint8
+    decode = (lambda a: torch.tensor(a, dtype=torch.float32) / 255) if images else (lambda a: torch.tensor(a, dtype=torch.float32))
+    n = len(x) if small_size is None else small_size
+    x, x_test = decode(x[:n]), decode(x_test)
+    y, y_test = (torch.tensor(y[:n]), torch.tensor(y_test)) if images else (torch.tensor(y[:n], dtype=torch.float32), torch.tensor(y_test, dtype=torch.float32))
+    teacher = None
+    if answers_path is not None:
+        with np.load(answers_path) as z:
+            teacher = torch.tensor(z[f"small_seed{seed}"][:n])
+    if not images:  # standardize with the rows the student trains on
+        mean, std = x.mean(0), x.std(0)
+        std = torch.where(std > 0, std, torch.ones_like(std))
+        x, x_test = (x - mean) / std, (x_test - mean) / std
+        y_mean, y_std = y.mean(), y.std()
+        y_train = (y - y_mean) / y_std
+        teacher = None if teacher is None else (teacher - y_mean) / y_std
+    hidden, n_out = (64, 10) if images else (32, 1)
+    g = seeds.generator("student_init", seed)
+    w1, b1 = models.linear_init(x.shape[1], hidden, g)
+    w2, b2 = models.linear_init(hidden, n_out, g)
+    params = [t.clone().requires_grad_() for t in (w1, b1, w2, b2)]
+    net = lambda inputs: torch.relu(inputs @ params[0] + params[1]) @ params[2] + params[3]  # noqa: E731
+    optimizer = torch.optim.Adam(params, lr=lr)
+
+    def loss_of(idx):
+        out = net(x[idx])
+        if images:
+            hard = F.cross_entropy(out, y[idx])
+            soft = 0 if teacher is None else F.cross_entropy(out / T, F.softmax(teacher[idx] / T, dim=1)) * (T**2 if t2 else 1)
+        else:
+            hard = F.mse_loss(out.squeeze(1), y_train[idx])
+            soft = 0 if teacher is None else F.mse_loss(out.squeeze(1), teacher[idx])
+        return lam * hard + (1 - lam) * soft
+
+    def evaluate(epoch, train_loss):
+        with torch.no_grad():
+            out = net(x_test)
+            if images:
+                metric, loss = (out.argmax(1) == y_test).float().mean().item(), F.cross_entropy(out, y_test).item()
+            else:
+                metric = loss = ((out.squeeze(1) * y_std + y_mean - y_test) ** 2).mean().item()  # bikes^2
+        return {"epoch": epoch, "metric": metric, "test_loss": loss, "train_loss": train_loss}
+
+    order = seeds.generator("student_batches", seed)
+    curve = [evaluate(0, None)]
+    for epoch in range(1, epochs + 1):
+        for idx in torch.randperm(n, generator=order).split(batch_size):
+            loss = loss_of(idx)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if epoch % eval_every == 0 or epoch == epochs:
+            curve.append(evaluate(epoch, loss.item()))
+    integral = sum((b["epoch"] - a["epoch"]) * (a["test_loss"] + b["test_loss"]) / 2 for a, b in zip(curve, curve[1:]))
+    return dict(zip(["w1", "b1", "w2", "b2"], (p.detach() for p in params))), curve, integral
+
+
+def sweep(run_script, data, answers, folder, lams, seeds_, temperatures=(1.0,), *extra, epochs=EPOCHS):
     """Train one sweep through the step script; {(lam, T, seed): (weights, metrics)}."""
     run_script("train_student.py", "--data", data, "--answers", answers, "--lams", *lams, "--temperatures", *temperatures,
-               "--seeds", *seeds_, "--teacher-seeds", 0, "--epochs", EPOCHS, "--eval-every", 2, "--threads", 1,
+               "--seeds", *seeds_, "--teacher-seeds", 0, "--epochs", epochs, "--eval-every", 2, "--threads", 1, *extra,
                "--metrics", folder / "lam{lam}-T{T}-seed{seed}.json", "--weights", folder / "lam{lam}-T{T}-seed{seed}.pt", check=True)
     out = {}
     for lam in lams:
@@ -98,42 +199,78 @@ def sweep(run_script, data, answers, folder, lams, seeds_, temperatures=(1.0,)):
 
 
 @pytest.fixture(scope="module")
-def sweeps(prepared, run_script, noise_answers, tmp_path_factory):
+def bike_answers(prepared, run_script, tmp_path_factory):
+    """A small real bike teacher (seed 0, 2 epochs) and its answers on bike through phi = none, in bikes."""
+    out = tmp_path_factory.mktemp("bike-teacher")
+    run_script("train_teacher.py", "--data", prepared["bike"], "--out", out / "t.pt", "--metrics", out / "t.json", "--epochs", 2, "--threads", 1, check=True)
+    run_script("teacher_answers.py", "--target-data", prepared["bike"], "--teacher", out / "t.pt", "--phi", "none", "--seeds", 0, 3,
+               "--out", out / "none.npz", "--metrics", out / "none.json", "--threads", 1, check=True)
+    return out / "none.npz"
+
+
+@pytest.fixture(scope="module")
+def sweeps(prepared, run_script, noise_answers, bike_answers, tmp_path_factory):
     mnist, root = prepared["mnist"], tmp_path_factory.mktemp("sweeps")
+    eight = ([0.0, 0.5], [0, 3], [1.0, 4.0], "--t2", "--small-size", 200)
     return {
-        "alone": sweep(run_script, mnist, noise_answers, root / "alone", [0.5], [2]),
-        "eight": sweep(run_script, mnist, noise_answers, root / "eight", [0.0, 0.5], [0, 1, 2, 3]),
-        "eight again": sweep(run_script, mnist, noise_answers, root / "again", [0.0, 0.5], [0, 1, 2, 3]),
+        "eight": sweep(run_script, mnist, noise_answers, root / "eight", *eight),
+        "eight again": sweep(run_script, mnist, noise_answers, root / "again", *eight),
         "other mates": sweep(run_script, mnist, noise_answers, root / "mates", [0.5, 0.9], [7, 2], [1.0, 3.0]),
+        "bike": sweep(run_script, prepared["bike"], bike_answers, root / "bike", [0.0, 0.5, 1.0], [0, 3]),
         "root": root,
+        "data": {"mnist": mnist, "bike": prepared["bike"]},
+        "answers": {"mnist": noise_answers, "bike": bike_answers},
     }
 
 
-def assert_same_run(a, b):
-    (weights_a, metrics_a), (weights_b, metrics_b) = a, b
-    for name in weights_a:
-        torch.testing.assert_close(weights_a[name], weights_b[name], rtol=1e-4, atol=1e-5)
-    curve = lambda m: [(e["epoch"], e["accuracy"]) for e in m["epochs"]]  # noqa: E731
-    assert [e for e, _ in curve(metrics_a)] == [0, 2, 4, 5]
-    np.testing.assert_allclose([v for _, v in curve(metrics_a)], [v for _, v in curve(metrics_b)], atol=2e-3)  # 2 of 1000 test images
-    assert abs(metrics_a["integral"] - metrics_b["integral"]) < 1e-3 * metrics_a["integral"]
+def assert_matches_by_hand(sweeps, name, dataset, t2=False, small_size=None):
+    """Every run of the sweep against the same run trained by hand: weights, the whole curve, the integral and
+    the settings its metrics.json records."""
+    metric = "accuracy" if dataset == "mnist" else "mse"
+    for (lam, T, seed), (weights, metrics) in sweeps[name].items():
+        hand_weights, curve, integral = by_hand(sweeps["data"][dataset], sweeps["answers"][dataset], lam, T, t2, seed, EPOCHS, 2, small_size)
+        where = f"{name} lam={lam} T={T} seed={seed}"
+        for key, value in hand_weights.items():
+            torch.testing.assert_close(weights[key], value, rtol=1e-4, atol=2e-5, msg=lambda m: f"{where} {key}: {m}")
+        assert [e["epoch"] for e in metrics["epochs"]] == [e["epoch"] for e in curve] == [0, 2, 4, 5], where
+        np.testing.assert_allclose([e[metric] for e in metrics["epochs"]], [e["metric"] for e in curve], rtol=1e-4, atol=2e-3, err_msg=where)
+        np.testing.assert_allclose([e["test_loss"] for e in metrics["epochs"]], [e["test_loss"] for e in curve], rtol=1e-4, err_msg=where)
+        np.testing.assert_allclose([e["train_loss"] for e in metrics["epochs"][1:]], [e["train_loss"] for e in curve[1:]], rtol=1e-4, err_msg=where)
+        assert metrics["integral"] == pytest.approx(integral, rel=1e-4), where
+        assert metrics["test_metric"] == pytest.approx(curve[-1]["metric"], rel=1e-4, abs=2e-3), where
+        config = metrics["config"]
+        assert (config["lam"], config["temperature"], config["seed"], config["t2"]) == (lam, T, seed, t2), where
+        assert metrics["small_size"] == (small_size or 300) and metrics["sweep_runs"] == len(sweeps[name]), where
 
 
 @pytest.mark.slow
-def test_a_run_inside_a_sweep_of_eight_matches_the_run_alone(sweeps):
+def test_every_run_of_a_sweep_matches_the_run_trained_by_hand(sweeps):
+    """Two lams x two temperatures (T^2 scaling) x two seeds on the first 200 rows, evaluated every 2 epochs:
+    each of the 8 runs is the run alone, written out by hand, to float rounding."""
     assert len(sweeps["eight"]) == 8
-    assert_same_run(sweeps["eight"][0.5, 1.0, 2], sweeps["alone"][0.5, 1.0, 2])
-    assert sweeps["eight"][0.5, 1.0, 2][1]["sweep_runs"] == 8 and sweeps["alone"][0.5, 1.0, 2][1]["sweep_runs"] == 1
-    # and the runs differ from each other: other lam, other seed
-    assert not torch.allclose(sweeps["eight"][0.0, 1.0, 2][0]["w1"], sweeps["eight"][0.5, 1.0, 2][0]["w1"], atol=1e-3)
-    assert not torch.allclose(sweeps["eight"][0.5, 1.0, 1][0]["w1"], sweeps["eight"][0.5, 1.0, 2][0]["w1"], atol=1e-3)
+    assert_matches_by_hand(sweeps, "eight", "mnist", t2=True, small_size=200)
+    # and the runs differ from each other: other lam, other T, other seed
+    w = {key: weights["w2"] for key, (weights, _) in sweeps["eight"].items()}
+    assert not torch.allclose(w[0.0, 1.0, 3], w[0.5, 1.0, 3], atol=1e-3)
+    assert not torch.allclose(w[0.0, 1.0, 3], w[0.0, 4.0, 3], atol=1e-3)
+    assert not torch.allclose(w[0.5, 1.0, 0], w[0.5, 1.0, 3], atol=1e-3)
 
 
 @pytest.mark.slow
 def test_a_runs_result_does_not_depend_on_its_sweep_mates(sweeps):
-    """Other seeds (in another order), other lams and another temperature beside it: the same run."""
-    assert_same_run(sweeps["other mates"][0.5, 1.0, 2], sweeps["alone"][0.5, 1.0, 2])
-    assert_same_run(sweeps["other mates"][0.5, 1.0, 2], sweeps["eight"][0.5, 1.0, 2])
+    """Other seeds (in another order), other lams and another temperature beside it: still the run by hand."""
+    assert_matches_by_hand(sweeps, "other mates", "mnist")
+
+
+@pytest.mark.slow
+def test_a_bike_sweep_matches_the_run_by_hand_in_bikes(sweeps):
+    """Regression: inputs, targets and the teacher's answers standardized for training, the MSE reported in
+    bikes^2. A student scored in standardized units would read about 1 instead of thousands."""
+    assert_matches_by_hand(sweeps, "bike", "bike")
+    with np.load(sweeps["data"]["bike"]) as z:
+        variance = float(np.var(z["y_test"]))
+    for _, metrics in sweeps["bike"].values():
+        assert 0.1 * variance < metrics["test_metric"] < 3 * variance  # a few epochs: between a fit and no fit
 
 
 @pytest.mark.slow

@@ -47,6 +47,57 @@ def test_each_teacher_of_a_stack_starts_as_it_would_alone_and_computes_its_own_m
     assert models.n_weights(stack) == models.n_weights(models.teacher(n_in, n_out))
 
 
+def teacher_by_hand(data_path, seed, epochs, batch_size=128, lr=1e-3):
+    """One bike teacher trained alone, written out plainly: layers drawn in order from the ("teacher_init", seed)
+    stream, batches from ("teacher_batches", seed), inputs and targets standardized with the big part's
+    statistics, MSE, Adam; its test MSE in bikes^2. Returns (weights [out, in] per layer, test MSE)."""
+    from distill import seeds
+    from torch.nn import functional as F
+
+    with np.load(data_path) as z:
+        x, y, x_test, y_test = (torch.tensor(z[k], dtype=torch.float32) for k in ("x_big", "y_big", "x_test", "y_test"))
+    mean, std = x.mean(0), x.std(0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    x, x_test = (x - mean) / std, (x_test - mean) / std
+    y_train = (y - y.mean()) / y.std()
+    g = seeds.generator("teacher_init", seed)
+    sizes = [x.shape[1], 256, 128, 64, 64, 1]
+    params = [t.clone().requires_grad_() for pair in zip(sizes[:-1], sizes[1:]) for t in models.linear_init(*pair, g)]
+
+    def net(h):
+        for i in range(5):
+            h = h @ params[2 * i] + params[2 * i + 1]
+            h = h.relu() if i < 4 else h
+        return h.squeeze(1)
+
+    optimizer = torch.optim.Adam(params, lr=lr)
+    order = seeds.generator("teacher_batches", seed)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x), generator=order).split(batch_size):
+            loss = F.mse_loss(net(x[idx]), y_train[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        mse = float(((net(x_test) * y.std() + y.mean() - y_test) ** 2).mean())
+    return [p.detach().T if p.dim() == 2 else p.detach() for p in params], mse
+
+
+@pytest.mark.slow
+def test_each_teacher_of_a_bike_stack_is_the_teacher_trained_by_hand(prepared, run_script, tmp_path):
+    """Seeds 0 and 3 in one stack, each against a teacher written out by hand: its own init and batch streams,
+    its own weights, and its test MSE in bikes^2 (a teacher scored in standardized units reads about 1)."""
+    train(run_script, prepared["bike"], tmp_path, [0, 3])
+    for seed in (0, 3):
+        saved = torch.load(tmp_path / f"seed{seed}.pt", weights_only=True)
+        hand, mse = teacher_by_hand(prepared["bike"], seed, epochs=2, batch_size=64)
+        for i, value in enumerate(hand):
+            name = f"{2 * (i // 2)}.{'weight' if i % 2 == 0 else 'bias'}"
+            torch.testing.assert_close(saved["state"][name], value, rtol=1e-4, atol=1e-5, msg=lambda m: f"seed {seed} {name}: {m}")
+        assert json.loads((tmp_path / f"seed{seed}.json").read_text())["test_metric"] == pytest.approx(mse, rel=1e-4)
+    assert mse > 1000  # bikes^2
+
+
 def train(run_script, data, folder, seeds, *extra, epochs=2):
     return ok(run_script("train_teacher.py", "--data", data, "--seeds", *seeds, "--out", folder / "seed{seed}.pt",
                          "--metrics", folder / "seed{seed}.json", "--epochs", epochs, "--batch-size", 64, "--threads", 1, *extra))

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import assert_drawn
 from slurm_dag import submissions
 from snakemake_run import ROOT, SMOKE_CONFIG, snakemake
 
@@ -141,18 +142,54 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
         assert set(pd.read_csv(results / "figures" / f"gain-{target}.csv")["size"]) == set(sizes)
         for kind in ("lambda", "curves", "gain", "temperature"):
             for ext in ("png", "pdf"):
-                assert (results / "figures" / f"{kind}-{target}.{ext}").stat().st_size > 1000
+                assert_drawn(results / "figures" / f"{kind}-{target}.{ext}")
     # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only
     hot = json.loads(next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
     assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["small_size"] == 100
     assert {p.name for p in (results / "students" / "bike" / "n200").glob("*-*/*")} == {"lam0.5-T1"}
     temperature = pd.read_csv(results / "figures" / "temperature-mnist.csv")
     assert set(temperature["T"].dropna()) == {1.0, 4.0} and set(temperature["size"]) == {100, 200}
-    assert (results / "figures" / "phi-examples.png").stat().st_size > 1000
+    assert_drawn(results / "figures" / "phi-examples.png")
     teachers = pd.read_csv(results / "tables" / "teachers.csv")
     assert len(teachers) == len({e["source"] for e in config["experiments"]}) + len(config["experiments"])
     runtime = pd.read_csv(results / "tables" / "runtime.csv")
     assert {"train_students", "train_teachers", "fit_mapping", "teacher_answers"} <= set(runtime["rule"])
+
+
+def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_local):
+    """Each student's metrics.json records the run its path names: target data, small-part size, lam, T, seed,
+    the answers of its (source, phi) and the teacher seed paired with it; each teacher its own seed and domain.
+    A rule that dropped or crossed an argument (a baseline without --small-size) writes the right paths with
+    the wrong contents, which only this reveals."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from distill.results import parse
+
+    config = yaml.safe_load(SMOKE_CONFIG.read_text())
+    results = smoke_local / "results"
+    students = sorted((results / "students").rglob("metrics.json"))
+    assert len(students) == len(grid_runs(config, {t: config["small_sizes"].get(t, [config["data"]["sizes"][t]["small"]])
+                                                   for t in {e["target"] for e in config["experiments"]}}))
+    for path in students:
+        key, record = parse(path), json.loads(path.read_text())
+        run, where = record["config"], path.relative_to(results)
+        assert record["dataset"] == key["target"] and Path(run["data"]) == Path("results/data") / f"{key['target']}.npz", where
+        assert record["small_size"] == run["small_size"] == key["size"], where
+        assert (run["lam"], run["seed"], run["epochs"], run["eval_every"]) == (key["lam"], key["seed"], config["training"]["student"]["epochs"],
+                                                                               config["training"]["student"]["eval_every"]), where
+        if key["source"] is None:
+            assert run["answers"] is None and run["teacher_seed"] is None, where
+        else:
+            assert run["temperature"] == key["T"] and run["t2"] == config["t2"] and run["teacher_seed"] == key["seed"], where
+            assert Path(run["answers"]) == Path("results/answers") / f"{key['target']}-from-{key['source']}" / f"{key['phi']}.npz", where
+    for path in sorted((results / "teachers").glob("*/seed*.json")):
+        record = json.loads(path.read_text())
+        assert record["dataset"] == path.parent.name and f"seed{record['seed']}.json" == path.name, path
+    for path in sorted((results / "answers").glob("*/*.json")):
+        record = json.loads(path.read_text())
+        assert record["teacher_seeds"] == {str(s): s for s in config["seeds"]}, path
+        target, source = path.parent.name.split("-from-")
+        assert record["config"]["phi"] == path.stem and record["target"] == target, path
+        assert record["config"]["teacher"] == [f"results/teachers/{source}/seed{s}.pt" for s in config["seeds"]], path
 
 
 def test_report_builds_with_every_table_and_figure(smoke_local):
