@@ -184,7 +184,7 @@ def panels(n, wrap=None):
     ncol = max(1, min(n, wrap or args.col_wrap))
     nrow = math.ceil(max(n, 1) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
-    for ax in axes.flat[n:]:
+    for ax in axes.flat[max(n, 1):]:  # with no panel to draw, the first one stays, to say why
         ax.set_visible(False)
     return fig, list(axes.flat)
 
