@@ -1,9 +1,10 @@
-"""Config checks the workflow runs at start (check, called by workflow/rules/common.smk): the JSON
-schema (through Snakemake's validate) with a message that names the key and what it allows, then
-what a schema cannot say (sizes that fit)."""
+"""Config checks the workflow runs at start (check, called by workflow/rules/common.smk): finite numbers,
+the JSON schema (jsonschema, as Snakemake's validate, with integers that are ints) with a message that
+names the key and what it allows, then what a schema cannot say (sizes that fit, values that print exactly)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from pathlib import Path
@@ -93,10 +94,14 @@ STRICT = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_chec
     "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)))
 
 
+@functools.lru_cache
+def _validator(schema_path: str):
+    return STRICT(yaml.safe_load(Path(schema_path).read_text()))  # parsing the schema takes 0.2 s: once
+
+
 def explain(config: dict, schema_path: Path = SCHEMA) -> str | None:
     """One line per schema violation, naming the key and what it allows; None if the config is valid."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = STRICT(schema)
+    validator = _validator(str(schema_path))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     lines = []
     for error in errors:
@@ -218,20 +223,13 @@ def check_small_sizes(config: dict) -> None:
 
 
 def check(config: dict) -> None:
-    """What the workflow checks at start, on a config coerce() has already typed: the schema through
-    snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes, check_phis, check_small_sizes and check_distinct.
-    check_finite runs first (NaN passes a schema's bounds), check_written last (values that print as another number)."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-
+    """What the workflow checks at start, on a config coerce() has already typed: check_finite (a NaN passes a
+    schema's bounds), the schema (ConfigError naming each key and what it allows), then check_sizes, check_phis,
+    check_small_sizes, check_distinct and check_written (no lam or T prints as another number)."""
     check_finite(config)
-    try:
-        validate(config, str(SCHEMA))  # absolute: a relative path resolves against the calling file
-    except WorkflowError:
-        raise ConfigError(explain(config) or f"config does not match {SCHEMA.relative_to(SCHEMA.parents[2])}")
-    strict = explain(config)  # what Snakemake's validator lets through: an integer key given 5.0
-    if strict:
-        raise ConfigError(strict)
+    errors = explain(config)  # the schema, as snakemake.utils.validate checks it, but 5.0 is no integer
+    if errors:
+        raise ConfigError(errors)
     check_sizes(config)
     check_phis(config)
     check_small_sizes(config)

@@ -41,9 +41,9 @@ def unwritten(value: float) -> str | None:
     nearest value that can be written: a tiny positive number would print as 0, 0.1234567 as 0.123457."""
     if not math.isfinite(value):
         return f"{value!r} is not a finite number; allowed: a finite number"
-    shown = fmt(value)
+    shown = fmt(value) if abs(value) < 10**FMT_WIDTH else "9" * (FMT_WIDTH + 1)  # a huge int overflows a float
     if len(shown) > FMT_WIDTH:
-        return f"{value!r} is {len(shown)} digits in paths and tables; allowed: at most {FMT_WIDTH} characters (up to 1e19)"
+        return f"{value!r} is over {FMT_WIDTH} digits in paths and tables; allowed: at most {FMT_WIDTH} characters (up to 1e19)"
     if float(shown) != value:
         nearest = "0.000001 (the smallest positive one)" if value > 0 and float(shown) == 0 else shown
         return f"{value!r} is written {shown} in paths and tables, which reads back as another number; allowed: at most 6 decimals, e.g. {nearest}"
