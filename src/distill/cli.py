@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -20,6 +21,8 @@ class Parser(argparse.ArgumentParser):
 
     def __init__(self, doc: str):
         super().__init__(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+        # '--lr -1e-3' and '--sigma -inf' are values to refuse, not options (argparse knows only -1 and -0.5)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
 
     def error(self, message):
         fail(f"{message} (see {self.prog} --help)", code=2)
