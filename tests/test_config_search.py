@@ -85,6 +85,7 @@ def meaningful(config: dict) -> None:
 @example(value=0.0)  # an integer key given a float: 'seed0.0' in a path
 @example(value=".nan")  # text the YAML reader turns into NaN
 @example(value=[])
+@example(value={"\x1e": float("nan")})  # a key with a control character broke the message into two lines
 def test_any_value_at_any_numeric_key_is_meant_or_named(key, value):
     from distill.config import ConfigError, check, coerce
 

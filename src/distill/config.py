@@ -67,7 +67,10 @@ def check_finite(config: dict) -> None:
 def _key(path) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int) or not str(part).isidentifier():  # a key with a control character stays on one line
+            out += f"[{part if isinstance(part, int) else repr(part)}]"
+        else:
+            out += f".{part}" if out else str(part)
     return out or "(top level)"
 
 
