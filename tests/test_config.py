@@ -85,6 +85,19 @@ CASES = {
     "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target", f"allowed: {DATASETS}"),
     "teachers-unknown": ({"teachers": "both"}, "teachers", "allowed: one of paired, shared"),
     "dataset-shell-injection": ({"data.sizes.a;rm -rf ~": {"big": 1, "small": 1, "test": 1}}, "data.sizes", f"allowed: {DATASETS}"),
+    # numbers that compare false (a NaN passes every minimum and maximum) or are infinite, anywhere
+    "lam-nan": ({"lams": [0.5, float("nan")]}, "lams[1]", "allowed: a finite number"),
+    "lam-nan-as-text": ({"lams": [".nan"]}, "lams[0]", "allowed: a finite number"),
+    "temperature-inf": ({"temperatures": [float("inf")]}, "temperatures[0]", "allowed: a finite number"),
+    "lr-nan": ({"training.student.lr": float("nan")}, "training.student.lr", "allowed: a finite number"),
+    "sigma-inf": ({"phi.noise.sigma": float("inf")}, "phi.noise.sigma", "allowed: a finite number"),
+    "split-seed-minus-inf": ({"data.split_seed": float("-inf")}, "data.split_seed", "allowed: a finite number"),
+    # values that a path or a table would show as another number
+    "temperature-prints-as-zero": ({"temperatures": [1e-9]}, "temperatures[0]", "e.g. 0.000001 (the smallest positive one)"),
+    "temperature-as-text-prints-as-zero": ({"temperatures": ["1e-7"]}, "temperatures[0]", "e.g. 0.000001"),
+    "lam-with-7-decimals": ({"lams": [0.1234567]}, "lams[0]", "allowed: at most 6 decimals, e.g. 0.123457"),
+    "temperature-too-long-for-a-path": ({"temperatures": [1e300]}, "temperatures[0]", "allowed: number > 0 and <= 1e+19"),
+    "seed-as-a-float": ({"seeds": [0.0, 1]}, "seeds[0]", "allowed: a value of type integer"),
 }
 
 

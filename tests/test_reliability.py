@@ -403,7 +403,7 @@ def test_one_failing_experiment_leaves_the_others_and_no_misleading_table(tiny_d
     failed = [run for run in runs if "/mnist-none/" in run]
     assert len(failed) == 2 and len(runs) == 8
     log = workdir / "logs" / "train_students" / "mnist" / "n100" / "mnist-none.log"  # the sweep of the broken experiment
-    assert f"error: {broken}: not a teacher answers file" in log.read_text()
+    assert f"error: --answers {broken} is not a file any step writes" in log.read_text()
     for run in failed:
         assert not (workdir / run).exists()
     for run in set(runs) - set(failed):  # keep-going: every other student finished

@@ -1,9 +1,12 @@
-"""Config checks the workflow runs at start (check, called by workflow/rules/common.smk): the JSON
-schema (through Snakemake's validate) with a message that names the key and what it allows, then
-what a schema cannot say (sizes that fit)."""
+"""Config checks the workflow runs at start (check, called by workflow/rules/common.smk): finite numbers,
+the JSON schema (jsonschema, as Snakemake's validate, with integers that are ints) with a message that
+names the key and what it allows, then what a schema cannot say (sizes that fit, values that print exactly)."""
 
 from __future__ import annotations
 
+import functools
+import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +23,9 @@ class ConfigError(ValueError):
     pass
 
 
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # also 1e-3 and 1.0e3, which YAML 1.1 leaves as text
+
+
 def coerce(value):
     """Numbers and booleans given as text (Snakemake's --config 'seeds=[0]' yields ['0']) -> their values."""
     if isinstance(value, dict):
@@ -33,14 +39,38 @@ def coerce(value):
             return value
         if isinstance(parsed, bool):  # only true/false, not YAML 1.1's yes/no/on/off
             return parsed if value.lower() in ("true", "false") else value
-        return parsed if isinstance(parsed, (int, float)) else value
+        if isinstance(parsed, (int, float)):
+            return parsed
+        return float(value) if NUMBER.fullmatch(value.strip()) else value
     return value
+
+
+def numbers(node, path=()):
+    """(key path, value) of every number in a config, at any depth (booleans are not numbers)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from numbers(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from numbers(v, (*path, i))
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield path, node
+
+
+def check_finite(config: dict) -> None:
+    """Every number is finite: a NaN passes every minimum and maximum of a JSON schema (it compares false)."""
+    for path, value in numbers(config):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"config key {_key(path)}: {value!r} is not a finite number; allowed: a finite number")
 
 
 def _key(path) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int) or not str(part).isidentifier():  # a key with a control character stays on one line
+            out += f"[{part if isinstance(part, int) else repr(part)}]"
+        else:
+            out += f".{part}" if out else str(part)
     return out or "(top level)"
 
 
@@ -62,10 +92,19 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     return schema.get("description", "") or f"{error.validator} {error.validator_value}"
 
 
+# An integer is an int: JSON schema counts 5.0 as an integer, but it would reach a path as seed5.0
+STRICT = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)))
+
+
+@functools.lru_cache
+def _validator(schema_path: str):
+    return STRICT(yaml.safe_load(Path(schema_path).read_text()))  # parsing the schema takes 0.2 s: once
+
+
 def explain(config: dict, schema_path: Path = SCHEMA) -> str | None:
     """One line per schema violation, naming the key and what it allows; None if the config is valid."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _validator(str(schema_path))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     lines = []
     for error in errors:
@@ -136,6 +175,17 @@ def check_distinct(config: dict) -> None:
             seen[shown] = value
 
 
+def check_written(config: dict) -> None:
+    """Every lam and temperature reads back from its path and table row as the same number (distill.io.fmt)."""
+    from distill.io import unwritten
+
+    for key in ("lams", "temperatures"):
+        for i, value in enumerate(config[key]):
+            problem = unwritten(value)
+            if problem:
+                raise ConfigError(f"config key {key}[{i}]: {problem}")
+
+
 def small_sizes(config: dict, target: str) -> list[int]:
     """The student's small-part sizes for a target, largest first: config small_sizes.<target>, or the
     whole small part (data.sizes.<target>.small) when the target is not listed. A size n is the first n
@@ -176,16 +226,15 @@ def check_small_sizes(config: dict) -> None:
 
 
 def check(config: dict) -> None:
-    """What the workflow checks at start, on a config coerce() has already typed: the schema through
-    snakemake.utils.validate (ConfigError naming each key and what it allows), then check_sizes, check_phis, check_small_sizes and check_distinct."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
-
-    try:
-        validate(config, str(SCHEMA))  # absolute: a relative path resolves against the calling file
-    except WorkflowError:
-        raise ConfigError(explain(config) or f"config does not match {SCHEMA.relative_to(SCHEMA.parents[2])}")
+    """What the workflow checks at start, on a config coerce() has already typed: check_finite (a NaN passes a
+    schema's bounds), the schema (ConfigError naming each key and what it allows), then check_sizes, check_phis,
+    check_small_sizes, check_distinct and check_written (no lam or T prints as another number)."""
+    check_finite(config)
+    errors = explain(config)  # the schema, as snakemake.utils.validate checks it, but 5.0 is no integer
+    if errors:
+        raise ConfigError(errors)
     check_sizes(config)
     check_phis(config)
     check_small_sizes(config)
     check_distinct(config)
+    check_written(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import sys
@@ -28,8 +29,25 @@ def atomic_path(path):
 
 
 def fmt(value: float) -> str:
-    """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1' (never an exponent)."""
-    return f"{value:.6f}".rstrip("0").rstrip(".")
+    """A number as it appears in paths: 0.5 -> '0.5', 1.0 -> '1' (never an exponent; -0.0 -> '0')."""
+    return f"{value + 0.0:.6f}".rstrip("0").rstrip(".")
+
+
+FMT_WIDTH = 20  # the longest number a path holds: 1e19 is 20 digits
+
+
+def unwritten(value: float) -> str | None:
+    """Why fmt(value) would not read back as value in a path or a table (None if it does), with the
+    nearest value that can be written: a tiny positive number would print as 0, 0.1234567 as 0.123457."""
+    if not math.isfinite(value):
+        return f"{value!r} is not a finite number; allowed: a finite number"
+    shown = fmt(value) if abs(value) < 10**FMT_WIDTH else "9" * (FMT_WIDTH + 1)  # a huge int overflows a float
+    if len(shown) > FMT_WIDTH:
+        return f"{value!r} is over {FMT_WIDTH} digits in paths and tables; allowed: at most {FMT_WIDTH} characters (up to 1e19)"
+    if float(shown) != value:
+        nearest = "0.000001 (the smallest positive one)" if value > 0 and float(shown) == 0 else shown
+        return f"{value!r} is written {shown} in paths and tables, which reads back as another number; allowed: at most 6 decimals, e.g. {nearest}"
+    return None
 
 
 def run_paths(option: str, pattern, runs: list[dict]) -> list[Path]:

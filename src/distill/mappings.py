@@ -16,9 +16,11 @@ PHIS = {"classification": ("none", "noise", "conv", "vae"), "regression": ("none
 
 def add_options(parser) -> None:
     """The settings of psi and phi (the same functions), for the scripts that apply them: make_domain.py, teacher_answers.py."""
-    parser.add_argument("--sigma", type=float, default=0.3, help="noise: standard deviation (pixels in [0, 1], or feature standard deviations; default 0.3)")
-    parser.add_argument("--kernel-size", type=int, default=5, help="conv: Gaussian blur kernel size, odd (default 5)")
-    parser.add_argument("--blur-sigma", type=float, default=1.5, help="conv: Gaussian blur sigma (default 1.5)")
+    from distill import cli
+
+    parser.add_argument("--sigma", type=cli.nonnegative, default=0.3, help="noise: standard deviation (pixels in [0, 1], or feature standard deviations; default 0.3)")
+    parser.add_argument("--kernel-size", type=cli.odd_size, default=5, help="conv: Gaussian blur kernel size, odd (default 5)")
+    parser.add_argument("--blur-sigma", type=cli.positive, default=1.5, help="conv: Gaussian blur sigma (default 1.5)")
 
 
 def noise(x: torch.Tensor, sigma: float, generator: torch.Generator, clip: bool) -> torch.Tensor:

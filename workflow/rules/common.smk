@@ -21,8 +21,8 @@ config.update(
     coerce(config)
 )  # --config 'seeds=[0]' and allow_missing=true arrive as text
 
-# The schema (through snakemake.utils.validate), the split sizes, the phi of each experiment and values that
-# would share a path: a ConfigError names the key (distill.config.check).
+# Finite numbers, the schema, the split sizes, the phi of each experiment and values that
+# would share a path or print as another number: a ConfigError names the key (distill.config.check).
 check(config)
 
 DATASETS = "mnist|fashion_mnist|bike|bike_uci"

@@ -18,22 +18,22 @@ Example:
         --names "seeds 0-4" "seeds 5-9" --out results/replicate
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import results as R  # noqa: E402
+from distill import cli, results as R  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--a", required=True, type=Path, help="tables folder of the first run (make_tables.py's --out-dir)")
 p.add_argument("--b", required=True, type=Path, help="tables folder of the second run")
 p.add_argument("--names", nargs=2, default=["A", "B"], metavar=("A", "B"), help="what to call the two runs in the report (default A B)")
 p.add_argument("--out", required=True, type=Path, help="path prefix of the report: <out>.md and <out>.csv")
 args = p.parse_args()
+cli.writable("out", args.out)
 
 KEY = ["target", "size", "source", "phi", "T", "lam"]
 

@@ -15,7 +15,6 @@ Example:
     python workflow/scripts/contrasts.py --runs results replicate/results --out results/contrasts.md
 """
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -23,15 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import results as R  # noqa: E402
+from distill import cli, results as R  # noqa: E402
 from distill.config import base, psi  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="results folders of finished runs with disjoint seeds (their students/ are read)")
-p.add_argument("--alpha", type=float, default=0.05, help="level of the verdicts, on the Holm-adjusted p (default 0.05)")
+p.add_argument("--alpha", type=cli.level, default=0.05, help="level of the verdicts, on the Holm-adjusted p (default 0.05)")
 p.add_argument("--out", required=True, type=Path, help="the report (.md)")
 args = p.parse_args()
+cli.writable("out", args.out)
 
 paths = [f for folder in args.runs for f in sorted((folder / "students").glob("*/n*/**/metrics.json"))]
 if not paths:

@@ -14,32 +14,35 @@ Example:
         --metrics results/mappings/fashion_mnist-to-mnist/vae.json --epochs 10
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import torch  # noqa: E402
 
-from distill import data, seeds  # noqa: E402
+from distill import cli, data, seeds  # noqa: E402
 from distill.io import Record, fail  # noqa: E402
 from distill.mappings import save_vae  # noqa: E402
 from distill.models import VAE  # noqa: E402
 from distill.training import Checkpoint, Scaler, batches, setup, tensors  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz): the inputs phi takes")
 p.add_argument("--source-data", required=True, type=Path, help="prepared source dataset (.npz): the inputs phi returns")
 p.add_argument("--out", required=True, type=Path, help="fitted mapping (.pt)")
 p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write")
-p.add_argument("--epochs", type=int, default=10, help="passes over the training part: the big part, or the target's small part for a translator (default 10)")
-p.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
-p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--hidden", type=int, default=256, help="width of the encoder's and decoder's hidden layer (default 256)")
-p.add_argument("--latent", type=int, default=16, help="latent dimension (default 16)")
-p.add_argument("--seed", type=int, default=0, help="seed of initialisation, batch order, pairing and draws (default 0)")
-p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+p.add_argument("--epochs", type=cli.positive_int, default=10, help="passes over the training part: the big part, or the target's small part for a translator (default 10)")
+p.add_argument("--batch-size", type=cli.positive_int, default=128, help="mini-batch size (default 128)")
+p.add_argument("--lr", type=cli.positive, default=1e-3, help="Adam learning rate (default 1e-3)")
+p.add_argument("--hidden", type=cli.positive_int, default=256, help="width of the encoder's and decoder's hidden layer (default 256)")
+p.add_argument("--latent", type=cli.positive_int, default=16, help="latent dimension (default 16)")
+p.add_argument("--seed", type=cli.seed, default=0, help="seed of initialisation, batch order, pairing and draws (default 0)")
+p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
+cli.expect("target-data", args.target_data, "data")
+cli.expect("source-data", args.source_data, "data")
+cli.writable("out", args.out)
+cli.writable("metrics", args.metrics)
 
 try:
     target_info, source_info = data.meta(args.target_data), data.meta(args.source_data)

@@ -14,7 +14,6 @@ Example:
         --out results/domains/mnist+noise.npz
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,21 +21,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import data, mappings, seeds  # noqa: E402
+from distill import cli, data, mappings, seeds  # noqa: E402
 from distill.io import fail  # noqa: E402
 from distill.training import Scaler, setup, tensors  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path, help="prepared dataset (.npz from prepare_data.py)")
 p.add_argument("--psi", required=True, choices=["noise", "conv", "vae"], help="the transform that makes the domain")
 p.add_argument("--vae", type=Path, help="the dataset's fitted VAE (.pt from fit_mapping.py; needed for --psi vae)")
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
-p.add_argument("--seed", type=int, default=0, help="seed of the domain's draws (default 0)")
+p.add_argument("--seed", type=cli.seed, default=0, help="seed of the domain's draws (default 0)")
 p.add_argument("--out", required=True, type=Path, help="the domain (.npz with x_big, y_big, x_test, y_test, and its .json)")
-p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 if args.psi == "vae" and args.vae is None:
     fail("--psi vae needs --vae (the dataset's VAE from fit_mapping.py)")
+cli.expect("data", args.data, "data")
+if args.vae is not None:
+    cli.expect("vae", args.vae, "mapping")
+cli.writable("out", args.out)
 
 try:
     info = data.meta(args.data)

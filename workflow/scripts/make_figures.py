@@ -39,7 +39,6 @@ Example:
         --answers-npz results/answers/mnist-from-mnist/*.npz --out-dir results/figures
 """
 
-import argparse
 import math
 import sys
 import zipfile
@@ -56,20 +55,21 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from distill import results as R  # noqa: E402
+from distill import cli, results as R  # noqa: E402
 from distill.config import regression  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
 p.add_argument("--answers-npz", nargs="*", default=[], type=Path, help="teacher answers results/answers/{target}-from-{source}/{phi}.npz; those with examples_x/examples_phi give the phi-examples rows")
 p.add_argument("--out-dir", required=True, type=Path, help="folder for the .pdf, .png and .csv files")
 p.add_argument("--allow-missing", action="store_true", help="draw from the runs that exist, skipping missing files")
-p.add_argument("--examples", type=int, default=6, help="example images per row in phi-examples (default 6)")
-p.add_argument("--col-wrap", type=int, default=3, help="panels per row in curves-{target} and domains-{target} (default 3)")
-p.add_argument("--lam-for-T", type=float, default=0.5, help="the lambda of temperature-{target} (default 0.5)")
-p.add_argument("--dpi", type=int, default=150, help="resolution of the PNG files (default 150)")
+p.add_argument("--examples", type=cli.positive_int, default=6, help="example images per row in phi-examples (default 6)")
+p.add_argument("--col-wrap", type=cli.positive_int, default=3, help="panels per row in curves-{target} and domains-{target} (default 3)")
+p.add_argument("--lam-for-T", type=cli.unit, default=0.5, help="the lambda of temperature-{target} (default 0.5)")
+p.add_argument("--dpi", type=cli.positive_int, default=150, help="resolution of the PNG files (default 150)")
 args = p.parse_args()
+cli.writable("out-dir", args.out_dir, folder=True)
 
 R.check_missing(args.runs + args.answers_npz, args.allow_missing, "skipped")
 try:

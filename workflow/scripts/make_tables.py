@@ -33,7 +33,6 @@ Example:
         --answers results/answers/*/*.json --out-dir results/tables
 """
 
-import argparse
 import json
 import math
 import re
@@ -44,17 +43,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import results as R  # noqa: E402
+from distill import cli, results as R  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
 p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}/seed{seed}.json")
 p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
 p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}, gain-{target}, experiments-{target} and teachers, each .csv, .md and .tex")
 p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
-p.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
+p.add_argument("--alpha", type=cli.level, default=0.05, help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
 args = p.parse_args()
+cli.writable("out-dir", args.out_dir, folder=True)
 
 
 def num(x, d):

@@ -9,19 +9,20 @@ Example:
         --out-dir results/tables
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
+from distill import cli  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--benchmarks", required=True, nargs="+", type=Path, help="Snakemake benchmark .tsv files, benchmarks/{rule}/...")
 p.add_argument("--out-dir", required=True, type=Path, help="folder for runtime.csv and runtime.md")
 args = p.parse_args()
+cli.writable("out-dir", args.out_dir, folder=True)
 
 
 def rule_of(path: Path) -> str:

@@ -11,24 +11,23 @@ Example:
     python workflow/scripts/seeds_needed.py --tables results/tables --seeds 5 10 15 20 30 --out results/seeds-needed.md
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import results as R  # noqa: E402
+from distill import cli, results as R  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--tables", required=True, type=Path, help="tables folder of a finished study (with experiments-<target>.csv)")
-p.add_argument("--seeds", type=int, nargs="+", default=[5, 10, 15, 20, 30], help="candidate numbers of seeds (default 5 10 15 20 30)")
-p.add_argument("--alpha", type=float, default=0.05, help="the tables' level before the Bonferroni split (default 0.05)")
+pairs = cli.number(int, lambda v: v >= 2, "an integer >= 2 (a paired t-test needs 2 pairs)")
+p.add_argument("--seeds", type=pairs, nargs="+", default=[5, 10, 15, 20, 30], help="candidate numbers of seeds (default 5 10 15 20 30)")
+p.add_argument("--alpha", type=cli.level, default=0.05, help="the tables' level before the Bonferroni split (default 0.05)")
 p.add_argument("--out", required=True, type=Path, help="the report (.md)")
 args = p.parse_args()
-if min(args.seeds) < 2:
-    fail(f"--seeds must be at least 2 (a paired t-test needs 2 pairs), got {args.seeds}")
+cli.writable("out", args.out)
 
 files = sorted(args.tables.glob("experiments-*.csv"))
 if not files:

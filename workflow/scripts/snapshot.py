@@ -9,7 +9,6 @@ Example:
     python workflow/scripts/snapshot.py --results results --out docs/results
 """
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -19,12 +18,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+from distill import cli  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--results", type=Path, default=Path("results"), help="results folder of a finished full run (default results)")
 p.add_argument("--out", type=Path, default=Path("docs/results"), help="where the copies go (default docs/results)")
 args = p.parse_args()
+cli.writable("out", args.out, folder=True)
 
 config = args.results / "config.yaml"
 tables = sorted((args.results / "tables").glob("*.md"))

@@ -13,7 +13,6 @@ Example:
         --out results/answers/mnist-from-mnist+noise/noise.npz --metrics results/answers/mnist-from-mnist+noise/noise.json
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,25 +21,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import data, mappings, models, seeds  # noqa: E402
+from distill import cli, data, mappings, models, seeds  # noqa: E402
 from distill.config import allowed_phis, base, psi  # noqa: E402
 from distill.io import Record, atomic_path, fail  # noqa: E402
 from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
 p.add_argument("--teacher", "--teachers", required=True, type=Path, nargs="+",
                help="teacher weights from train_teacher.py: one per --seeds entry (in order), or one for every seed")
 p.add_argument("--phi", required=True, choices=["none", "noise", "conv", "vae"], help="the mapping from target to source inputs")
 p.add_argument("--mapping", type=Path, help="fitted mapping from fit_mapping.py (needed for --phi vae)")
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
-p.add_argument("--seeds", required=True, type=int, nargs="+", help="student seeds: one draw of phi for each")
+p.add_argument("--seeds", required=True, type=cli.seed, nargs="+", help="student seeds: one draw of phi for each")
 p.add_argument("--out", required=True, type=Path, help="answers (.npz: small_seed<S>, test_seed<S>, example images)")
 p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write (teacher's target test score through phi)")
-p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 if args.phi == "vae" and args.mapping is None:
     fail("--phi vae needs --mapping (the .pt from fit_mapping.py)")
+cli.expect("target-data", args.target_data, "data")
+for path in dict.fromkeys(args.teacher):
+    cli.expect("teacher", path, "teacher")
+if args.mapping is not None:
+    cli.expect("mapping", args.mapping, "mapping")
+cli.writable("out", args.out)
+cli.writable("metrics", args.metrics)
 
 try:
     info = data.meta(args.target_data)

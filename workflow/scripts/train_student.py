@@ -25,7 +25,6 @@ Example (a sweep of 4 x 2 x 5 runs on the first 100 rows):
         --seeds 0 1 2 3 4 --metrics 'results/students/mnist/n100/mnist-none/lam{lam}-T{T}/seed{seed}/metrics.json'
 """
 
-import argparse
 import json
 import sys
 import time
@@ -37,40 +36,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import data, models, seeds  # noqa: E402
+from distill import cli, data, models, seeds  # noqa: E402
 from distill.io import Record, fail, fmt, run_paths, save_torch  # noqa: E402
 from distill.losses import distillation_loss, regression_loss  # noqa: E402
 from distill.training import METRIC, Scaler, batches, predict, score, setup, tensors  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
-p.add_argument("--small-size", type=int, help="train on the first N rows of the small part (a nested subset drawn by the split; default: all of it)")
+p.add_argument("--small-size", type=cli.positive_int, help="train on the first N rows of the small part (a nested subset drawn by the split; default: all of it)")
 p.add_argument("--answers", type=Path, help="teacher answers from teacher_answers.py (required unless every lam is 1)")
-p.add_argument("--lams", "--lam", required=True, type=float, nargs="+", help="weights of the labels in [0, 1]; 1 - lam weighs the teacher")
-p.add_argument("--temperatures", "--temperature", type=float, nargs="+", default=[1.0], help="softmax temperatures T of the teacher term (classification; default 1)")
+p.add_argument("--lams", "--lam", required=True, type=cli.lam, nargs="+", help="weights of the labels in [0, 1]; 1 - lam weighs the teacher")
+p.add_argument("--temperatures", "--temperature", type=cli.temperature, nargs="+", default=[1.0], help="softmax temperatures T of the teacher term (classification; default 1)")
 p.add_argument("--t2", action="store_true", help="multiply the teacher term by T^2 (Hinton's scaling)")
-p.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0], help="student seeds: initialisation, batch order and the draw of phi (default 0)")
-p.add_argument("--teacher-seeds", type=int, nargs="+",
+p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0], help="student seeds: initialisation, batch order and the draw of phi (default 0)")
+p.add_argument("--teacher-seeds", type=cli.seed, nargs="+",
                help="the teacher seed each student seed must have learned from: one per --seeds entry, or one for all "
                     "(default: the student's own seed, teachers: paired); answers of another teacher are refused")
-p.add_argument("--epochs", type=int, default=100, help="passes over the small part (default 100)")
-p.add_argument("--batch-size", type=int, default=64, help="mini-batch size (default 64)")
-p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--eval-every", type=int, default=1, help="evaluate the test metric and loss every N epochs (and after the last; default 1)")
+p.add_argument("--epochs", type=cli.positive_int, default=100, help="passes over the small part (default 100)")
+p.add_argument("--batch-size", type=cli.positive_int, default=64, help="mini-batch size (default 64)")
+p.add_argument("--lr", type=cli.positive, default=1e-3, help="Adam learning rate (default 1e-3)")
+p.add_argument("--eval-every", type=cli.positive_int, default=1, help="evaluate the test metric and loss every N epochs (and after the last; default 1)")
 p.add_argument("--metrics", required=True, help="metrics.json to write per run: a pattern with {lam}, {T}, {seed} unless the sweep is one run")
 p.add_argument("--weights", help="also save each run's final weights (.pt, a dict of tensors w1 b1 w2 b2): a pattern like --metrics")
-p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
-args = p.parse_args()
-if not all(0 <= lam <= 1 for lam in args.lams):
-    fail(f"--lams must lie in [0, 1], got {args.lams}")
-if not all(T > 0 for T in args.temperatures):
-    fail(f"--temperatures must be positive, got {args.temperatures}")
+p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
+args = p.parse_args()  # the types refuse a lam outside [0, 1], T <= 0, NaN, infinities, sizes below 1
 if min(args.lams) < 1 and args.answers is None:
     fail("--answers is required when a lam is below 1 (the teacher term needs f(phi(x)))")
-if args.small_size is not None and args.small_size < 1:
-    fail(f"--small-size must be at least 1, got {args.small_size}")
-if args.epochs < 1 or args.eval_every < 1:
-    fail(f"--epochs and --eval-every must be at least 1, got {args.epochs} and {args.eval_every}")
 if args.teacher_seeds is not None and len(args.teacher_seeds) not in (1, len(args.seeds)):
     fail(f"--teacher-seeds gives {len(args.teacher_seeds)} seeds for {len(args.seeds)} student seeds: give one per seed of --seeds, or one for all")
 given = args.seeds if args.teacher_seeds is None else args.teacher_seeds  # one per seed, or one for all
@@ -92,6 +83,12 @@ for key in ("metrics", "weights"):
 for run in runs:
     for key in ("lams", "temperatures", "seeds", "teacher_seeds"):
         delattr(run, key)
+cli.expect("data", args.data, "data")
+if min(args.lams) < 1:
+    cli.expect("answers", args.answers, "answers")
+cli.writable("metrics", *(run.metrics for run in runs))
+if args.weights:
+    cli.writable("weights", *(run.weights for run in runs))
 
 try:
     info = data.meta(args.data)

@@ -22,24 +22,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import torch  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from distill import data, models, seeds  # noqa: E402
+from distill import cli, data, models, seeds  # noqa: E402
 from distill.io import Record, fail, run_paths, save_torch  # noqa: E402
 from distill.training import METRIC, Checkpoint, Scaler, batches, predict, score, setup, tensors  # noqa: E402
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path, help="prepared source dataset or domain (.npz from prepare_data.py or make_domain.py)")
 p.add_argument("--out", required=True, help="teacher weights (.pt) per seed: a pattern with {seed} unless one seed")
 p.add_argument("--metrics", required=True, help="metrics.json per seed: a pattern with {seed} unless one seed")
-p.add_argument("--epochs", type=int, default=10, help="passes over the big part (default 10)")
-p.add_argument("--batch-size", type=int, default=128, help="mini-batch size (default 128)")
-p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--seeds", "--seed", type=int, nargs="+", default=[0], help="teacher seeds: one teacher each, with its own initialisation and batch order (default 0)")
-p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default: torch's choice)")
+p.add_argument("--epochs", type=cli.positive_int, default=10, help="passes over the big part (default 10)")
+p.add_argument("--batch-size", type=cli.positive_int, default=128, help="mini-batch size (default 128)")
+p.add_argument("--lr", type=cli.positive, default=1e-3, help="Adam learning rate (default 1e-3)")
+p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0], help="teacher seeds: one teacher each, with its own initialisation and batch order (default 0)")
+p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 if len(set(args.seeds)) < len(args.seeds):
     fail(f"--seeds must not repeat a seed, got {args.seeds}")
 runs = [{"seed": s} for s in args.seeds]
 outs, metrics_paths = run_paths("out", args.out, runs), run_paths("metrics", args.metrics, runs)
+cli.expect("data", args.data, "data", "domain")
+cli.writable("out", *outs)
+cli.writable("metrics", *metrics_paths)
 
 try:
     info = data.meta(args.data)
