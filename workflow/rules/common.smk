@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from distill.config import (
+    SCHEMA,
     TRAIN_ROWS,
     base,
     check,
@@ -16,6 +17,7 @@ from distill.config import (
     temperatures,
 )
 from distill.io import fmt
+from snakemake.utils import validate
 
 config.update(
     coerce(config)
@@ -24,6 +26,9 @@ config.update(
 # Finite numbers, the schema, the split sizes, the phi of each experiment and values that
 # would share a path or print as another number: a ConfigError names the key (distill.config.check).
 check(config)
+validate(
+    config, str(SCHEMA)
+)  # Snakemake's own check of the same schema (passes once check() has)
 
 DATASETS = "mnist|fashion_mnist|bike|bike_uci"
 PSIS = "noise|conv|vae"
