@@ -107,3 +107,14 @@ def assert_drawn(path: Path, min_colours: int = 8) -> None:
     assert pixels.shape[0] >= 200 and pixels.shape[1] >= 200, (path, pixels.shape)
     assert (pixels < 0.95).any(axis=-1).mean() > 0.01, f"{path}: almost nothing drawn"
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) >= min_colours, f"{path}: fewer than {min_colours} colours"
+
+
+def linear_by_hand(n_in: int, n_out: int, generator) -> tuple:
+    """A layer drawn by nn.Linear's rule, written out for the by-hand trainers: weight [out, in] then bias, each
+    uniform on +-1/sqrt(n_in), from one generator in that order. Returns (weight [in, out], bias)."""
+    import torch
+
+    bound = 1 / n_in**0.5
+    weight = torch.rand(n_out, n_in, generator=generator) * (2 * bound) - bound
+    bias = torch.rand(n_out, generator=generator) * (2 * bound) - bound
+    return weight.T, bias

@@ -66,6 +66,30 @@ def test_every_type_keeps_its_promise_or_refuses(convert, text):
         assert PROMISES[convert](value), (text, value)
 
 
+# type -> values it must accept as they are: what the rules, config.yaml and workflow/configs/*.yaml pass
+ACCEPTED = {
+    cli.positive_int: {"1": 1, "5": 5, "64": 64, "100": 100, "128": 128},
+    cli.seed: {"0": 0, "3": 3, "19": 19},
+    cli.threads: {"0": 0, "1": 1, "2": 2},
+    cli.odd_size: {"3": 3, "5": 5},
+    cli.positive: {"0.001": 0.001, "1e-05": 1e-05, "0.3": 0.3, "1.5": 1.5},
+    cli.nonnegative: {"0": 0.0, "0.3": 0.3, "0.5": 0.5},
+    cli.level: {"0.05": 0.05, "0.8": 0.8},
+    cli.unit: {"0": 0.0, "0.5": 0.5, "1": 1.0},
+    cli.lam: {"0": 0.0, "0.25": 0.25, "0.5": 0.5, "0.75": 0.75, "0.9": 0.9, "1": 1.0, "1.0": 1.0},
+    cli.temperature: {"1": 1.0, "1.0": 1.0, "2": 2.0, "4": 4.0, "0.5": 0.5, "1e19": 1e19},
+}
+
+
+@pytest.mark.parametrize("convert", ACCEPTED, ids=lambda c: next(k for k, v in vars(cli).items() if v is c))
+def test_every_type_accepts_what_the_study_passes(convert):
+    """A type that refused good values would keep its promise too: these are the values the workflow's rules
+    build from the shipped configs, and each must come back as the number it names."""
+    for text, value in ACCEPTED[convert].items():
+        got = convert(text)
+        assert got == value and type(got) is type(value), (text, got)
+
+
 def parser():
     p = cli.Parser("a step")
     p.add_argument("--lr", type=cli.positive, default=1e-3)

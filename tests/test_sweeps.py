@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import linear_by_hand
 from distill import models, seeds
 
 EPOCHS = 5
@@ -145,8 +146,8 @@ def by_hand(data_path, answers_path, lam, T, t2, seed, epochs, eval_every, small
         teacher = None if teacher is None else (teacher - y_mean) / y_std
     hidden, n_out = (64, 10) if images else (32, 1)
     g = seeds.generator("student_init", seed)
-    w1, b1 = models.linear_init(x.shape[1], hidden, g)
-    w2, b2 = models.linear_init(hidden, n_out, g)
+    w1, b1 = linear_by_hand(x.shape[1], hidden, g)
+    w2, b2 = linear_by_hand(hidden, n_out, g)
     params = [t.clone().requires_grad_() for t in (w1, b1, w2, b2)]
     net = lambda inputs: torch.relu(inputs @ params[0] + params[1]) @ params[2] + params[3]  # noqa: E731
     optimizer = torch.optim.Adam(params, lr=lr)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import kill_after_checkpoint
+from conftest import kill_after_checkpoint, linear_by_hand
 from distill import models
 
 
@@ -62,7 +62,7 @@ def teacher_by_hand(data_path, seed, epochs, batch_size=128, lr=1e-3):
     y_train = (y - y.mean()) / y.std()
     g = seeds.generator("teacher_init", seed)
     sizes = [x.shape[1], 256, 128, 64, 64, 1]
-    params = [t.clone().requires_grad_() for pair in zip(sizes[:-1], sizes[1:]) for t in models.linear_init(*pair, g)]
+    params = [t.clone().requires_grad_() for pair in zip(sizes[:-1], sizes[1:]) for t in linear_by_hand(*pair, g)]
 
     def net(h):
         for i in range(5):

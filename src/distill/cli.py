@@ -58,7 +58,7 @@ nonnegative = number(float, lambda v: math.isfinite(v) and v >= 0, "a finite num
 level = number(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1 (e.g. 0.05)")
 unit = number(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 lam = number(float, lambda v: 0 <= v <= 1 and written(v), "a number in [0, 1] of at most 6 decimals")
-temperature = number(float, lambda v: 0 < v and written(v), "a finite number >= 0.000001 of at most 6 decimals")
+temperature = number(float, lambda v: 0 < v and written(v), "a finite number from 0.000001 to 1e19 of at most 6 decimals")
 
 # The kinds of file the steps write, each told apart by its own record (what it says it is).
 KINDS = {

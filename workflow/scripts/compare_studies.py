@@ -33,7 +33,7 @@ p.add_argument("--b", required=True, type=Path, help="tables folder of the secon
 p.add_argument("--names", nargs=2, default=["A", "B"], metavar=("A", "B"), help="what to call the two runs in the report (default A B)")
 p.add_argument("--out", required=True, type=Path, help="path prefix of the report: <out>.md and <out>.csv")
 args = p.parse_args()
-cli.writable("out", args.out)
+cli.writable("out", args.out.with_name(args.out.name + ".md"), args.out.with_name(args.out.name + ".csv"))
 
 KEY = ["target", "size", "source", "phi", "T", "lam"]
 
