@@ -1,0 +1,195 @@
+"""distill.results, distill.seeds and distill.training.Checkpoint called in-process against numbers worked out
+by hand or by scipy: the frames the tables are made from, the intervals, the verdicts, the sort orders, the
+streams the published results were drawn from. (The tables' scripts are tested end to end in
+test_aggregate.py; these tests reach the functions directly, so that a mutation of one shows.)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy import stats
+
+from distill import results as R
+from distill import seeds
+from distill.training import Checkpoint
+
+
+def write(root, target, seed, value, integral=None, source=None, phi=None, lam=1.0, T=1.0, size=100, epochs=((0, 0.1), (5, 0.5))):
+    where = "baseline" if source is None else f"{source}-{phi}/lam{lam:g}-T{T:g}"
+    path = root / target / f"n{size}" / where / f"seed{seed}" / "metrics.json"
+    path.parent.mkdir(parents=True)
+    metric = "mse" if target == "bike" else "accuracy"
+    record = {"metric": metric, "test_metric": value, "epochs": [{"epoch": e, metric: v} for e, v in epochs]}
+    if integral is not None:
+        record["integral"] = integral
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_collect_and_curves_read_every_field_of_every_run(tmp_path):
+    paths = [write(tmp_path, "bike", 0, 14000.5, 20.0), write(tmp_path, "bike", 1, None, 21.0),
+             write(tmp_path, "bike", 0, 13000.0, None, "bike+noise", "none", 0.5, epochs=((0, 9.0), (2, 7.0), (3, 6.5)))]
+    runs = R.collect(paths)
+    assert list(runs.columns) == R.KEYS + ["baseline", "metric", "value", "integral", "has_integral", "path"]
+    assert runs["baseline"].tolist() == [True, True, False] and runs["metric"].tolist() == ["mse"] * 3
+    assert runs["value"].iloc[0] == 14000.5 and math.isnan(runs["value"].iloc[1]) and runs["value"].iloc[2] == 13000.0  # JSON null: NaN
+    assert runs["integral"].iloc[:2].tolist() == [20.0, 21.0] and math.isnan(runs["integral"].iloc[2])
+    assert runs["has_integral"].tolist() == [True, True, False] and runs["path"].tolist() == list(map(str, paths))
+    assert (runs["source"].iloc[2], runs["phi"].iloc[2], runs["lam"].iloc[2], runs["T"].iloc[2], runs["size"].iloc[2]) == ("bike+noise", "none", 0.5, 1.0, 100)
+    curves = R.curves(paths)
+    assert list(curves.columns) == R.KEYS + ["baseline", "metric", "epoch", "value"]
+    assert curves["epoch"].tolist() == [0, 5, 0, 5, 0, 2, 3] and curves["value"].tolist() == [0.1, 0.5, 0.1, 0.5, 9.0, 7.0, 6.5]
+    assert curves["baseline"].tolist() == [True] * 4 + [False] * 3 and set(curves["metric"]) == {"mse"}
+    with pytest.raises(R.MissingRuns):  # missing files are an error unless asked for
+        R.curves(paths + [tmp_path / "bike" / "n100" / "baseline" / "seed9" / "metrics.json"])
+    with pytest.raises(R.MissingRuns):
+        R.split_missing([tmp_path / "nothing" / "metrics.json"])
+    bad = write(tmp_path, "mnist", 0, 0.5)
+    bad.write_text(json.dumps({"metric": "f1", "test_metric": 0.5, "epochs": []}))
+    with pytest.raises(ValueError, match=r"unknown metric 'f1' \(expected one of \['accuracy', 'mse'\]\)"):
+        R.collect([bad])
+    with pytest.raises(ValueError, match="not a student metrics path"):
+        R.parse(tmp_path / "mnist" / "metrics.json")
+    with pytest.raises(ValueError, match="lam/T are not numbers"):
+        R.parse("mnist/n100/mnist-none/lamx-T1/seed0/metrics.json")
+
+
+def run(size, seed, value, source=None, phi="none", lam=0.5, T=1.0, target="mnist"):
+    return {"target": target, "size": size, "source": source, "phi": None if source is None else phi, "lam": 1.0 if source is None else lam,
+            "T": math.nan if source is None else T, "seed": seed, "baseline": source is None, "metric": "accuracy", "value": value}
+
+
+BASE = [0.80, 0.82, 0.81, 0.85]
+GAIN = [0.010, 0.030, 0.020, 0.025]
+
+
+def test_gains_by_hand_with_every_column_and_in_order():
+    rows = [run(100, s, v) for s, v in enumerate(BASE)] + [run(100, s, v + g, "mnist") for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    rows += [run(100, s, v, "mnist", "vae", 0.0, 4.0) for s, v in enumerate(BASE)] + [run(100, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
+    rows += [run(50, s, v) for s, v in enumerate(BASE)] + [run(50, s, v - 0.01, "fashion_mnist") for s, v in enumerate(BASE)]
+    gains = R.gains(pd.DataFrame(rows[::-1]))  # the input order must not matter
+    assert list(gains.columns) == ["target", "size", "source", "phi", "T", "lam", "metric", "baseline_n", "baseline_n_diverged", "baseline_mean",
+                                   "baseline_sd", "n", "n_diverged", "mean", "sd", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd",
+                                   "ci_low", "ci_high"]
+    # sorted by target, size, source, phi in the display order none, noise, conv, vae, then T and lam
+    assert list(zip(gains["size"], gains["source"], gains["phi"])) == [(50, "fashion_mnist", "none"), (100, "mnist", "none"),
+                                                                        (100, "mnist", "noise"), (100, "mnist", "vae")]
+    assert gains.index.tolist() == [0, 1, 2, 3]
+    row = gains.iloc[1]
+    values = np.add(BASE, GAIN)
+    low, high = stats.t.interval(0.95, 3, loc=np.mean(GAIN), scale=np.std(GAIN, ddof=1) / 2)
+    expected = {"T": 1.0, "lam": 0.5, "metric": "accuracy", "baseline_n": 4, "baseline_n_diverged": 0, "baseline_mean": np.mean(BASE),
+                "baseline_sd": np.std(BASE, ddof=1), "n": 4, "n_diverged": 0, "mean": values.mean(), "sd": values.std(ddof=1), "n_paired": 4,
+                "n_paired_diverged": 0, "diff_mean": np.mean(GAIN), "diff_sd": np.std(GAIN, ddof=1), "ci_low": low, "ci_high": high}
+    for key, value in expected.items():
+        assert row[key] == pytest.approx(value, rel=1e-9) if isinstance(value, float) else row[key] == value, key
+    wide = R.gains(pd.DataFrame(rows), level=0.5).iloc[1]
+    assert (wide["ci_low"], wide["ci_high"]) == pytest.approx(stats.t.interval(0.5, 3, loc=np.mean(GAIN), scale=np.std(GAIN, ddof=1) / 2))
+    assert gains.iloc[3]["T"] == 4.0 and gains.iloc[3]["lam"] == 0.0 and gains.iloc[3]["diff_mean"] == 0.0
+
+
+def test_experiments_by_hand_largest_size_first():
+    rows = [run(size, s, v) for size in (100, 1000) for s, v in enumerate(BASE)]
+    rows += [run(size, s, v + g, "mnist", lam=lam) for size in (100, 1000) for lam in (0.0, 0.5) for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    rows += [run(1000, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
+    out = R.experiments(pd.DataFrame(rows[::-1]))
+    assert list(zip(out["size"], out["phi"])) == [(1000, "none"), (1000, "noise"), (100, "none")] and out.index.tolist() == [0, 1, 2]
+    top = out.iloc[0]
+    assert (top["metric"], top["lams"], top["n"], top["n_paired"]) == ("accuracy", 2, 4, 4)
+    assert top["diff_mean"] == pytest.approx(np.mean(GAIN)) and top["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 20])
+def test_interval_is_the_t_interval(n):
+    assert R.interval(0.3, 0.2, n) == pytest.approx(stats.t.interval(0.95, n - 1, loc=0.3, scale=0.2 / math.sqrt(n)), rel=1e-12)
+    assert R.interval(-1.0, 2.0, n, level=0.8) == pytest.approx(stats.t.interval(0.8, n - 1, loc=-1.0, scale=2.0 / math.sqrt(n)), rel=1e-12)
+    assert all(map(math.isnan, R.interval(0.3, math.nan, n))) and all(map(math.isnan, R.interval(0.3, math.inf, n)))
+
+
+def test_interval_under_two_seeds_is_none():
+    assert all(map(math.isnan, R.interval(0.3, 0.2, 1))) and all(map(math.isnan, R.interval(0.3, 0.2, 0)))
+
+
+TESTED = {"n_paired": 5, "n_diverged": 0, "zero_variance": False, "all_zero": False}
+
+
+@pytest.mark.parametrize("test, p, metric, expected", [
+    (TESTED | {"diff_mean": 0.01}, 0.01, "accuracy", "better"),
+    (TESTED | {"diff_mean": 0.01}, 0.01, "mse", "worse"),
+    (TESTED | {"diff_mean": -0.01}, 0.01, "accuracy", "worse"),
+    (TESTED | {"diff_mean": -3.0}, 0.01, "mse", "better"),
+    (TESTED | {"diff_mean": 0.5}, 0.049, "accuracy", "better"),  # a gain below 1, a p just under the default alpha 0.05
+    (TESTED | {"diff_mean": 0.5}, 0.05, "accuracy", "no clear difference"),  # p = alpha is not significant
+    (TESTED | {"diff_mean": 0.0}, 0.01, "accuracy", "no clear difference"),
+    (TESTED | {"diff_mean": 0.01}, math.nan, "accuracy", "no clear difference"),
+    ({"n_paired": 5, "diff_mean": 0.01}, 0.01, "accuracy", "better"),  # a test without the optional keys
+    (TESTED | {"n_paired": 1, "diff_mean": 0.01}, 0.01, "accuracy", "too few seeds"),
+    (TESTED | {"n_diverged": 1, "diff_mean": 0.01}, 0.01, "accuracy", "diverged seeds"),
+    (TESTED | {"zero_variance": True, "diff_mean": 0.01}, math.nan, "accuracy", "no test (zero variance)"),
+    (TESTED | {"zero_variance": True, "all_zero": True, "diff_mean": 0.0}, math.nan, "accuracy", "no clear difference"),
+])
+def test_verdict_in_the_metrics_direction(test, p, metric, expected):
+    assert R.verdict(test, p, metric) == expected
+    assert R.verdict(TESTED | {"diff_mean": 0.01}, 0.01, metric, diverged=True) == "diverged seeds"
+
+
+def test_detectable_edges():
+    assert math.isfinite(R.detectable(1.0, 2, 0.05)) and R.detectable(1.0, 2, 0.05) > R.detectable(1.0, 3, 0.05)
+    assert R.detectable(2.0, 5, 0.05) == pytest.approx(2 * R.detectable(1.0, 5, 0.05))
+    for alpha in (0.0, 1.0, 1.5):
+        assert math.isnan(R.detectable(1.0, 5, alpha)), alpha
+    assert math.isnan(R.detectable(1.0, 1, 0.05)) and math.isnan(R.detectable(math.nan, 5, 0.05))
+
+
+def test_phi_rank_orders_the_baseline_first_then_the_display_order_then_by_name():
+    names = ["zeta", "vae", None, "conv", "alpha", "noise", "none"]
+    assert sorted(names, key=R.phi_rank) == [None, "none", "noise", "conv", "vae", "alpha", "zeta"]
+
+
+def test_summary_and_holm_by_hand():
+    s = R.summary([3, 1, 2])  # integers, as a caller might pass them
+    assert s == {"n": 3, "n_diverged": 0, "mean": 2.0, "std": 1.0}
+    assert R.holm([0.02, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])  # ties
+
+
+def test_the_random_streams_are_the_ones_the_published_results_were_drawn_from():
+    """Every random draw of the study comes from these streams: a change to their derivation changes every
+    published number, so their values are pinned (computed once with numpy's SeedSequence, 2026-12-01)."""
+    assert seeds.stream("student_init", 0) == PINNED[("student_init", 0)]
+    assert seeds.stream("teacher_batches", 3) == PINNED[("teacher_batches", 3)]
+    assert seeds.stream("phi", 7) == PINNED[("phi", 7)]
+    assert all(0 <= v < 2**63 for v in PINNED.values())
+    with pytest.raises(ValueError, match="unknown random role 'students'; known: teacher_init, teacher_batches, vae_init"):
+        seeds.stream("students", 0)
+
+
+PINNED = {("student_init", 0): 4464321566333347331, ("teacher_batches", 3): 7412683631247761940, ("phi", 7): 2037152079364568360}
+
+
+def test_a_checkpoint_resumes_only_a_run_of_the_same_settings(tmp_path):
+    """Its path is <out>.ckpt; epochs, threads and metrics may change between runs, every other setting and the
+    data must match; it holds the model, the optimizer and both random states."""
+    args = argparse.Namespace(out=tmp_path / "t.pt", epochs=3, threads=1, metrics=tmp_path / "m.json", lr=0.001)
+    model = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(model.parameters())
+    g = torch.Generator().manual_seed(0)
+    ck = Checkpoint(args, data={"dataset": "bike"})
+    assert ck.path == tmp_path / "t.pt.ckpt"
+    ck.save(2, model, optimizer, g, [{"epoch": 1}, {"epoch": 2}])
+    same = argparse.Namespace(**{**vars(args), "epochs": 5, "threads": 2, "metrics": tmp_path / "other.json"})
+    fresh = torch.nn.Linear(2, 1)
+    assert Checkpoint(same, data={"dataset": "bike"}).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator()) == (2, [{"epoch": 1}, {"epoch": 2}])
+    assert torch.equal(fresh.weight, model.weight)
+    done = argparse.Namespace(**{**vars(args), "epochs": 2})  # the checkpoint of the last epoch still resumes
+    assert Checkpoint(done, data={"dataset": "bike"}).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator())[0] == 2
+    for other, data in ((argparse.Namespace(**{**vars(args), "lr": 0.01}), {"dataset": "bike"}), (args, {"dataset": "mnist"}),
+                        (argparse.Namespace(**{**vars(args), "epochs": 1}), {"dataset": "bike"})):
+        assert Checkpoint(other, data=data).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator()) == (0, [])
+    assert Checkpoint(args, data={}, path=tmp_path / "x.ckpt").resume(fresh, optimizer, g) == (0, [])  # none there
+    assert Checkpoint(args, data={}, path=tmp_path / "x.ckpt").path == tmp_path / "x.ckpt"
