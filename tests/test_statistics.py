@@ -80,7 +80,7 @@ def test_gains_by_hand_with_every_column_and_in_order():
     # sorted by target, size, source, phi in the display order none, noise, conv, vae, then T and lam
     assert list(zip(gains["size"], gains["source"], gains["phi"])) == [(50, "fashion_mnist", "none"), (100, "mnist", "none"),
                                                                         (100, "mnist", "noise"), (100, "mnist", "vae")]
-    assert gains.index.tolist() == [0, 1, 2, 3]
+    assert gains.index.tolist() == [0, 1, 2, 3] and gains["target"].tolist() == ["mnist"] * 4
     row = gains.iloc[1]
     values = np.add(BASE, GAIN)
     low, high = stats.t.interval(0.95, 3, loc=np.mean(GAIN), scale=np.std(GAIN, ddof=1) / 2)
@@ -100,6 +100,8 @@ def test_experiments_by_hand_largest_size_first():
     rows += [run(1000, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
     out = R.experiments(pd.DataFrame(rows[::-1]))
     assert list(zip(out["size"], out["phi"])) == [(1000, "none"), (1000, "noise"), (100, "none")] and out.index.tolist() == [0, 1, 2]
+    assert list(out.columns) == ["target", "size", "source", "phi", "T", "metric", "lams", "n", "n_paired", "n_diverged", "diff_mean", "diff_std",
+                                 "p_ttest", "p_wilcoxon", "zero_variance", "all_zero"]
     top = out.iloc[0]
     assert (top["metric"], top["lams"], top["n"], top["n_paired"]) == ("accuracy", 2, 4, 4)
     assert top["diff_mean"] == pytest.approx(np.mean(GAIN)) and top["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue)
@@ -193,3 +195,16 @@ def test_a_checkpoint_resumes_only_a_run_of_the_same_settings(tmp_path):
         assert Checkpoint(other, data=data).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator()) == (0, [])
     assert Checkpoint(args, data={}, path=tmp_path / "x.ckpt").resume(fresh, optimizer, g) == (0, [])  # none there
     assert Checkpoint(args, data={}, path=tmp_path / "x.ckpt").path == tmp_path / "x.ckpt"
+
+
+def test_paired_by_hand_with_scipy():
+    base = pd.Series(BASE)
+    varied = R.paired(base + GAIN, base)
+    assert varied["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
+    assert varied["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
+    assert (varied["n_paired"], varied["n_diverged"], varied["zero_variance"], varied["all_zero"]) == (4, 0, False, False)
+    two = R.paired(base.iloc[:2] + GAIN[:2], base.iloc[:2])  # two pairs: a spread, and a test
+    assert two["diff_std"] == pytest.approx(np.std(GAIN[:2], ddof=1)) and math.isfinite(two["p_ttest"])
+    none = R.paired(pd.Series([0.9], index=[7]), base)  # no shared seed: nothing diverged, nothing tested
+    assert (none["n_paired"], none["n_diverged"], none["zero_variance"], none["all_zero"]) == (0, 0, False, False)
+    assert R.verdict(none, none["p_ttest"], "accuracy") == "too few seeds"
