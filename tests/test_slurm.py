@@ -220,7 +220,7 @@ def test_a_failing_slurm_job_fails_the_run_and_shows_its_log(slurm_smoke, tmp_pa
     group = [job_id for job_id, log in jobs.items() if log.parent.name.startswith("group_students")]
     assert len(group) == 1, jobs
     assert f"Logfile {jobs[group[0]]}:" in out, out[-4000:]
-    assert re.search(rf"Logfile logs/train_regression_students/bike/n200/bike\+vae-vae\.log:\n\s*=+\n\s*error: {re.escape(answers)}: not a teacher answers file", out), out[-4000:]
+    assert re.search(rf"Logfile logs/train_regression_students/bike/n200/bike\+vae-vae\.log:\n\s*=+\n\s*error: --answers {re.escape(answers)} is not a file any step writes", out), out[-4000:]
     assert squeue("-j", group[0], "-o", "%T").strip() == "FAILED"
     # keep-going: the independent job ran (a localrule: here, not as a SLURM job), the tables were not rebuilt
     assert re.search(r"^localrule config_used:$", out, re.M), out[-4000:]

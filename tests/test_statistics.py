@@ -203,6 +203,9 @@ def test_paired_by_hand_with_scipy():
     assert varied["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
     assert varied["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
     assert (varied["n_paired"], varied["n_diverged"], varied["zero_variance"], varied["all_zero"]) == (4, 0, False, False)
+    mixed = [0.01, -0.005, 0.03, 0.02]  # of both signs: a one-sample test of either series would give another p
+    assert R.paired(base + mixed, base)["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue, rel=1e-12)
+    assert stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue != pytest.approx(stats.wilcoxon(np.add(BASE, mixed)).pvalue)
     two = R.paired(base.iloc[:2] + GAIN[:2], base.iloc[:2])  # two pairs: a spread, and a test
     assert two["diff_std"] == pytest.approx(np.std(GAIN[:2], ddof=1)) and math.isfinite(two["p_ttest"])
     none = R.paired(pd.Series([0.9], index=[7]), base)  # no shared seed: nothing diverged, nothing tested
