@@ -35,7 +35,7 @@ test: env
 	$(VENV)/bin/pytest -q --durations=12
 
 # Mutation testing of the modules that compute published numbers ([tool.mutmut] in pyproject.toml); prints the
-# mutants no test kills. Not part of `make test`: about 15 min on 2 cores (docs/testing.md).
+# mutants no test kills. Not part of `make test`: 25 min on 2 shared cores (docs/mutation.md).
 mutate: env
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children 2 > mutants.log 2>&1 || { tail -c 2000 mutants.log; exit 1; }
