@@ -69,7 +69,7 @@ shared: study
 seeds-needed: study
 	$(PY) workflow/scripts/seeds_needed.py --tables results/tables --out results/seeds-needed.md
 
-# The published numbers: the tables and comparisons of the last full run, copied and stamped into docs/results/
+# The published numbers: the tables, comparisons, PNG figures and run.json of the last full run, copied and stamped into docs/results/
 snapshot:
 	$(PY) workflow/scripts/snapshot.py --results results --out docs/results
 
