@@ -24,7 +24,8 @@ def schema() -> dict:
 
 
 def run(*args):
-    return subprocess.run([sys.executable, str(SCRIPTS / "config_docs.py"), *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    command = [sys.executable, str(SCRIPTS / "config_docs.py"), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
 
 
 def config_keys(node, datasets, path=""):
@@ -51,14 +52,16 @@ def test_the_walk_reaches_every_key_the_configs_use():
     for name in ("config.yaml", "workflow/configs/extended.yaml", "tests/smoke/config.yaml"):
         used = set(config_keys(yaml.safe_load((ROOT / name).read_text()), datasets))
         assert used <= walked, (name, sorted(used - walked))
-    assert {"experiments[].target", "data.sizes.<dataset>.big", "training.teacher.seed", "small_sizes.<dataset>"} <= walked
+    deep = {"experiments[].target", "data.sizes.<dataset>.big", "training.teacher.seed", "small_sizes.<dataset>"}
+    assert deep <= walked
 
 
 def test_a_key_without_a_description_is_named(tmp_path):
     for where, key in [
         (("properties", "experiments", "items", "properties", "target"), "experiments[].target"),
         (("$defs", "sizes", "properties", "big"), "data.sizes.<dataset>.big"),
-        (("properties", "training", "properties", "teacher", "allOf", 1, "properties", "seed"), "training.teacher.seed"),
+        (("properties", "training", "properties", "teacher", "allOf", 1, "properties", "seed"),
+         "training.teacher.seed"),
         (("properties", "phi", "properties", "conv", "properties", "sigma"), "phi.conv.sigma"),
         (("properties", "small_sizes", "additionalProperties"), "small_sizes.<dataset>"),
     ]:
@@ -93,7 +96,8 @@ def test_check_fails_in_one_line_on_a_stale_page(tmp_path):
     stale = tmp_path / "config.md"
     stale.write_text(PAGE.read_text().replace("Adam's learning rate", "the learning rate", 1))
     r = run("--check", "--out", stale)
-    assert r.returncode == 1 and r.stderr.strip().splitlines() == [f"error: {stale} is out of date with {SCHEMA}: run make docs"], r.stderr
+    expected = [f"error: {stale} is out of date with {SCHEMA}: run make docs"]
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == expected, r.stderr
     r = run("--check", "--out", tmp_path / "absent.md")
     assert r.returncode == 1 and "out of date" in r.stderr
 

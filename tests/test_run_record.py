@@ -28,7 +28,8 @@ def test_the_record_of_the_default_config_has_every_field(tmp_path):
     assert record["cpu"]["cores"] == os.cpu_count() and record["cpu"]["model"]
     for name in ("python", "torch", "numpy", "snakemake"):
         assert record["versions"][name], name
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    git = ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]
+    head = subprocess.run(git, capture_output=True, text=True).stdout.strip()
     assert record["git"]["commit"] == head and isinstance(record["git"]["dirty"], bool)
     assert record["command"] == "snakemake --cores all"
     assert record["config_sha256"] == provenance.text_hash(yaml.safe_dump(CONFIG, sort_keys=False))

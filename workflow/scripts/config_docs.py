@@ -138,7 +138,8 @@ def _type(schema: dict, root: dict) -> str:
     kind = schema.get("type")
     if kind is None and "enum" in schema:
         kinds = {type(v).__name__ for v in schema["enum"]}
-        kind = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}.get(kinds.pop(), "value") if len(kinds) == 1 else "value"
+        names = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
+        kind = names.get(kinds.pop(), "value") if len(kinds) == 1 else "value"
     if kind == "array" and isinstance(schema.get("items"), dict):
         return f"list of {_type(resolve(schema['items'], root), root)}"
     if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
@@ -163,7 +164,8 @@ def allowed(schema: dict, parent: dict | None, name: str, root: dict) -> str:
         out.append("one of " + _code(schema["enum"]))
     out += _bounds(schema)
     if schema.get("type") == "array":
-        entries = [f"at least {schema['minItems']} entr{'y' if schema['minItems'] == 1 else 'ies'}"] if "minItems" in schema else []
+        least = schema.get("minItems")
+        entries = [f"at least {least} entr{'y' if least == 1 else 'ies'}"] if least else []
         entries += ["each once"] if schema.get("uniqueItems") else []
         item = resolve(schema["items"], root) if isinstance(schema.get("items"), dict) else {}
         item_values = (["one of " + _code(item["enum"])] if "enum" in item else []) + _bounds(item)
@@ -178,7 +180,8 @@ def allowed(schema: dict, parent: dict | None, name: str, root: dict) -> str:
     for condition in (parent or {}).get("conditions", []):
         then = condition.get("then", {}).get("properties", {}).get(name)
         if then and "enum" in then:
-            tested = ", ".join(f"{k} in {_code(resolve(v, root).get('enum', []))}" for k, v in condition["if"]["properties"].items())
+            tests = condition["if"]["properties"].items()
+            tested = ", ".join(f"{k} in {_code(resolve(v, root).get('enum', []))}" for k, v in tests)
             out.append(f"when {tested}: one of {_code(then['enum'])} ({then.get('description', '')})")
     return "; ".join(x for x in out if x) or "—"
 
@@ -202,7 +205,8 @@ def default(path, schema: dict, config: dict) -> str:
         found = nxt
     if not found:
         return f"`{_value(schema['default'])}`" if "default" in schema else "—"
-    if all(isinstance(value, dict) and value for _, value in found) and (schema.get("properties") or isinstance(schema.get("additionalProperties"), dict)):
+    has_rows = schema.get("properties") or isinstance(schema.get("additionalProperties"), dict)
+    if has_rows and all(isinstance(value, dict) and value for _, value in found):
         return "rows below"
     shown = []
     for where, value in found:
@@ -263,9 +267,12 @@ def main(argv=None) -> None:
     p = cli.Parser(__doc__)
     p.add_argument("--schema", type=Path, default=ROOT / "workflow" / "schemas" / "config.schema.yaml",
                    help="the config schema (default workflow/schemas/config.schema.yaml)")
-    p.add_argument("--config", type=Path, default=ROOT / "config.yaml", help="the config whose values are the defaults (default config.yaml)")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "config.md", help="the page to write (default docs/config.md)")
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if --out differs from what would be rendered")
+    p.add_argument("--config", type=Path, default=ROOT / "config.yaml",
+                   help="the config whose values are the defaults (default config.yaml)")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "config.md",
+                   help="the page to write (default docs/config.md)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if --out differs from what would be rendered")
     args = p.parse_args(argv)
     for option in ("schema", "config"):
         if not getattr(args, option).is_file():
