@@ -24,7 +24,8 @@ from distill import cli, provenance  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--results", type=Path, default=Path("results"), help="results folder of a finished full run (default results)")
+p.add_argument("--results", type=Path, default=Path("results"),
+               help="results folder of a finished full run (default results)")
 p.add_argument("--out", type=Path, default=Path("docs/results"), help="where the copies go (default docs/results)")
 args = p.parse_args()
 cli.writable("out", args.out, folder=True)
