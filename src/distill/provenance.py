@@ -81,7 +81,8 @@ def library_versions() -> dict:
 
 def run_record(config: dict, started: datetime, argv, source, finished: datetime | None = None) -> dict:
     """What results/run.json holds for a run that began at started (Snakemake's workflow.start_time) with
-    command line argv, from the workflow checkout source."""
+    command line argv, from the workflow checkout source. The wall time is this invocation's: a study resumed
+    after a stop counts only its last part (each rule's time is in results/tables/runtime.md)."""
     finished = finished or datetime.now()
     return {
         "started": started.isoformat(timespec="seconds"),
