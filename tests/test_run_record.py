@@ -9,6 +9,7 @@ import os
 import subprocess
 from datetime import datetime, timedelta
 
+import pytest
 import yaml
 
 from distill import provenance
@@ -47,6 +48,7 @@ def test_outside_git_the_commit_is_unknown(tmp_path):
     assert provenance.git_state(tmp_path) == {"commit": "unknown", "dirty": None}
 
 
+@pytest.mark.slow  # two Snakemake runs, about 12 s
 def test_a_run_writes_run_json_with_the_hash_of_its_config_and_a_dry_run_does_not(tmp_path):
     dry = tmp_path / "dry"
     snakemake("-n", "--configfile", str(SMOKE_CONFIG), workdir=dry)
