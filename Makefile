@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot docs smoke bench dry-run lint format report clean-smoke
 
 env: $(STAMP) slurm-profile
 
@@ -69,9 +69,13 @@ shared: study
 seeds-needed: study
 	$(PY) workflow/scripts/seeds_needed.py --tables results/tables --out results/seeds-needed.md
 
-# The published numbers: the tables and comparisons of the last full run, copied and stamped into docs/results/
+# The published numbers: the tables, comparisons, PNG figures and run.json of the last full run, copied and stamped into docs/results/
 snapshot:
 	$(PY) workflow/scripts/snapshot.py --results results --out docs/results
+
+# docs/config.md, every config key, rendered from the descriptions in workflow/schemas/config.schema.yaml
+docs:
+	$(PY) workflow/scripts/config_docs.py --out docs/config.md
 
 smoke: env
 	$(SNAKEMAKE) --cores all --directory smoke --configfile tests/smoke/config.yaml

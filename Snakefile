@@ -3,8 +3,6 @@
 
 from pathlib import Path
 
-import yaml
-
 
 configfile: str(Path(workflow.basedir) / "config.yaml")
 

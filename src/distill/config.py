@@ -89,7 +89,7 @@ def _allowed(error: jsonschema.ValidationError) -> str:
         return f"{schema.get('type', 'value')} " + " and ".join(bounds)
     if error.validator == "type":
         return f"a value of type {schema['type']}"
-    return schema.get("description", "") or f"{error.validator} {error.validator_value}"
+    return schema.get("description", "").split("; ")[0] or f"{error.validator} {error.validator_value}"  # its first clause
 
 
 # An integer is an int: JSON schema counts 5.0 as an integer, but it would reach a path as seed5.0

@@ -1,5 +1,9 @@
 # Stage 4: the tables and figures people read, and the runtime of every rule.
 
+import sys
+
+from distill import provenance
+
 
 rule tables:
     input:
@@ -132,6 +136,13 @@ rule config_used:
     conda:
         ENV
     params:
-        text=yaml.safe_dump(config, sort_keys=False),
+        text=provenance.config_text(config),
     shell:
         "cat > {output} <<'CONFIG_EOF'\n{params.text}CONFIG_EOF\n"
+
+
+# After a run that did work (not a dry run): its wall time, machine, versions, commit and config hash.
+onsuccess:
+    provenance.write_run(
+        "results/run.json", config, workflow.start_time, sys.argv, workflow.basedir
+    )
