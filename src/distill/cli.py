@@ -67,6 +67,7 @@ KINDS = {
     "teacher": "a teacher (.pt from train_teacher.py)",
     "mapping": "a fitted mapping (.pt from fit_mapping.py)",
     "answers": "teacher answers (.npz from teacher_answers.py)",
+    "posterior": "a teacher's posterior (.pt from laplace_teacher.py)",
 }
 
 
@@ -97,6 +98,8 @@ def kind(path) -> str:
             saved = torch.load(path, weights_only=True, map_location="cpu")
         except Exception:  # noqa: BLE001 - whatever a damaged or foreign torch file raises
             return "is a torch file that cannot be read safely"
+        if isinstance(saved, dict) and saved.get("kind") == "posterior":
+            return "posterior"
         if isinstance(saved, dict) and "state" in saved:
             if "task" in saved:
                 return "teacher"
