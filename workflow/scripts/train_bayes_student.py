@@ -23,7 +23,6 @@ Example (the four arms of mnist <- mnist, seeds 0 and 1, on the first 1000 rows)
 
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
@@ -32,9 +31,9 @@ import torch  # noqa: E402
 
 from distill import bayes, cli, data, prior  # noqa: E402
 from distill.config import base  # noqa: E402
-from distill.io import Record, fail, fmt, run_paths, save_torch  # noqa: E402
+from distill.io import Record, fail, fmt, save_torch  # noqa: E402
 from distill.models import STUDENT_HIDDEN  # noqa: E402
-from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
+from distill.training import METRIC, Scaler, predict, score, setup, student_data  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
@@ -49,10 +48,7 @@ p.add_argument("--sigma0", type=cli.positive, default=1.0, help="sd of the N(0, 
 p.add_argument("--kappa", type=cli.positive, default=1.0, help="scale of the teacher's variances in the arm full (default 1)")
 p.add_argument("--init-sd", type=cli.positive, default=1e-3, help="initial posterior sd of every weight (default 0.001)")
 p.add_argument("--select", choices=prior.SELECT, default="random", help="how the teacher's units are kept: drawn at random, or by |mean| / sd (default random)")
-p.add_argument("--epochs", type=cli.positive_int, default=100, help="passes over the small part (default 100)")
-p.add_argument("--batch-size", type=cli.positive_int, default=64, help="mini-batch size (default 64)")
-p.add_argument("--lr", type=cli.positive, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--eval-every", type=cli.positive_int, default=1, help="evaluate on the test part every N epochs (and after the last; default 1)")
+cli.add_training_options(p)  # --epochs 100, --batch-size 64, --lr 1e-3, --eval-every 1
 p.add_argument("--metrics", required=True, help="metrics.json per run: a pattern with {arm} and {seed} unless the sweep is one run")
 p.add_argument("--weights", help="also save each run's posterior (.pt: mean_<layer>, sd_<layer>): a pattern like --metrics")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
@@ -72,22 +68,11 @@ def per_seed(given):
 
 
 teacher_seed = per_seed(args.teacher_seeds or args.seeds)
-runs = [Namespace(**{**vars(args), "arm": arm, "seed": seed, "teacher_seed": None if arm == "none" else teacher_seed[seed]})
-        for seed in args.seeds for arm in args.arms]
-fields = [{"arm": run.arm, "seed": run.seed} for run in runs]
-for key in ("metrics", "weights"):
-    pattern = getattr(args, key)
-    for run, path in zip(runs, run_paths(key, pattern, fields) if pattern else [None] * len(runs)):
-        setattr(run, key, path)
-for run in runs:
-    for key in ("arms", "seeds", "teacher_seeds", "posteriors"):
-        delattr(run, key)
+settings = [{"arm": arm, "seed": seed, "teacher_seed": None if arm == "none" else teacher_seed[seed]} for seed in args.seeds for arm in args.arms]
+runs = cli.sweep_runs(args, settings, [{"arm": s["arm"], "seed": s["seed"]} for s in settings], ("arms", "seeds", "teacher_seeds", "posteriors"))
 cli.expect("data", args.data, "data")
 for path in dict.fromkeys(args.posteriors or []) if distilled else []:
     cli.expect("posteriors", path, "posterior")
-cli.writable("metrics", *(run.metrics for run in runs))
-if args.weights:
-    cli.writable("weights", *(run.weights for run in runs))
 
 try:
     info = data.meta(args.data)
@@ -113,11 +98,7 @@ for seed, path in seed_posterior.items():
         fail(f"{path} is the posterior of teacher seed {posteriors[path]['seed']}, not {teacher_seed[seed]} for student seed {seed} (--teacher-seeds)")
 
 device = setup(args.threads)
-x, y, x_test, y_test = tensors(device, parts["x_small"][:n], parts["y_small"][:n], parts["x_test"], parts["y_test"])
-x_scale = Scaler.fit(x) if regression else Scaler.identity(x.shape[1], device)
-y_scale = Scaler.fit(y) if regression else None
-x, x_test = x_scale(x), x_scale(x_test)
-target = y_scale(y).unsqueeze(1) if regression else y
+x, target, x_test, y_test, x_scale, y_scale = student_data(parts, n, regression, device)
 (width,) = STUDENT_HIDDEN[task]
 n_out = info["n_classes"] or 1
 
