@@ -137,8 +137,8 @@ def embedding_teacher(sizes, width, seed):
     g = torch.Generator().manual_seed(100 + seed)
     student = models.mlp([sizes[0], width, sizes[-1]])
     with torch.no_grad():
-        for param in student.parameters():
-            param.copy_(torch.randn(param.shape, generator=g))
+        for param in student.parameters():  # weights of the size an initialisation draws (outputs of order 1)
+            param.copy_(torch.randn(param.shape, generator=g) / student[0].in_features ** 0.5)
     s = student.state_dict()
     teacher = models.mlp(sizes)
     state = {}
@@ -158,7 +158,7 @@ def embedding_teacher(sizes, width, seed):
 @pytest.mark.parametrize("seed", [0, 7])
 def test_round_trip_the_prior_mean_of_a_teacher_that_embeds_a_student_is_that_student(sizes, width, seed):
     teacher, student, keep = embedding_teacher(sizes, width, seed)
-    x = torch.rand(50, sizes[0])
+    x = torch.rand(50, sizes[0], generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         torch.testing.assert_close(teacher(x), student(x), atol=1e-5, rtol=1e-5)  # the construction
     state = {k: v.detach() for k, v in teacher.state_dict().items()}
