@@ -3,7 +3,7 @@
 # the diagonal Laplace posteriors of a target's own teachers (seeds 0-4), then the four arms none / partial /
 # full / init as one sweep on the first 1000 small-part rows (bike: all 300), and a Hinton sweep of the same
 # size (lam 0 0.25 0.5 0.75) for the cost; prints per arm the test metric and log-likelihood, S against none,
-# and each step's wall and CPU seconds. Writes under bench/work/bayes/<target>/.
+# and each step's wall and CPU seconds (on stderr, before the summary). Writes under bench/work/bayes/<target>/.
 #   bash bench/bayes_check.sh [target: mnist (default), fashion_mnist, bike] [epochs, default 20]
 # RESULTS=<folder> reads the study's data and teachers from another results folder (default results).
 set -euo pipefail

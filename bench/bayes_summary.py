@@ -24,4 +24,4 @@ for arm, by_seed in runs.items():
           f"   S {np.mean(area):+.3f} ± {np.std(area, ddof=1):.3f}   delta {np.mean(delta):+.4f} ({' '.join(f'{d:+.4f}' for d in delta)})"
           f"   KL {np.mean([r['kl'] for r in by_seed.values()]):.0f}")
 for log in sorted(folder.glob("*.log")):
-    print("  " + log.read_text().strip().splitlines()[-1])
+    print(f"  {log.stem}: " + log.read_text().strip().splitlines()[-1])
