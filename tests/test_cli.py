@@ -127,11 +127,13 @@ def make_files(folder: Path) -> dict[str, Path]:
     parts = {f"{xy}_{p}": np.zeros((4, 3) if xy == "x" else 4, np.float32) for p in ("big", "small", "test") for xy in "xy"}
     info = {"dataset": "bike", "task": "regression", "sizes": {"big": 4, "small": 4, "test": 4}, "input_shape": [3], "n_classes": None}
     files = {k: folder / name for k, name in
-             [("data", "bike.npz"), ("domain", "bike+noise.npz"), ("teacher", "t.pt"), ("mapping", "v.pt"), ("answers", "a.npz")]}
+             [("data", "bike.npz"), ("domain", "bike+noise.npz"), ("teacher", "t.pt"), ("mapping", "v.pt"), ("answers", "a.npz"),
+              ("posterior", "p.pt")]}
     data.save(files["data"], parts, info)
     data.save(files["domain"], {k: v for k, v in parts.items() if "small" not in k}, {**info, "domain": {"psi": "noise"}})
     save_torch(files["teacher"], {"state": {}, "task": "regression", "n_in": 3, "n_out": 1, "seed": 0, "made_from": {}})
     save_torch(files["mapping"], {"state": {}, "meta": {"n_in": 3}})
+    save_torch(files["posterior"], {"kind": "posterior", "mean": {}, "var": {}, "task": "regression", "seed": 0})
     np.savez(files["answers"], provenance=np.array(json.dumps({"target_data": "x"})), small_seed0=np.zeros(4))
     return files
 

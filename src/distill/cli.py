@@ -13,7 +13,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from distill.io import fail, unwritten
+from distill.io import fail, run_paths, unwritten
 
 
 class Parser(argparse.ArgumentParser):
@@ -60,6 +60,14 @@ unit = number(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 lam = number(float, lambda v: 0 <= v <= 1 and written(v), "a number in [0, 1] of at most 6 decimals")
 temperature = number(float, lambda v: 0 < v and written(v), "a finite number from 0.000001 to 1e19 of at most 6 decimals")
 
+def add_training_options(p: argparse.ArgumentParser, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3) -> None:
+    """--epochs, --batch-size, --lr and --eval-every of a student-like training script."""
+    p.add_argument("--epochs", type=positive_int, default=epochs, help=f"passes over the small part (default {epochs})")
+    p.add_argument("--batch-size", type=positive_int, default=batch_size, help=f"mini-batch size (default {batch_size})")
+    p.add_argument("--lr", type=positive, default=lr, help=f"Adam learning rate (default {lr:g})")
+    p.add_argument("--eval-every", type=positive_int, default=1, help="evaluate on the test part every N epochs (and after the last; default 1)")
+
+
 # The kinds of file the steps write, each told apart by its own record (what it says it is).
 KINDS = {
     "data": "a prepared data file (.npz from prepare_data.py)",
@@ -67,6 +75,7 @@ KINDS = {
     "teacher": "a teacher (.pt from train_teacher.py)",
     "mapping": "a fitted mapping (.pt from fit_mapping.py)",
     "answers": "teacher answers (.npz from teacher_answers.py)",
+    "posterior": "a teacher's posterior (.pt from laplace_teacher.py)",
 }
 
 
@@ -97,6 +106,8 @@ def kind(path) -> str:
             saved = torch.load(path, weights_only=True, map_location="cpu")
         except Exception:  # noqa: BLE001 - whatever a damaged or foreign torch file raises
             return "is a torch file that cannot be read safely"
+        if isinstance(saved, dict) and saved.get("kind") == "posterior":
+            return "posterior"
         if isinstance(saved, dict) and "state" in saved:
             if "task" in saved:
                 return "teacher"
@@ -137,3 +148,20 @@ def writable(option: str, *paths, folder: bool = False) -> None:
         if problem:
             allowed = "a folder that can be made or written" if folder else "a file path in a folder that can be made or written"
             fail(f"--{option} {path} {problem}; allowed: {allowed}")
+
+
+def sweep_runs(args, settings: list[dict], fields: list[dict], lists: tuple[str, ...]) -> list:
+    """The runs of a sweep: per run, the arguments with the run's own ``settings``, its ``metrics`` and ``weights``
+    paths (one per run from the patterns, with ``fields``; None without a pattern; each checked writable), and
+    without the sweep's lists."""
+    runs = [argparse.Namespace(**{**vars(args), **setting}) for setting in settings]
+    for key in ("metrics", "weights"):
+        pattern = getattr(args, key, None)
+        for run, path in zip(runs, run_paths(key, pattern, fields) if pattern else [None] * len(runs)):
+            setattr(run, key, path)
+        if pattern:
+            writable(key, *(getattr(run, key) for run in runs))
+    for run in runs:
+        for key in lists:
+            delattr(run, key)
+    return runs

@@ -1,7 +1,8 @@
 """Independent random streams, one per (role, seed).
 
 Every random draw of the study belongs to a role: a teacher's initialisation and batch order, a VAE's,
-a student's initialisation, a student's batch order, a draw of phi, the draws that make a source domain. Each role gets its own stream,
+a student's initialisation, a student's batch order, a draw of phi, the draws that make a source domain, the units a
+teacher's posterior keeps for a student's prior, a variational student's noise. Each role gets its own stream,
 derived from (role, seed) with numpy's SeedSequence, so two roles never share draws even when their
 seeds are equal (student seed 0 no longer starts from teacher seed 0's first layer).
 """
@@ -20,6 +21,8 @@ ROLES = {
     "student_batches": 6,
     "phi": 7,  # the draw of phi(x) for one student seed (noise, a VAE reconstruction)
     "domain": 8,  # the draws of psi that make a transformed source domain (noise, VAE reconstructions)
+    "prior": 9,  # the teacher units kept when its posterior is reduced to the student's prior (distill.prior)
+    "bayes_noise": 10,  # the reparameterisation noise of a variational student (distill.bayes)
 }
 
 

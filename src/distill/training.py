@@ -85,6 +85,16 @@ class Scaler:
         return cls(state["mean"].to(device), state["std"].to(device))
 
 
+def student_data(parts: dict, n: int, regression: bool, device):
+    """A student's tensors: the first n rows of the small part (nested random subsets, the split drew it in random
+    order) and the test part, inputs standardized with those n rows' statistics (bike; images as they are).
+    Returns x, target (labels, or the standardized target [n, 1]), x_test, y_test (target units), x_scale, y_scale."""
+    x, y, x_test, y_test = tensors(device, parts["x_small"][:n], parts["y_small"][:n], parts["x_test"], parts["y_test"])
+    x_scale = Scaler.fit(x) if regression else Scaler.identity(x.shape[1], device)
+    y_scale = Scaler.fit(y) if regression else None
+    return x_scale(x), (y_scale(y).unsqueeze(1) if regression else y), x_scale(x_test), y_test, x_scale, y_scale
+
+
 class Checkpoint:
     """Per-epoch checkpoint of a long job (teacher, VAE): model, optimizer, RNG states and history.
 
