@@ -17,6 +17,7 @@ from scipy import stats
 
 from distill import results as R
 from distill import seeds
+from distill.names import phi_rank
 from distill.training import Checkpoint
 
 
@@ -151,7 +152,7 @@ def test_detectable_edges():
 
 def test_phi_rank_orders_the_baseline_first_then_the_display_order_then_by_name():
     names = ["zeta", "vae", None, "conv", "alpha", "noise", "none"]
-    assert sorted(names, key=R.phi_rank) == [None, "none", "noise", "conv", "vae", "alpha", "zeta"]
+    assert sorted(names, key=phi_rank) == [None, "none", "noise", "conv", "vae", "alpha", "zeta"]
 
 
 def test_summary_and_holm_by_hand():

@@ -11,9 +11,6 @@ import torch
 
 from distill.models import VAE
 
-PHIS = {"classification": ("none", "noise", "conv", "vae"), "regression": ("none", "noise", "vae")}
-
-
 def add_options(parser) -> None:
     """The settings of psi and phi (the same functions), for the scripts that apply them: make_domain.py, teacher_answers.py."""
     from distill import cli

@@ -25,13 +25,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from distill.names import phi_rank
+
 BETTER = {"accuracy": "higher", "mse": "lower"}
 LABEL = {"accuracy": "accuracy", "mse": "MSE"}
 ARROW = {"higher": "↑", "lower": "↓"}
 DECIMALS = {"accuracy": 4, "mse": 1}
 KEYS = ["target", "size", "source", "phi", "lam", "T", "seed"]
 DTYPES = {"size": int, "lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "integral": float, "has_integral": bool, "epoch": int}
-PHIS = ["none", "noise", "conv", "vae"]  # display order; unknown mappings sort after these, by name
 # Paired differences that all agree to within this fraction of the values' magnitude count as identical
 # (zero variance): the metrics are float32 numbers, so "the same gain on every seed" differs by rounding.
 ZERO_VARIANCE_RTOL = 1e-6
@@ -60,13 +61,6 @@ def parse(path) -> dict:
             raise ValueError(f"{path}: lam/T are not numbers") from None
         return {"target": m["target"], "size": int(m["size"]), "source": m["source"], "phi": m["phi"], "lam": lam, "T": T, "seed": int(m["seed"])}
     raise ValueError(f"{path}: not a student metrics path (.../target/nN/source-phi/lamL-TT/seedS/metrics.json or .../target/nN/baseline/seedS/metrics.json)")
-
-
-def phi_rank(phi) -> tuple:
-    """Sort key of a mapping name: PHIS order first, then alphabetical (None, the baseline, first of all)."""
-    if phi is None:
-        return (-1, "")
-    return (PHIS.index(phi) if phi in PHIS else len(PHIS), phi)
 
 
 def split_missing(paths, allow_missing=False) -> tuple[list[Path], list[Path]]:

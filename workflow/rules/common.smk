@@ -7,16 +7,15 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from distill.config import (
     SCHEMA,
-    TRAIN_ROWS,
     base,
     check,
     coerce,
     psi,
-    regression,
     small_sizes,
     temperatures,
 )
 from distill.io import fmt
+from distill.names import DATASETS, IMAGES, PHIS, PSIS, alternatives, regression
 from snakemake.utils import validate
 
 config.update(
@@ -30,17 +29,15 @@ validate(
     config, str(SCHEMA)
 )  # Snakemake's own check of the same schema (passes once check() has)
 
-DATASETS = "mnist|fashion_mnist|bike|bike_uci"
-PSIS = "noise|conv|vae"
 ENV = "../../envs/study.yaml"
 
 
 wildcard_constraints:
-    dataset=DATASETS,
-    target=DATASETS,
-    source=f"({DATASETS})(\\+({PSIS}))?",
-    psi=PSIS,
-    phi="none|noise|conv|vae",
+    dataset=alternatives(DATASETS),
+    target=alternatives(DATASETS),
+    source=f"({alternatives(DATASETS)})(\\+({alternatives(PSIS)}))?",
+    psi=alternatives(PSIS),
+    phi=alternatives(PHIS),
     size="[1-9][0-9]*",
 
 
@@ -89,7 +86,7 @@ def sweep_runs(target, T, **wildcards):
 
 def sweep_outputs(task):
     """The outputs of a sweep job, its target a wildcard of one task (regression sweeps have T = 1 only)."""
-    targets = [d for d in TRAIN_ROWS if regression(d) == (task == "regression")]
+    targets = [d for d in DATASETS if regression(d) == (task == "regression")]
     return sweep_runs(f"{{target,{'|'.join(targets)}}}", temps(targets[0]))
 
 
@@ -172,7 +169,7 @@ def image_answers():
     return [
         f"results/answers/{t}-from-{s}/{phi}.npz"
         for t, s, phi in EXPERIMENTS
-        if t in ("mnist", "fashion_mnist")
+        if t in IMAGES
     ]
 
 

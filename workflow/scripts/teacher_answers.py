@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import cli, data, mappings, models, seeds  # noqa: E402
+from distill import cli, data, mappings, models, names, seeds  # noqa: E402
 from distill.config import allowed_phis, base, psi  # noqa: E402
 from distill.io import Record, atomic_path, fail  # noqa: E402
 from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
@@ -30,7 +30,7 @@ p = cli.Parser(__doc__)
 p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
 p.add_argument("--teacher", "--teachers", required=True, type=Path, nargs="+",
                help="teacher weights from train_teacher.py: one per --seeds entry (in order), or one for every seed")
-p.add_argument("--phi", required=True, choices=["none", "noise", "conv", "vae"], help="the mapping from target to source inputs")
+p.add_argument("--phi", required=True, choices=names.PHIS, help="the mapping from target to source inputs")
 p.add_argument("--mapping", type=Path, help="fitted mapping from fit_mapping.py (needed for --phi vae)")
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
 p.add_argument("--seeds", required=True, type=cli.seed, nargs="+", help="student seeds: one draw of phi for each")
