@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import warnings
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from distill import paths
 from distill.names import phi_rank
 
 BETTER = {"accuracy": "higher", "mse": "lower"}
@@ -37,8 +37,8 @@ DTYPES = {"size": int, "lam": float, "T": float, "seed": int, "baseline": bool, 
 # (zero variance): the metrics are float32 numbers, so "the same gain on every seed" differs by rounding.
 ZERO_VARIANCE_RTOL = 1e-6
 
-STUDENT = re.compile(r"(?:^|/)(?P<target>[^/]+)/n(?P<size>\d+)/(?P<source>[^/-]+)-(?P<phi>[^/-]+)/lam(?P<lam>[^/]+)-T(?P<T>[^/]+)/seed(?P<seed>\d+)/metrics\.json$")
-BASELINE = re.compile(r"(?:^|/)(?P<target>[^/]+)/n(?P<size>\d+)/baseline/seed(?P<seed>\d+)/metrics\.json$")
+STUDENT = paths.parser(paths.SWEEP)  # .../{target}/n{size}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json
+BASELINE = paths.parser(paths.BASELINE)  # .../{target}/n{size}/baseline/seed{seed}/metrics.json
 
 
 class MissingRuns(Exception):

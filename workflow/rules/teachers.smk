@@ -37,12 +37,12 @@ rule train_teachers:
 
 rule teacher_answers:
     input:
-        data="results/data/{target}.npz",
+        data=f"{paths.DATA}.npz".format(dataset="{target}"),
         teachers=lambda wildcards: teacher_files("pt", source=wildcards.source),
         mapping=mapping_input,
     output:
-        npz="results/answers/{target}-from-{source}/{phi}.npz",
-        metrics="results/answers/{target}-from-{source}/{phi}.json",
+        npz=f"{paths.ANSWERS}.npz",
+        metrics=f"{paths.ANSWERS}.json",
     log:
         "logs/teacher_answers/{target}-from-{source}-{phi}.log",
     benchmark:
