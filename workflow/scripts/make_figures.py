@@ -55,8 +55,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from distill import cli, results as R  # noqa: E402
-from distill.config import regression  # noqa: E402
+from distill import cli, names, results as R  # noqa: E402
+from distill.names import regression  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
@@ -90,7 +90,7 @@ def largest(frame):
 expected, runs, epochs = largest(expected), largest(runs), largest(epochs)
 
 sns.set_theme(style="whitegrid", context="paper")
-PHI_COLOR = dict(zip(R.PHIS, [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)]))  # none, noise, conv, vae: blue, orange, green, purple
+PHI_COLOR = dict(zip(names.PHIS, [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)]))  # none, noise, conv, vae: blue, orange, green, purple
 BASELINE_LABEL = "baseline (λ=1, no teacher), mean ± sd"
 written = []
 
