@@ -1,6 +1,6 @@
 # Stage 2: the teachers of each source domain, one per teacher seed, trained as one stack (one job per
 # source domain); then their answers f(phi(x)) once per experiment, each student seed from its own teacher.
-# One thread each: several jobs side by side use 2 cores better than one job on both.
+# One thread each: several jobs side by side use the cores better than one job on all of them.
 
 
 rule train_teachers:
