@@ -14,6 +14,7 @@ from scipy import stats
 
 from conftest import assert_drawn
 from distill import results as R
+from distill import stats as S
 
 SEEDS = [0, 1, 2, 3, 4]
 BASE = {"mnist": [0.880, 0.884, 0.879, 0.886, 0.882], "bike": [18700.0, 18650.0, 18820.0, 18590.0, 18760.0]}
@@ -458,31 +459,31 @@ def make(run_script, runs, out):
 
 
 def test_holm_by_hand():
-    assert R.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert S.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     # NaN is not a test: it stays NaN and m = 3; sorted 0.01, 0.02, 0.5 -> 0.03, 0.04, 0.5
-    assert R.holm([0.01, math.nan, 0.5, 0.02]) == pytest.approx([0.03, math.nan, 0.5, 0.04], nan_ok=True)
-    assert R.holm([0.3, 0.4]) == pytest.approx([0.6, 0.6])  # step-down: never below an earlier adjusted p
-    assert R.holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # capped at 1
-    assert R.holm([]).size == 0
+    assert S.holm([0.01, math.nan, 0.5, 0.02]) == pytest.approx([0.03, math.nan, 0.5, 0.04], nan_ok=True)
+    assert S.holm([0.3, 0.4]) == pytest.approx([0.6, 0.6])  # step-down: never below an earlier adjusted p
+    assert S.holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert S.holm([]).size == 0
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's own warning on the bare t-test of near-identical data
 def test_paired_zero_variance_and_diverged():
     base = pd.Series(BASE3)
-    same = R.paired(base + 0.002, base)  # float rounding makes the differences differ by ~1e-16
+    same = S.paired(base + 0.002, base)  # float rounding makes the differences differ by ~1e-16
     assert stats.ttest_rel(base + 0.002, base).pvalue < 1e-6  # what a bare t-test would claim
     assert same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"]) and same["diff_mean"] == pytest.approx(0.002)
-    assert R.verdict(same, math.nan, "accuracy") == "no test (zero variance)"
-    zero = R.paired(base.copy(), base)
+    assert S.verdict(same, math.nan, "accuracy") == "no test (zero variance)"
+    zero = S.paired(base.copy(), base)
     assert zero["zero_variance"] and zero["all_zero"] and math.isnan(zero["p_ttest"]) and math.isnan(zero["p_wilcoxon"])
-    assert R.verdict(zero, math.nan, "accuracy") == "no clear difference"
-    varied = R.paired(base + [0.01, 0.02, 0.03], base)
+    assert S.verdict(zero, math.nan, "accuracy") == "no clear difference"
+    varied = S.paired(base + [0.01, 0.02, 0.03], base)
     assert not varied["zero_variance"] and varied["p_ttest"] == pytest.approx(1 - math.sqrt(6 / 7), rel=1e-6)
-    bad = R.paired(pd.Series([0.89, math.nan, 0.888]), base)
+    bad = S.paired(pd.Series([0.89, math.nan, 0.888]), base)
     assert bad["n_paired"] == 3 and bad["n_diverged"] == 1 and math.isnan(bad["p_ttest"])
     assert bad["diff_mean"] == pytest.approx(0.0095)  # over the two finite pairs: 0.010 and 0.009
-    assert R.verdict(bad, 0.001, "accuracy") == "diverged seeds"
-    s = R.summary([1.0, math.inf, 3.0, math.nan])
+    assert S.verdict(bad, 0.001, "accuracy") == "diverged seeds"
+    s = S.summary([1.0, math.inf, 3.0, math.nan])
     assert s["n"] == 4 and s["n_diverged"] == 2 and s["mean"] == 2.0 and s["std"] == pytest.approx(math.sqrt(2))
 
 
@@ -497,11 +498,11 @@ def test_a_constant_float32_shift_has_zero_variance_at_any_scale_and_a_real_spre
     base = np.asarray(draw(st.lists(st.floats(0.5, 1.5), min_size=seeds, max_size=seeds)), dtype=float) * scale
     shifted = np.float32(base + shift * scale).astype(float)
     base = np.float32(base).astype(float)
-    same = R.paired(pd.Series(shifted), pd.Series(base))
+    same = S.paired(pd.Series(shifted), pd.Series(base))
     assert same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"]), same
-    assert R.verdict(same, same["p_ttest"], "mse") == "no test (zero variance)"
+    assert S.verdict(same, same["p_ttest"], "mse") == "no test (zero variance)"
     spread = base + scale * 0.01 * np.arange(seeds)  # Δ from 0 to 1% of the values: a real spread
-    varied = R.paired(pd.Series(spread), pd.Series(base))
+    varied = S.paired(pd.Series(spread), pd.Series(base))
     assert not varied["zero_variance"] and 0 <= varied["p_ttest"] <= 1, varied
 
 
@@ -534,7 +535,7 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
     assert table.loc[("mnist", "vae", 0.5), "diff_text"] == "+0.0020 ± 0.0000"
     # the minimum detectable effect at the family's alpha / m = 0.05 / 4; none for a row without a test
     top = table.loc[("mnist", "none", 0.5)]
-    assert top["mde"] == pytest.approx(R.detectable(top["diff_std"], 3, 0.05 / 4)) and top["mde"] > 3 * top["diff_std"]
+    assert top["mde"] == pytest.approx(S.detectable(top["diff_std"], 3, 0.05 / 4)) and top["mde"] > 3 * top["diff_std"]
     assert pd.isna(table.loc[("mnist", "conv", 0.5), "mde"]) and pd.isna(table.loc[("mnist", "vae", 0.5), "mde"])
     # Markdown: the column order, the p cells and the note
     lines = md.splitlines()
@@ -586,7 +587,7 @@ def test_pairing_survives_a_missing_middle_seed():
     """The baseline lacks seed 2 of 0..4: the comparison pairs seeds 0, 1, 3, 4 by their number, not by position."""
     values = pd.Series([0.80, 0.82, 0.99, 0.81, 0.85], index=[0, 1, 2, 3, 4])
     base = pd.Series([0.78, 0.79, 0.80, 0.84], index=[0, 1, 3, 4])  # seed 2 missing
-    out = R.paired(values, base)
+    out = S.paired(values, base)
     diff = [0.80 - 0.78, 0.82 - 0.79, 0.81 - 0.80, 0.85 - 0.84]  # a positional pairing would give other numbers
     assert out["n_paired"] == 4
     assert out["diff_mean"] == pytest.approx(np.mean(diff)) and out["diff_std"] == pytest.approx(np.std(diff, ddof=1))
@@ -658,7 +659,7 @@ def test_figures_draw_every_size_and_temperature(run_script, size_tree, tmp_path
 
 
 def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():
-    """R.gains summarises the baseline and the student over their own seeds, pairs the shared ones, and gives
+    """S.gains summarises the baseline and the student over their own seeds, pairs the shared ones, and gives
     no interval when a shared seed diverged or fewer than 2 pairs remain."""
     def run(size, seed, value, source=None):
         return {"target": "mnist", "size": size, "source": source, "phi": None if source is None else "none", "lam": 1.0 if source is None else 0.5,
@@ -666,7 +667,7 @@ def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():
     rows = [run(100, s, v) for s, v in enumerate([0.70, 0.72, math.nan])]  # seed 2 of the baseline diverged
     rows += [run(100, s, v, "mnist") for s, v in enumerate([0.71, 0.74, 0.73])]
     rows += [run(1000, s, v, "mnist") for s, v in enumerate([0.88, 0.89])]  # no baseline at 1000 yet
-    gains = R.gains(pd.DataFrame(rows)).set_index("size")
+    gains = S.gains(pd.DataFrame(rows)).set_index("size")
     small, large = gains.loc[100], gains.loc[1000]
     assert (small["baseline_n"], small["baseline_n_diverged"], small["n"], small["n_paired"], small["n_paired_diverged"]) == (3, 1, 3, 3, 1)
     assert small["diff_mean"] == pytest.approx(0.015) and math.isnan(small["ci_low"]) and math.isnan(small["ci_high"])

@@ -1,5 +1,5 @@
 """The study's vocabulary, in display order: the datasets, the transforms psi that make a source domain,
-and the mappings phi from target to source inputs. Every other place takes its names from here: the
+the mappings phi from target to source inputs, and the test metrics. Every other place takes its names from here: the
 wildcard constraints (workflow/rules/common.smk), the scripts' choices=, the config checks, the tables'
 and figures' row order. The schema (workflow/schemas/config.schema.yaml) keeps its own enums, because
 Snakemake's validate reads them there; tests/test_names.py checks that they equal these.
@@ -18,6 +18,11 @@ TABULAR = tuple(name for name in DATASETS if name not in IMAGES)
 PSIS = ("noise", "conv", "vae")  # the transforms of a source domain <dataset>+<psi>
 PHIS = ("none", *PSIS)  # a mapping is the raw input, or a domain's psi (vae: also the translator across datasets)
 IMAGE_ONLY = ("conv",)  # a blur needs pixels: no conv domain or mapping for a tabular dataset
+# The test metrics: which way is better, how tables and figures name them, how many decimals they show.
+BETTER = {"accuracy": "higher", "mse": "lower"}
+LABEL = {"accuracy": "accuracy", "mse": "MSE"}
+ARROW = {"higher": "↑", "lower": "↓"}
+DECIMALS = {"accuracy": 4, "mse": 1}
 
 
 def task(dataset: str) -> str:
