@@ -181,10 +181,59 @@ def test_tables_are_deterministic(run_script, study, tmp_path):
     for out in ("a", "b"):
         assert tables(run_script, study, tmp_path / out).returncode == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist", "experiments-bike", "teachers")
-                            for e in ("csv", "md", "tex"))
+    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist", "experiments-bike", "teachers",
+                                                "baselines", "gains-at-lam", "verdicts") for e in ("csv", "md", "tex"))
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path):
+    """baselines, gains-at-lam and verdicts restate the per-target tables' numbers: recomputed here from
+    {target}.csv and gain-{target}.csv, and from the fixture's own values."""
+    out = tmp_path / "tables"
+    assert tables(run_script, study, out).returncode == 0
+    per_target = {t: pd.read_csv(out / f"{t}.csv") for t in ("bike", "mnist")}
+    baselines = pd.read_csv(out / "baselines.csv")
+    assert list(baselines["target"]) == ["bike", "mnist"]
+    for b in baselines.itertuples():
+        row = per_target[b.target][per_target[b.target]["teacher"].isna()].iloc[0]
+        assert (b.small_size, b.n, b.mean, b.std, b.value_text) == (row["small_size"], row["n"], row["mean"], row["std"], row["value_text"])
+        assert b.mean == pytest.approx(np.mean(BASE[b.target])) and b.std == pytest.approx(np.std(BASE[b.target], ddof=1))
+    md = (out / "baselines.md").read_text()
+    assert f"{np.mean(BASE['bike']):.1f} ± {np.std(BASE['bike'], ddof=1):.1f}" in md and "MSE (↓)" in md and "accuracy (↑)" in md
+
+    # the fixture's lams are 0, 0.25 and 0.5: the one closest to 0.5 is 0.5
+    at = pd.read_csv(out / "gains-at-lam.csv")
+    assert set(at["lam"]) == {0.5} and "λ = 0.5, the grid's λ closest to 0.5 (of 0, 0.25, 0.5)" in (out / "gains-at-lam.md").read_text()
+    keys = ["size", "source", "phi", "T", "lam"]
+    for target, table in per_target.items():
+        gains = pd.read_csv(out / f"gain-{target}.csv")
+        expected = gains[gains["lam"] == 0.5].merge(table.rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "verdict"]], on=keys)
+        got = at[at["target"] == target].reset_index(drop=True)
+        assert len(got) == len(expected) == len({k[:3] for k in SHIFT if k[0] == target and k[3] == 0.5})
+        for column in ("diff_mean", "diff_sd", "ci_low", "ci_high", "n_paired", "verdict"):
+            assert list(got[column]) == list(expected[column]), (target, column)
+    none = at[(at["target"] == "mnist") & (at["phi"] == "none")].iloc[0]
+    shift = np.array(SHIFT[("mnist", "mnist", "none", 0.5, 1.0)])
+    half = stats.t.ppf(0.975, 4) * shift.std(ddof=1) / math.sqrt(5)
+    assert none["diff_mean"] == pytest.approx(shift.mean()) and none["ci_low"] == pytest.approx(shift.mean() - half)
+    assert none["verdict"] == "better"
+
+    verdicts = pd.read_csv(out / "verdicts.csv").set_index("target")
+    for target, table in per_target.items():
+        counts = table.loc[table["teacher"].notna(), "verdict"].value_counts()
+        row = verdicts.loc[target]
+        assert row["rows"] == counts.sum() == len([k for k in SHIFT if k[0] == target])
+        assert [row[v] for v in ("better", "no clear difference", "worse", "other")] == [
+            counts.get("better", 0), counts.get("no clear difference", 0), counts.get("worse", 0), 0]
+    assert list(verdicts.loc["mnist", ["better", "no clear difference", "worse"]]) == [1, 2, 1]
+    assert list(verdicts.loc["bike", ["better", "no clear difference", "worse"]]) == [1, 0, 1]
+
+
+def test_lam_near_takes_the_smaller_of_two_as_close():
+    from distill.tables import lam_near
+
+    assert lam_near([0.0, 0.25, 0.75]) == 0.25 and lam_near([0.1, 0.45, 0.6]) == 0.45 and lam_near([0.9]) == 0.9
 
 
 def test_missing_runs_fail_and_write_nothing(run_script, study, tmp_path):

@@ -32,6 +32,10 @@ def mean_std(mean, std, n, d):
     return num(mean, d) if n == 1 or math.isnan(std) else f"{num(mean, d)} ± {num(std, d)}"
 
 
+def interval_text(low, high, d):
+    return "—" if math.isnan(low) else f"[{num(low, d)}, {num(high, d)}]"
+
+
 def header(metric):
     return f"{names.LABEL[metric]} ({names.ARROW[names.BETTER[metric]]})" if metric in names.BETTER else "metric"
 
@@ -185,7 +189,7 @@ def gain_table(target, runs, metric):
     d = names.DECIMALS.get(metric, 4)
     shown = []
     for r in table.itertuples():
-        ci = "—" if math.isnan(r.ci_low) else f"[{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
+        ci = interval_text(r.ci_low, r.ci_high, d)
         baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean, "std": r.baseline_sd}
         student = {"n": r.n, "n_diverged": r.n_diverged, "mean": r.mean, "std": r.sd}
         shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
@@ -254,6 +258,87 @@ def teachers_table(records):
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
 
 
+# ---------------------------------------------------------------- summaries over the targets
+
+
+def lam_near(lams, at=0.5):
+    """The grid's lambda closest to `at` (of two as close, the smaller)."""
+    return min(lams, key=lambda lam: (abs(lam - at), lam))
+
+
+def baselines_table(tables):
+    """(csv frame, display frame) of the lambda = 1 baseline of every target and small-part size, from the
+    target tables (``tables``: target -> target_table's csv frame): mean ± std of the test metric over seeds."""
+    columns = ["target", "small_size", "metric", "n", "n_expected", "n_diverged", "mean", "std", "value_text"]
+    rows = [r for target in sorted(tables) for r in tables[target].loc[tables[target]["teacher"].isna()].to_dict("records")]
+    table = pd.DataFrame([{**r, "target": r["student"]} for r in rows], columns=columns)
+    shown = pd.DataFrame([{"Student": r.target, "small part": str(r.small_size), "metric": header(r.metric),
+                           "baseline (λ = 1, no teacher)": r.value_text, "n": str(r.n)} for r in table.itertuples()],
+                         columns=["Student", "small part", "metric", "baseline (λ = 1, no teacher)", "n"])
+    return table, shown
+
+
+NOTE_BASELINES = ("The baseline of every target and small-part size: the student trained on the first n rows of the small part "
+                  "from its labels alone (λ = 1, no teacher); mean ± std of the test metric over seeds (std with ddof = 1), as in "
+                  "the first row of each size in the per-target table.")
+
+
+def gains_at_table(tables, gains, lam):
+    """(csv frame, display frame) of every experiment's gain at one lambda: Δ over the baseline of the same
+    size with its 95% interval (the gain-<target> tables) and the verdict of the per-target table (Holm over
+    that table's distilled rows). tables, gains: target -> target_table's / gain_table's csv frame."""
+    keys = ["size", "source", "phi", "T", "lam"]
+    frames = []
+    for target in sorted(tables):
+        verdicts = tables[target].rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "p_holm", "verdict"]]
+        at = gains[target][gains[target]["lam"] == lam]
+        frames.append(at.merge(verdicts, on=keys, how="left", validate="one_to_one"))
+    columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "p_holm", "verdict"]
+    table = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    shown = []
+    for r in table.itertuples():
+        d = names.DECIMALS.get(r.metric, 4)
+        diff = diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_std": r.diff_sd}, d)
+        shown.append({"Student": r.target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}",
+                      "metric": header(r.metric), "Δ": diff, "95% interval of Δ": interval_text(r.ci_low, r.ci_high, d),
+                      "n": str(r.n_paired), "p (Holm)": pval(r.p_holm), "verdict": r.verdict})
+    return table, pd.DataFrame(shown, columns=["Student", "small part", "Teacher", "φ", "T", "metric", "Δ", "95% interval of Δ", "n",
+                                               "p (Holm)", "verdict"])
+
+
+def note_gains_at(lam, lams, alpha):
+    return (f"Every experiment at λ = {lam:g}, the grid's λ closest to 0.5 (of {', '.join(f'{x:g}' for x in sorted(lams))}): Δ = student − "
+            "baseline (λ = 1, no teacher, same small-part size), mean ± std over the paired seeds, and its 95% t-interval, as in "
+            f"gain-<target>; p (Holm) and verdict (Holm p < {alpha:g}, in the metric's direction) are the per-target table's, whose "
+            "Holm family is all its distilled rows (every λ and T).")
+
+
+VERDICTS = ["better", "no clear difference", "worse"]
+
+
+def verdicts_table(tables):
+    """(csv frame, display frame) of how many distilled rows of each target's table got each verdict: better,
+    no clear difference, worse, and other (diverged seeds, too few seeds, no test)."""
+    rows = []
+    for target in sorted(tables):
+        distilled = tables[target][tables[target]["teacher"].notna()]
+        counts = distilled["verdict"].value_counts()
+        metric = distilled["metric"].iloc[0] if len(distilled) else None
+        rows.append({"target": target, "metric": metric, "rows": len(distilled), **{v: int(counts.get(v, 0)) for v in VERDICTS},
+                     "other": int(len(distilled) - sum(counts.get(v, 0) for v in VERDICTS))})
+    table = pd.DataFrame(rows, columns=["target", "metric", "rows", *VERDICTS, "other"])
+    shown = pd.DataFrame([{"Student": r["target"], "metric": header(r["metric"]), "rows": str(r["rows"]),
+                           **{v: str(r[v]) for v in VERDICTS}, "other": str(r["other"])} for r in rows],
+                         columns=["Student", "metric", "rows", *VERDICTS, "other"])
+    return table, shown
+
+
+def note_verdicts(alpha):
+    return ("The verdicts of each per-target table's distilled rows (every small-part size, experiment, T and λ), counted: "
+            f"better / worse at Holm p < {alpha:g} in the metric's direction, no clear difference otherwise; other: rows with "
+            "diverged seeds, too few seeds or no test (zero variance).")
+
+
 def teacher_records(teachers, answers):
     """(source, test set, phi, record or None) per source domain (its teachers' own test scores, merged over
     their seeds) and per experiment (the teachers' scores on the target through phi). teachers and answers:
@@ -292,7 +377,7 @@ def build(expected, runs, teachers, answers, alpha):
     """Every table as {file name: text}. expected: distill.results.grid of the runs asked for; runs:
     distill.results.collect of those that exist; teachers, answers: (record or None, path) pairs. Raises
     ValueError for runs of one target that report different metrics, or a path of the wrong form."""
-    out = {}
+    out, target_tables, gain_tables = {}, {}, {}
     for target in sorted(expected["target"].unique()):
         got = runs[runs["target"] == target]
         metrics = set(got["metric"]) or {r["metric"] for r, a in answers if r and r.get("target") == target}
@@ -300,9 +385,11 @@ def build(expected, runs, teachers, answers, alpha):
             raise ValueError(f"runs of target {target} report different metrics: {sorted(metrics)}")
         metric = metrics.pop() if metrics else None
         table, shown, m = target_table(target, expected[expected["target"] == target], got, metric, alpha)
+        target_tables[target] = table
         out[f"{target}.csv"] = csv(table)
         out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m, alpha) + note_detectable(table, m, metric, alpha))
         gain_csv, gain_shown = gain_table(target, got, metric)
+        gain_tables[target] = gain_csv
         out[f"gain-{target}.csv"] = csv(gain_csv)
         out[f"gain-{target}.md"], out[f"gain-{target}.tex"] = texts(gain_shown, NOTE_GAINS)
         exp_csv, exp_shown, exp_m = experiment_table(target, got, metric, alpha)
@@ -311,4 +398,20 @@ def build(expected, runs, teachers, answers, alpha):
     table, shown = teachers_table(teacher_records(teachers, answers))
     out["teachers.csv"] = csv(table)
     out["teachers.md"], out["teachers.tex"] = texts(shown, NOTE_TEACHERS)
+    table, shown = baselines_table(target_tables)
+    out["baselines.csv"] = csv(table)
+    out["baselines.md"], out["baselines.tex"] = texts(shown, NOTE_BASELINES)
+    lams = sorted(set(expected.loc[expected["source"].notna(), "lam"]))
+    if lams:
+        lam = lam_near(lams)
+        table, shown = gains_at_table(target_tables, gain_tables, lam)
+        note = note_gains_at(lam, lams, alpha)
+    else:  # a grid of baselines alone
+        table, shown = gains_at_table({}, {}, math.nan)
+        note = "No distilled rows in this grid: no gains to show."
+    out["gains-at-lam.csv"] = csv(table)
+    out["gains-at-lam.md"], out["gains-at-lam.tex"] = texts(shown, note)
+    table, shown = verdicts_table(target_tables)
+    out["verdicts.csv"] = csv(table)
+    out["verdicts.md"], out["verdicts.tex"] = texts(shown, note_verdicts(alpha))
     return out
