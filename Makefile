@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot smoke bench dry-run lint format report
 
 env: $(STAMP) slurm-profile
 

@@ -51,7 +51,7 @@ def test_one_primary_test_per_experiment_on_the_per_seed_mean_over_its_lambdas()
     hinton = out.loc[("mnist", "none")]
     diffs = np.array([(0.83 + 0.81) / 2 - 0.80, (0.84 + 0.85) / 2 - 0.82, (0.80 + 0.84) / 2 - 0.81])
     assert (hinton["lams"], hinton["n"], hinton["n_paired"]) == (2, 3, 3)
-    assert hinton["diff_mean"] == pytest.approx(diffs.mean()) and hinton["diff_std"] == pytest.approx(diffs.std(ddof=1))
+    assert hinton["diff_mean"] == pytest.approx(diffs.mean()) and hinton["diff_sd"] == pytest.approx(diffs.std(ddof=1))
     assert hinton["p_ttest"] == pytest.approx(stats.ttest_1samp(diffs, 0).pvalue)
     noisy = out.loc[("mnist+noise", "noise")]
     assert noisy["n_diverged"] == 1 and math.isnan(noisy["p_ttest"])  # counted, not averaged away

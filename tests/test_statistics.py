@@ -102,7 +102,7 @@ def test_experiments_by_hand_largest_size_first():
     rows += [run(1000, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
     out = S.experiments(pd.DataFrame(rows[::-1]))
     assert list(zip(out["size"], out["phi"])) == [(1000, "none"), (1000, "noise"), (100, "none")] and out.index.tolist() == [0, 1, 2]
-    assert list(out.columns) == ["target", "size", "source", "phi", "T", "metric", "lams", "n", "n_paired", "n_diverged", "diff_mean", "diff_std",
+    assert list(out.columns) == ["target", "size", "source", "phi", "T", "metric", "lams", "n", "n_paired", "n_diverged", "diff_mean", "diff_sd",
                                  "p_ttest", "p_wilcoxon", "zero_variance", "all_zero"]
     top = out.iloc[0]
     assert (top["metric"], top["lams"], top["n"], top["n_paired"]) == ("accuracy", 2, 4, 4)
@@ -158,7 +158,7 @@ def test_phi_rank_orders_the_baseline_first_then_the_display_order_then_by_name(
 
 def test_summary_and_holm_by_hand():
     s = S.summary([3, 1, 2])  # integers, as a caller might pass them
-    assert s == {"n": 3, "n_diverged": 0, "mean": 2.0, "std": 1.0}
+    assert s == {"n": 3, "n_diverged": 0, "mean": 2.0, "sd": 1.0}
     assert S.holm([0.02, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])  # ties
 
 
@@ -209,7 +209,7 @@ def test_paired_by_hand_with_scipy():
     assert S.paired(base + mixed, base)["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue, rel=1e-12)
     assert stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue != pytest.approx(stats.wilcoxon(np.add(BASE, mixed)).pvalue)
     two = S.paired(base.iloc[:2] + GAIN[:2], base.iloc[:2])  # two pairs: a spread, and a test
-    assert two["diff_std"] == pytest.approx(np.std(GAIN[:2], ddof=1)) and math.isfinite(two["p_ttest"])
+    assert two["diff_sd"] == pytest.approx(np.std(GAIN[:2], ddof=1)) and math.isfinite(two["p_ttest"])
     none = S.paired(pd.Series([0.9], index=[7]), base)  # no shared seed: nothing diverged, nothing tested
     assert (none["n_paired"], none["n_diverged"], none["zero_variance"], none["all_zero"]) == (0, 0, False, False)
     assert S.verdict(none, none["p_ttest"], "accuracy") == "too few seeds"

@@ -1,6 +1,6 @@
 """Statistics of the student runs (frames from distill.results.collect), for the tables and figures.
 
-``summary`` (mean and std over the finite values, diverged ones counted), ``paired`` (paired difference,
+``summary`` (mean and sd over the finite values, diverged ones counted), ``paired`` (paired difference,
 t-test and Wilcoxon over the shared seeds, with diverged seeds and zero-variance differences reported
 instead of tested), ``holm`` (Holm's step-down adjustment), ``verdict`` (plain words from an adjusted p),
 ``detectable`` (the minimum detectable effect), ``interval`` (the t-interval of a mean difference),
@@ -24,27 +24,27 @@ ZERO_VARIANCE_RTOL = 1e-6
 
 
 def summary(values) -> dict:
-    """n (values given), n_diverged (NaN or infinite ones), mean and std (ddof = 1) over the finite ones.
+    """n (values given), n_diverged (NaN or infinite ones), mean and sd (ddof = 1) over the finite ones.
     A diverged value is never averaged away silently: the caller gets its count to show beside the mean."""
     v = np.asarray(values, dtype=float)
     finite = v[np.isfinite(v)]
     return {"n": int(v.size), "n_diverged": int(v.size - finite.size),
             "mean": float(finite.mean()) if finite.size else math.nan,
-            "std": float(finite.std(ddof=1)) if finite.size > 1 else math.nan}
+            "sd": float(finite.std(ddof=1)) if finite.size > 1 else math.nan}
 
 
 def paired(values: pd.Series, base: pd.Series) -> dict:
     """Paired comparison over the seeds both series (indexed by seed) share: diff = values - base.
 
     n_paired: shared seeds; n_diverged: shared seeds where either value is NaN or infinite. diff_mean and
-    diff_std are over the finite pairs. The tests (two-sided paired t-test and Wilcoxon signed-rank) are
+    diff_sd are over the finite pairs. The tests (two-sided paired t-test and Wilcoxon signed-rank) are
     run only with >= 2 pairs, none diverged, and differences that are not all the same: when every
     difference is equal to within ZERO_VARIANCE_RTOL of the values' magnitude, zero_variance is True,
     all_zero says whether that common difference is 0, and the p-values stay NaN (a t-test would read
     p = 0 for a constant nonzero difference and NaN for an all-zero one)."""
     shared = sorted(set(values.index) & set(base.index))
     a, b = values.loc[shared].to_numpy(float), base.loc[shared].to_numpy(float)
-    out = {"n_paired": len(shared), "n_diverged": 0, "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
+    out = {"n_paired": len(shared), "n_diverged": 0, "diff_mean": math.nan, "diff_sd": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
            "zero_variance": False, "all_zero": False}
     if not shared:
         return out
@@ -55,7 +55,7 @@ def paired(values: pd.Series, base: pd.Series) -> dict:
     if diff.size:
         out["diff_mean"] = float(diff.mean())
     if diff.size > 1:
-        out["diff_std"] = float(diff.std(ddof=1))
+        out["diff_sd"] = float(diff.std(ddof=1))
     if out["n_diverged"] or diff.size < 2:
         return out
     tol = ZERO_VARIANCE_RTOL * max(np.abs(a).max(), np.abs(b).max())
@@ -108,25 +108,25 @@ def verdict(test: dict, p: float, metric: str, alpha: float = 0.05, diverged: bo
 POWER = 0.8  # the power of the minimum detectable effect
 
 
-def detectable(diff_std: float, n: int, alpha: float, power: float = POWER) -> float:
+def detectable(diff_sd: float, n: int, alpha: float, power: float = POWER) -> float:
     """The minimum detectable effect of a row: the smallest true mean difference that a two-sided paired
-    t-test over n pairs whose differences spread by diff_std detects at level alpha with the given power
-    (statsmodels' TTestPower: the standardized effect d, times diff_std). NaN under 2 pairs or without a spread."""
+    t-test over n pairs whose differences spread by diff_sd detects at level alpha with the given power
+    (statsmodels' TTestPower: the standardized effect d, times diff_sd). NaN under 2 pairs or without a spread."""
     from statsmodels.stats.power import TTestPower
 
-    if n < 2 or not np.isfinite(diff_std) or not 0 < alpha < 1:
+    if n < 2 or not np.isfinite(diff_sd) or not 0 < alpha < 1:
         return math.nan
     # Two-sided at alpha is one-sided at alpha / 2 plus the far tail, which is below 1e-6 at these effects:
     # statsmodels' two-sided power reads NaN there (5 pairs, alpha 0.05 / 36), its one-sided power does not.
     d = TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha / 2, power=power, alternative="larger")
-    return float(d) * diff_std
+    return float(d) * diff_sd
 
 
-def interval(diff_mean: float, diff_std: float, n: int, level: float = 0.95) -> tuple[float, float]:
+def interval(diff_mean: float, diff_sd: float, n: int, level: float = 0.95) -> tuple[float, float]:
     """The t-interval of a mean difference over n paired seeds (NaN, NaN under 2 seeds)."""
-    if n < 2 or not np.isfinite(diff_std):
+    if n < 2 or not np.isfinite(diff_sd):
         return math.nan, math.nan
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * diff_std / math.sqrt(n)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * diff_sd / math.sqrt(n)
     return diff_mean - half, diff_mean + half
 
 
@@ -146,12 +146,12 @@ def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         for (source, phi, T, lam), row in group[~group["baseline"]].groupby(["source", "phi", "T", "lam"], sort=False):
             values = row.set_index("seed")["value"]
             s, test = summary(values), paired(values, base)
-            low, high = (math.nan, math.nan) if test["n_diverged"] else interval(test["diff_mean"], test["diff_std"], test["n_paired"], level)
+            low, high = (math.nan, math.nan) if test["n_diverged"] else interval(test["diff_mean"], test["diff_sd"], test["n_paired"], level)
             rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "lam": lam, "metric": row["metric"].iloc[0],
-                         "baseline_n": b["n"], "baseline_n_diverged": b["n_diverged"], "baseline_mean": b["mean"], "baseline_sd": b["std"],
-                         "n": s["n"], "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["std"],
+                         "baseline_n": b["n"], "baseline_n_diverged": b["n_diverged"], "baseline_mean": b["mean"], "baseline_sd": b["sd"],
+                         "n": s["n"], "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
                          "n_paired": test["n_paired"], "n_paired_diverged": test["n_diverged"], "diff_mean": test["diff_mean"],
-                         "diff_sd": test["diff_std"], "ci_low": low, "ci_high": high})
+                         "diff_sd": test["diff_sd"], "ci_low": low, "ci_high": high})
     out = pd.DataFrame(rows, columns=columns)
     if out.empty:
         return out

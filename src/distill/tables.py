@@ -25,11 +25,11 @@ def pval(x):
     return "—" if math.isnan(x) else "<0.0001" if x < 1e-4 else f"{x:.4f}"
 
 
-def mean_std(mean, std, n, d):
+def mean_sd(mean, sd, n, d):
     """'0.8830 ± 0.0021', one value when n = 1, 'missing' when n = 0."""
     if n == 0:
         return "missing"
-    return num(mean, d) if n == 1 or math.isnan(std) else f"{num(mean, d)} ± {num(std, d)}"
+    return num(mean, d) if n == 1 or math.isnan(sd) else f"{num(mean, d)} ± {num(sd, d)}"
 
 
 def interval_text(low, high, d):
@@ -41,7 +41,7 @@ def header(metric):
 
 
 INTEGRAL_DECIMALS = {"accuracy": 2, "mse": 0}  # cross-entropy areas are ~40-800, MSE areas ~1e6 (100 epochs)
-NO_TEST = {"n_paired": 0, "n_diverged": 0, "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
+NO_TEST = {"n_paired": 0, "n_diverged": 0, "diff_mean": math.nan, "diff_sd": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
            "zero_variance": False, "all_zero": False}
 
 
@@ -54,7 +54,7 @@ def cell(s, n_expected, d):
     if s["n"] == 0:
         return "missing"
     finite = s["n"] - s["n_diverged"]
-    text = mean_std(s["mean"], s["std"], finite, d) if finite else "—"
+    text = mean_sd(s["mean"], s["sd"], finite, d) if finite else "—"
     notes = ([f"{s['n']}/{n_expected} seeds"] if s["n"] < n_expected else []) + ([f"{s['n_diverged']} diverged"] if s["n_diverged"] else [])
     return flagged(text, notes)
 
@@ -65,7 +65,7 @@ def diff_cell(test, d):
     if finite == 0:
         text = "—"
     else:
-        text = ("" if test["diff_mean"] < 0 else "+") + mean_std(test["diff_mean"], test["diff_std"], finite, d)
+        text = ("" if test["diff_mean"] < 0 else "+") + mean_sd(test["diff_mean"], test["diff_sd"], finite, d)
     return flagged(text, [f"{test['n_diverged']} diverged"] if test["n_diverged"] else [])
 
 
@@ -125,9 +125,9 @@ def target_table(target, expected, runs, metric, alpha):
         tests.append(test)
         diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
         rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": names.BETTER.get(metric),
-                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "std": s["std"],
+                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
-                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_std": si["std"],
+                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_sd": si["sd"],
                      **paired_columns(itest, "integral_"),
                      "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
     table = pd.DataFrame(rows)
@@ -136,7 +136,7 @@ def target_table(target, expected, runs, metric, alpha):
     if len(table):
         table.loc[distilled, "p_holm"] = S.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
         # the smallest gain each row would detect with 80% power at the family's strictest level, alpha / m
-        table["mde"] = [S.detectable(r.diff_std, r.n_paired - r.n_paired_diverged, alpha / m) if distilled[i] and not math.isnan(r.p_ttest)
+        table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_paired_diverged, alpha / m) if distilled[i] and not math.isnan(r.p_ttest)
                         else math.nan for i, r in table.iterrows()]  # only rows with a test (not diverged, not zero variance)
     shown = []
     for i, r in table.iterrows():
@@ -169,13 +169,13 @@ def note_detectable(table, m, metric, alpha):
 
 
 def note_runs(m, alpha):
-    return ("Mean ± std over seeds (std with ddof = 1). Integral criterion: the area under the test-loss curve over the evaluated epochs "
+    return ("Mean ± sd over seeds (sd with ddof = 1). Integral criterion: the area under the test-loss curve over the evaluated epochs "
             "(trapezoid rule; lower is better: a student that gets good early). Δ: paired difference to the baseline (λ = 1, no teacher) over the "
             "seeds both have, for the metric and for the integral; p: two-sided paired t-test (and, for the metric, the Wilcoxon signed-rank test: "
             "with n paired seeds its p cannot fall below 2/2^n, 0.0625 for 5). p (Holm): the metric's t-test p adjusted by Holm's step-down method "
             f"over the {m} distilled rows of this table that have a t-test. Verdict: Holm p < {alpha:g}, in the metric's direction "
             "(↑ higher is better, ↓ lower is better); the integral's Δ and p do not enter it. A seed whose metric or integral is NaN or infinite "
-            "is a diverged seed: its cell says \"(k diverged)\" and shows mean ± std over the other seeds, no test is run on values that include it "
+            "is a diverged seed: its cell says \"(k diverged)\" and shows mean ± sd over the other seeds, no test is run on values that include it "
             "(p —, left out of the Holm family), and the row's verdict reads \"diverged seeds\". When every paired difference is the same "
             "(zero variance, to within float32 rounding) no test is run (p —): the verdict reads \"no clear difference\" if the differences "
             "are all 0 and \"no test (zero variance)\" otherwise; Δ shows the common difference.")
@@ -190,20 +190,20 @@ def gain_table(target, runs, metric):
     shown = []
     for r in table.itertuples():
         ci = interval_text(r.ci_low, r.ci_high, d)
-        baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean, "std": r.baseline_sd}
-        student = {"n": r.n, "n_diverged": r.n_diverged, "mean": r.mean, "std": r.sd}
+        baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean, "sd": r.baseline_sd}
+        student = {"n": r.n, "n_diverged": r.n_diverged, "mean": r.mean, "sd": r.sd}
         shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
                       f"baseline {header(metric)}": cell(baseline, r.baseline_n, d),
                       f"student {header(metric)}": cell(student, r.n, d),
                       f"Δ {names.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged,
-                                                                       "diff_mean": r.diff_mean, "diff_std": r.diff_sd}, d),
+                                                                       "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d),
                       "95% interval of Δ": ci, "n": str(r.n_paired)})
     return table, pd.DataFrame(shown)
 
 
 NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teacher) trained on the same first n rows of the small part, "
-              "paired by seed: Δ = student − baseline, mean ± std over the n seeds both have, and its 95% t-interval (mean ± t(0.975, n−1) · "
-              "std / √n; \"—\" under 2 pairs or when a seed diverged). Baseline and student: mean ± std of the test metric over each one's own "
+              "paired by seed: Δ = student − baseline, mean ± sd over the n seeds both have, and its 95% t-interval (mean ± t(0.975, n−1) · "
+              "sd / √n; \"—\" under 2 pairs or when a seed diverged). Baseline and student: mean ± sd of the test metric over each one's own "
               "seeds, with \"(k diverged)\" for NaN or infinite values. The per-target table adds the tests.")
 
 
@@ -217,12 +217,12 @@ def experiment_table(target, runs, metric, alpha):
     m = int(tested.sum())
     table["p_holm"] = S.holm(table["p_ttest"].to_numpy(float))
     table["verdict"] = [S.verdict(r, r["p_holm"], metric, alpha) if metric in names.BETTER else "—" for _, r in table.iterrows()]
-    table["mde"] = [S.detectable(r.diff_std, r.n_paired - r.n_diverged, alpha / m) if not math.isnan(r.p_ttest) else math.nan
+    table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_diverged, alpha / m) if not math.isnan(r.p_ttest) else math.nan
                     for r in table.itertuples()]
     d = names.DECIMALS.get(metric, 4)
     shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λs": str(r.lams),
               f"Δ {names.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
-                                                                              "diff_mean": r.diff_mean, "diff_std": r.diff_std}, d),
+                                                                              "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d),
               "n": str(r.n_paired), "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm), "verdict": r.verdict, "MDE": num(r.mde, d)}
              for r in table.itertuples()]
     return table, pd.DataFrame(shown), m
@@ -230,7 +230,7 @@ def experiment_table(target, runs, metric, alpha):
 
 def note_experiments(table, m, metric, alpha):
     return ("One primary test per experiment (teacher's source domain and φ, per small-part size and T): per seed, the student's test "
-            "metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no teacher); Δ: mean ± std of that paired "
+            "metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no teacher); Δ: mean ± sd of that paired "
             "difference over the seeds that have every λ; p: two-sided paired t-test; p (Holm): adjusted over the "
             f"{m} experiments of this table. Verdict: Holm p < {alpha:g} in the metric's direction. The λ-rows of the per-target "
             "table are the detail of each test." + note_detectable(table, m, metric, alpha))
@@ -249,12 +249,12 @@ def teachers_table(records):
             values = [float(record["test_metric"])]
         n = len(values)
         mean = float(record["test_metric"]) if record else math.nan
-        std = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
-        text = mean_std(mean, std, n, names.DECIMALS.get(metric, 4)) if record else "missing"
-        rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "std": std, "value_text": text})
+        sd = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
+        text = mean_sd(mean, sd, n, names.DECIMALS.get(metric, 4)) if record else "missing"
+        rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd, "value_text": text})
         shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
                       "metric": header(metric), "score": text, "seeds": str(n)})
-    columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "std", "value_text"]
+    columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "sd", "value_text"]
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
 
 
@@ -268,8 +268,8 @@ def lam_near(lams, at=0.5):
 
 def baselines_table(tables):
     """(csv frame, display frame) of the lambda = 1 baseline of every target and small-part size, from the
-    target tables (``tables``: target -> target_table's csv frame): mean ± std of the test metric over seeds."""
-    columns = ["target", "small_size", "metric", "n", "n_expected", "n_diverged", "mean", "std", "value_text"]
+    target tables (``tables``: target -> target_table's csv frame): mean ± sd of the test metric over seeds."""
+    columns = ["target", "small_size", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
     rows = [r for target in sorted(tables) for r in tables[target].loc[tables[target]["teacher"].isna()].to_dict("records")]
     table = pd.DataFrame([{**r, "target": r["student"]} for r in rows], columns=columns)
     shown = pd.DataFrame([{"Student": r.target, "small part": str(r.small_size), "metric": header(r.metric),
@@ -279,7 +279,7 @@ def baselines_table(tables):
 
 
 NOTE_BASELINES = ("The baseline of every target and small-part size: the student trained on the first n rows of the small part "
-                  "from its labels alone (λ = 1, no teacher); mean ± std of the test metric over seeds (std with ddof = 1), as in "
+                  "from its labels alone (λ = 1, no teacher); mean ± sd of the test metric over seeds (sd with ddof = 1), as in "
                   "the first row of each size in the per-target table.")
 
 
@@ -298,7 +298,7 @@ def gains_at_table(tables, gains, lam):
     shown = []
     for r in table.itertuples():
         d = names.DECIMALS.get(r.metric, 4)
-        diff = diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_std": r.diff_sd}, d)
+        diff = diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d)
         shown.append({"Student": r.target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}",
                       "metric": header(r.metric), "Δ": diff, "95% interval of Δ": interval_text(r.ci_low, r.ci_high, d),
                       "n": str(r.n_paired), "p (Holm)": pval(r.p_holm), "verdict": r.verdict})
@@ -308,7 +308,7 @@ def gains_at_table(tables, gains, lam):
 
 def note_gains_at(lam, lams, alpha):
     return (f"Every experiment at λ = {lam:g}, the grid's λ closest to 0.5 (of {', '.join(f'{x:g}' for x in sorted(lams))}): Δ = student − "
-            "baseline (λ = 1, no teacher, same small-part size), mean ± std over the paired seeds, and its 95% t-interval, as in "
+            "baseline (λ = 1, no teacher, same small-part size), mean ± sd over the paired seeds, and its 95% t-interval, as in "
             f"gain-<target>; p (Holm) and verdict (Holm p < {alpha:g}, in the metric's direction) are the per-target table's, whose "
             "Holm family is all its distilled rows (every λ and T).")
 
@@ -364,8 +364,8 @@ def teacher_records(teachers, answers):
     return records
 
 
-NOTE_TEACHERS = ("Teacher scores on its own source test set (own: mean ± std over the source domain's teacher seeds) and on the "
-                 "target test set through φ (mean ± std over the student seeds, each answered by its own teacher and its own draw "
+NOTE_TEACHERS = ("Teacher scores on its own source test set (own: mean ± sd over the source domain's teacher seeds) and on the "
+                 "target test set through φ (mean ± sd over the student seeds, each answered by its own teacher and its own draw "
                  "of φ; with teachers: shared, one teacher and the seeds' draws of φ). seeds: how many.")
 
 

@@ -64,7 +64,7 @@ def experiments(folder: Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=KEY[:-1] + ["metric", "diff_mean", "ci_low", "ci_high", "verdict"])
     out = pd.concat(frames, ignore_index=True)
-    bounds = [S.interval(r.diff_mean, r.diff_std, int(r.n_paired - r.n_diverged)) for r in out.itertuples()]
+    bounds = [S.interval(r.diff_mean, r.diff_sd, int(r.n_paired - r.n_diverged)) for r in out.itertuples()]
     out["ci_low"], out["ci_high"] = [lo for lo, _ in bounds], [hi for _, hi in bounds]
     return out[KEY[:-1] + ["metric", "diff_mean", "ci_low", "ci_high", "verdict"]]
 

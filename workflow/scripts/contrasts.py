@@ -59,7 +59,7 @@ for (target, size), group in runs.groupby(["target", "size"], sort=True):
     for a, b, question in pairs:
         test = S.paired(per_seed[a], per_seed[b])
         n = test["n_paired"] - test["n_diverged"]
-        low, high = S.interval(test["diff_mean"], test["diff_std"], n)
+        low, high = S.interval(test["diff_mean"], test["diff_sd"], n)
         family.append({"target": target, "size": size, "question": question, "A": f"{a[0]}, φ={a[1]}",
                        "B": "baseline" if b == "baseline" else f"{b[0]}, φ={b[1]}", "metric": metric, "n": n, **test, "ci_low": low, "ci_high": high})
     holm = S.holm([f["p_ttest"] for f in family])
@@ -74,7 +74,7 @@ for r in table.itertuples():
     d = names.DECIMALS.get(r.metric, 4)
     ci = "—" if math.isnan(r.ci_low) else f"[{r.ci_low:+.{d}f}, {r.ci_high:+.{d}f}]"
     shown.append({"target": r.target, "small part": str(r.size), "question": r.question, "A": r.A, "B": r.B,
-                  "Δ = A − B": f"{r.diff_mean:+.{d}f} ± {r.diff_std:.{d}f}", "95% interval": ci, "n": str(r.n),
+                  "Δ = A − B": f"{r.diff_mean:+.{d}f} ± {r.diff_sd:.{d}f}", "95% interval": ci, "n": str(r.n),
                   "p (Holm)": "—" if math.isnan(r.p_holm) else "<0.0001" if r.p_holm < 1e-4 else f"{r.p_holm:.4f}", "verdict": r.verdict})
 text = (f"# Contrasts between experiments, pooled over {', '.join(map(str, args.runs))}\n\n"
         "Per seed, each experiment's metric averaged over its λ-rows; Δ = A − B paired by seed (mean ± sd), its 95% t-interval, "

@@ -1,7 +1,7 @@
 """Write the tables people read: one per target in the paper's Table 5 form, and the teachers' scores.
 
 Per target (Student | small part | Teacher (source domain) | phi | lambda | T | metric and integral criterion, mean
-+- std over seeds | n), the baseline (lambda = 1, no teacher) first, then each distilled row compared
++- sd over seeds | n), the baseline (lambda = 1, no teacher) first, then each distilled row compared
 with it over the seeds both have, for the final metric and for the integral criterion (the area under
 the test-loss curve, lower is better): paired difference and paired t-test p (and the Wilcoxon
 signed-rank p of the metric). The metric's t-test p-values of one target's distilled rows are
@@ -10,7 +10,7 @@ no clear difference at Holm p < alpha, in the metric's own direction: accuracy u
 adjusted p; the integral's difference and p are shown beside it but do not enter the verdict.
 
 A seed whose metric or integral is NaN or infinite (diverged) is counted, not dropped: its cell reads
-"0.8830 +- 0.0021 (1 diverged)" (mean +- std over the other seeds), no test is run on values that include
+"0.8830 +- 0.0021 (1 diverged)" (mean +- sd over the other seeds), no test is run on values that include
 it (p "—"), and the row's verdict reads "diverged seeds". When every paired difference is the same (zero
 variance) no t-test is run (p "—"): the verdict is "no clear difference" if the differences are all 0,
 else "no test (zero variance)".

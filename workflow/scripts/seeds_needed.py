@@ -43,7 +43,7 @@ for path in files:
     d = names.DECIMALS.get(tested["metric"].iloc[0], 4)
     need = {}
     for n in args.seeds:
-        mde = tested["diff_std"].map(lambda sd: S.detectable(sd, n, args.alpha / m))
+        mde = tested["diff_sd"].map(lambda sd: S.detectable(sd, n, args.alpha / m))
         reached = tested["diff_mean"].abs() >= mde
         for i in tested.index[reached]:
             need.setdefault(i, n)
@@ -51,7 +51,7 @@ for path in files:
                         "observed |gain| ≥ MDE": f"{int(reached.sum())} of {m}"})
     for i, r in tested.iterrows():
         detail.append({"target": target, "Teacher": r["source"], "φ": r["phi"], "small part": str(r["size"]), "T": f"{r['T']:g}",
-                       f"Δ (n = {int(r['n_paired'])})": f"{r['diff_mean']:+.{d}f} ± {r['diff_std']:.{d}f}",
+                       f"Δ (n = {int(r['n_paired'])})": f"{r['diff_mean']:+.{d}f} ± {r['diff_sd']:.{d}f}",
                        "verdict": r["verdict"], "seeds for 80% power at this gain": str(need[i]) if i in need else f"> {max(args.seeds)}"})
 
 text = ("# Seeds needed\n\nFrom the observed spread of the paired differences of each primary test (experiments-<target>.csv of "
