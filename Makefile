@@ -87,6 +87,7 @@ report: env
 	$(SNAKEMAKE) --report results/report.html
 
 lint: env
+	$(VENV)/bin/ruff check .
 	$(SNAKEMAKE) --lint
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
 
