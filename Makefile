@@ -45,7 +45,7 @@ mutate: env
 study: env
 	$(SNAKEMAKE) --cores all
 
-# Where distillation pays: smaller small parts and T in {1, 4} over the default study's teachers (README).
+# Where distillation pays: smaller small parts and T in {1, 4} over the default study's teachers (docs/study.md, section 10).
 extended: env
 	$(SNAKEMAKE) --cores all --configfile workflow/configs/extended.yaml
 

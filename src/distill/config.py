@@ -143,7 +143,7 @@ def psi(domain: str) -> str | None:
 
 
 def allowed_phis(target: str, source: str) -> list[str]:
-    """The mappings phi that carry a target input into the source domain (README, "Source domains")."""
+    """The mappings phi that carry a target input into the source domain (docs/study.md, sections 3 and 4)."""
     images = is_image(target)
     if base(source) == target:
         return ["none"] + ([psi(source)] if psi(source) else [])  # the raw input, or the domain's own psi
@@ -189,7 +189,7 @@ def check_written(config: dict) -> None:
 def small_sizes(config: dict, target: str) -> list[int]:
     """The student's small-part sizes for a target, largest first: config small_sizes.<target>, or the
     whole small part (data.sizes.<target>.small) when the target is not listed. A size n is the first n
-    rows of the small part, which the split drew at random: 100 of 250 of 500 of 1000 (README, "Sizes")."""
+    rows of the small part, which the split drew at random: 100 of 250 of 500 of 1000 (docs/study.md, section 4, "Small-part size")."""
     sizes = config.get("small_sizes", {}).get(target) or [config["data"]["sizes"][target]["small"]]
     return sorted(sizes, reverse=True)
 

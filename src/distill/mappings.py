@@ -1,5 +1,5 @@
 """The transforms psi that make a source domain from a dataset, and the mappings phi: X_target -> X_source
-applied before the teacher answers (README.md, "Source domains and mappings").
+applied before the teacher answers (docs/study.md, sections 3 and 4).
 
 A domain's psi and the phi that leads into that domain are the same function: noise, a blur, or a draw
 through the dataset's VAE. For features (bike) they act on features standardized with the dataset's

@@ -67,7 +67,7 @@ for path, saved in zip(args.teacher, saved_all):
     if saved["made_from"] != saved_all[0]["made_from"]:
         fail(f"{path} and {args.teacher[0]} are teachers of different data: give the teachers of one source domain")
 saved = saved_all[0]
-# What the teacher and the mapping were made from must fit this target and this phi (README, "Provenance").
+# What the teacher and the mapping were made from must fit this target and this phi (each file's made_from; tests/test_provenance.py).
 made_from = saved["made_from"]
 first = args.teacher[0]  # the messages below name the first teacher; what they check holds for all of them
 source = made_from["dataset"]
