@@ -26,7 +26,7 @@ small part unless small_sizes says otherwise); the gain and temperature figures 
 
 CSV columns: gain: target, size, source, phi, T, lam, metric, baseline_n, baseline_n_diverged,
 baseline_mean, baseline_sd, n, n_diverged, mean, sd, n_paired, n_paired_diverged, diff_mean, diff_sd,
-ci_low, ci_high (distill.results.gains); temperature:
+ci_low, ci_high (distill.stats.gains); temperature:
 size, source, phi, T, lam, n, mean, sd (the baseline rows have no source, phi or T); lambda and domains: source, phi, T, lam, n, mean, sd (the baseline row has no source or
 phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd, where mean and sd are over the n seeds
 of the paired difference distilled - baseline. sd uses ddof = 1 (empty for one seed).
