@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot docs smoke bench dry-run lint format report clean-smoke
+.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot docs smoke bench dry-run lint format report
 
 env: $(STAMP) slurm-profile
 
@@ -45,7 +45,7 @@ mutate: env
 study: env
 	$(SNAKEMAKE) --cores all
 
-# Where distillation pays: smaller small parts and T in {1, 4} over the default study's teachers (README).
+# Where distillation pays: smaller small parts and T in {1, 4} over the default study's teachers (docs/study.md, section 10).
 extended: env
 	$(SNAKEMAKE) --cores all --configfile workflow/configs/extended.yaml
 
@@ -91,6 +91,7 @@ report: env
 	$(SNAKEMAKE) --report results/report.html
 
 lint: env
+	$(VENV)/bin/ruff check .
 	$(SNAKEMAKE) --lint
 	$(VENV)/bin/snakefmt --check Snakefile workflow/rules
 

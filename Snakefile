@@ -1,5 +1,5 @@
 # Distillation across domains: teacher on a big source set, student on a small target set,
-# a mapping phi between them. README.md describes the study; config.yaml sets the grid.
+# a mapping phi between them. docs/study.md defines the study; config.yaml sets the grid.
 
 from pathlib import Path
 

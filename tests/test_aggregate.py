@@ -14,6 +14,7 @@ from scipy import stats
 
 from conftest import assert_drawn
 from distill import results as R
+from distill import stats as S
 
 SEEDS = [0, 1, 2, 3, 4]
 BASE = {"mnist": [0.880, 0.884, 0.879, 0.886, 0.882], "bike": [18700.0, 18650.0, 18820.0, 18590.0, 18760.0]}
@@ -135,17 +136,17 @@ def test_table_values(run_script, study, tmp_path):
     assert list(zip(mnist["teacher"].fillna("—"), mnist["phi"].fillna("—"), mnist["lam"])) == [
         ("—", "—", 1.0), ("fashion_mnist", "vae", 0.5), ("mnist", "none", 0.0), ("mnist", "none", 0.5), ("mnist", "noise", 0.25)]
     base = np.array(BASE["mnist"])
-    assert mnist.loc[0, "mean"] == pytest.approx(base.mean()) and mnist.loc[0, "std"] == pytest.approx(base.std(ddof=1))
+    assert mnist.loc[0, "mean"] == pytest.approx(base.mean()) and mnist.loc[0, "sd"] == pytest.approx(base.std(ddof=1))
     row = mnist[(mnist["phi"] == "none") & (mnist["lam"] == 0.5)].iloc[0]
     values = base + SHIFT[("mnist", "mnist", "none", 0.5, 1.0)]
-    assert row["n"] == 5 and row["mean"] == pytest.approx(values.mean()) and row["std"] == pytest.approx(values.std(ddof=1))
-    assert row["diff_mean"] == pytest.approx((values - base).mean()) and row["diff_std"] == pytest.approx((values - base).std(ddof=1))
+    assert row["n"] == 5 and row["mean"] == pytest.approx(values.mean()) and row["sd"] == pytest.approx(values.std(ddof=1))
+    assert row["diff_mean"] == pytest.approx((values - base).mean()) and row["diff_sd"] == pytest.approx((values - base).std(ddof=1))
     assert row["p_ttest"] == pytest.approx(stats.ttest_rel(values, base).pvalue, rel=1e-8)
     assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(values, base).pvalue) == pytest.approx(0.0625)
     assert row["verdict"] == "better" and row["value_text"] == f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
     integrals = np.array([integral_of("mnist", x) for x in values])
     base_integrals = np.array([integral_of("mnist", x) for x in base])
-    assert row["integral_mean"] == pytest.approx(integrals.mean()) and row["integral_std"] == pytest.approx(integrals.std(ddof=1))
+    assert row["integral_mean"] == pytest.approx(integrals.mean()) and row["integral_sd"] == pytest.approx(integrals.std(ddof=1))
     assert row["integral_diff_mean"] == pytest.approx((integrals - base_integrals).mean())
     assert row["integral_p_ttest"] == pytest.approx(stats.ttest_rel(integrals, base_integrals).pvalue, rel=1e-6)
     assert row["integral_text"] == f"{integrals.mean():.2f} ± {integrals.std(ddof=1):.2f}"
@@ -168,22 +169,71 @@ def test_table_values(run_script, study, tmp_path):
     own = teachers[teachers["phi"].isna()].set_index("teacher")
     mnist_teachers = [0.97 + 0.002 * (s - 2) for s in SEEDS]
     assert own.loc["mnist", "mean"] == pytest.approx(0.97) and own.loc["mnist", "n"] == 5 and own.loc["bike", "metric"] == "mse"
-    assert own.loc["mnist", "std"] == pytest.approx(np.std(mnist_teachers, ddof=1)) and pd.isna(own.loc["bike", "std"])  # over the teacher seeds
+    assert own.loc["mnist", "sd"] == pytest.approx(np.std(mnist_teachers, ddof=1)) and pd.isna(own.loc["bike", "sd"])  # over the teacher seeds
     through = teachers[(teachers["phi"] == "none") & (teachers["test_set"] == "mnist")].iloc[0]
     per_seed = [0.9 - 0.01 * s for s in SEEDS]
-    assert through["n"] == 5 and through["mean"] == pytest.approx(np.mean(per_seed)) and through["std"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert through["n"] == 5 and through["mean"] == pytest.approx(np.mean(per_seed)) and through["sd"] == pytest.approx(np.std(per_seed, ddof=1))
     bike_through = teachers[teachers["test_set"] == "bike"].dropna(subset=["phi"]).iloc[0]
-    assert bike_through["value_text"] == "9500.0" and pd.isna(bike_through["std"])  # identical seeds: no ± part
+    assert bike_through["value_text"] == "9500.0" and pd.isna(bike_through["sd"])  # identical seeds: no ± part
 
 
 def test_tables_are_deterministic(run_script, study, tmp_path):
     for out in ("a", "b"):
         assert tables(run_script, study, tmp_path / out).returncode == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist", "experiments-bike", "teachers")
-                            for e in ("csv", "md", "tex"))
+    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist", "experiments-bike", "teachers",
+                                                "baselines", "gains-at-lam", "verdicts") for e in ("csv", "md", "tex"))
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path):
+    """baselines, gains-at-lam and verdicts restate the per-target tables' numbers: recomputed here from
+    {target}.csv and gain-{target}.csv, and from the fixture's own values."""
+    out = tmp_path / "tables"
+    assert tables(run_script, study, out).returncode == 0
+    per_target = {t: pd.read_csv(out / f"{t}.csv") for t in ("bike", "mnist")}
+    baselines = pd.read_csv(out / "baselines.csv")
+    assert list(baselines["target"]) == ["bike", "mnist"]
+    for b in baselines.itertuples():
+        row = per_target[b.target][per_target[b.target]["teacher"].isna()].iloc[0]
+        assert (b.small_size, b.n, b.mean, b.sd, b.value_text) == (row["small_size"], row["n"], row["mean"], row["sd"], row["value_text"])
+        assert b.mean == pytest.approx(np.mean(BASE[b.target])) and b.sd == pytest.approx(np.std(BASE[b.target], ddof=1))
+    md = (out / "baselines.md").read_text()
+    assert f"{np.mean(BASE['bike']):.1f} ± {np.std(BASE['bike'], ddof=1):.1f}" in md and "MSE (↓)" in md and "accuracy (↑)" in md
+
+    # the fixture's lams are 0, 0.25 and 0.5: the one closest to 0.5 is 0.5
+    at = pd.read_csv(out / "gains-at-lam.csv")
+    assert set(at["lam"]) == {0.5} and "λ = 0.5, the grid's λ closest to 0.5 (of 0, 0.25, 0.5)" in (out / "gains-at-lam.md").read_text()
+    keys = ["size", "source", "phi", "T", "lam"]
+    for target, table in per_target.items():
+        gains = pd.read_csv(out / f"gain-{target}.csv")
+        expected = gains[gains["lam"] == 0.5].merge(table.rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "verdict"]], on=keys)
+        got = at[at["target"] == target].reset_index(drop=True)
+        assert len(got) == len(expected) == len({k[:3] for k in SHIFT if k[0] == target and k[3] == 0.5})
+        for column in ("diff_mean", "diff_sd", "ci_low", "ci_high", "n_paired", "verdict"):
+            assert list(got[column]) == list(expected[column]), (target, column)
+    none = at[(at["target"] == "mnist") & (at["phi"] == "none")].iloc[0]
+    shift = np.array(SHIFT[("mnist", "mnist", "none", 0.5, 1.0)])
+    half = stats.t.ppf(0.975, 4) * shift.std(ddof=1) / math.sqrt(5)
+    assert none["diff_mean"] == pytest.approx(shift.mean()) and none["ci_low"] == pytest.approx(shift.mean() - half)
+    assert none["verdict"] == "better"
+
+    verdicts = pd.read_csv(out / "verdicts.csv").set_index("target")
+    for target, table in per_target.items():
+        counts = table.loc[table["teacher"].notna(), "verdict"].value_counts()
+        row = verdicts.loc[target]
+        assert row["rows"] == counts.sum() == len([k for k in SHIFT if k[0] == target])
+        assert [row[v] for v in ("better", "no clear difference", "worse", "other")] == [
+            counts.get("better", 0), counts.get("no clear difference", 0), counts.get("worse", 0), 0]
+    assert list(verdicts.loc["mnist", ["better", "no clear difference", "worse"]]) == [1, 2, 1]
+    assert list(verdicts.loc["bike", ["better", "no clear difference", "worse"]]) == [1, 0, 1]
+
+
+def test_lam_near_takes_the_smaller_of_two_as_close():
+    from distill.tables import lam_near
+
+    assert lam_near([0.0, 0.25, 0.75]) == 0.25 and lam_near([0.1, 0.45, 0.6]) == 0.45 and lam_near([0.9]) == 0.9
 
 
 def test_missing_runs_fail_and_write_nothing(run_script, study, tmp_path):
@@ -425,7 +475,7 @@ def write_student(root, target, metric, seed, value, integral=None, source=None,
 BASE3 = [0.880, 0.884, 0.879]
 BASE3_INTEGRAL = [10.0, 20.0, 30.0]
 # (source, phi, lam) -> per-seed metric difference to the baseline; with 3 seeds (df = 2) a paired t-test of
-# differences with mean m and std s has t = m sqrt(3) / s and the closed form p = 1 - |t| / sqrt(t^2 + 2).
+# differences with mean m and sd s has t = m sqrt(3) / s and the closed form p = 1 - |t| / sqrt(t^2 + 2).
 HAND = {
     ("mnist", "none", 0.5): [0.009, 0.010, 0.011],  # t^2 = 300: p = 1 - sqrt(300/302)
     ("mnist", "none", 0.0): [0.010, 0.020, 0.030],  # t^2 = 12:  p = 1 - sqrt(12/14)
@@ -442,7 +492,7 @@ HAND_P = {("mnist", "none", 0.5): 1 - math.sqrt(300 / 302), ("mnist", "none", 0.
 def hand_tree(tmp_path):
     runs = [write_student(tmp_path, "mnist", "accuracy", seed, v, i) for seed, (v, i) in enumerate(zip(BASE3, BASE3_INTEGRAL))]
     for (source, phi, lam), diffs in HAND.items():
-        # the first row's integrals are 11, 22, 33: mean 22, std 11, paired differences 1, 2, 3 (mean 2, std 1, t^2 = 12)
+        # the first row's integrals are 11, 22, 33: mean 22, sd 11, paired differences 1, 2, 3 (mean 2, sd 1, t^2 = 12)
         extra = [1.0, 2.0, 3.0] if (source, phi, lam) == ("mnist", "none", 0.5) else [1.0, 2.0, 4.0]
         for seed, (b, d, bi, e) in enumerate(zip(BASE3, diffs, BASE3_INTEGRAL, extra)):
             runs.append(write_student(tmp_path, "mnist", "accuracy", seed, b + d, bi + e, source, phi, lam))
@@ -458,32 +508,32 @@ def make(run_script, runs, out):
 
 
 def test_holm_by_hand():
-    assert R.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert S.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     # NaN is not a test: it stays NaN and m = 3; sorted 0.01, 0.02, 0.5 -> 0.03, 0.04, 0.5
-    assert R.holm([0.01, math.nan, 0.5, 0.02]) == pytest.approx([0.03, math.nan, 0.5, 0.04], nan_ok=True)
-    assert R.holm([0.3, 0.4]) == pytest.approx([0.6, 0.6])  # step-down: never below an earlier adjusted p
-    assert R.holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # capped at 1
-    assert R.holm([]).size == 0
+    assert S.holm([0.01, math.nan, 0.5, 0.02]) == pytest.approx([0.03, math.nan, 0.5, 0.04], nan_ok=True)
+    assert S.holm([0.3, 0.4]) == pytest.approx([0.6, 0.6])  # step-down: never below an earlier adjusted p
+    assert S.holm([0.6, 0.7]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert S.holm([]).size == 0
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's own warning on the bare t-test of near-identical data
 def test_paired_zero_variance_and_diverged():
     base = pd.Series(BASE3)
-    same = R.paired(base + 0.002, base)  # float rounding makes the differences differ by ~1e-16
+    same = S.paired(base + 0.002, base)  # float rounding makes the differences differ by ~1e-16
     assert stats.ttest_rel(base + 0.002, base).pvalue < 1e-6  # what a bare t-test would claim
     assert same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"]) and same["diff_mean"] == pytest.approx(0.002)
-    assert R.verdict(same, math.nan, "accuracy") == "no test (zero variance)"
-    zero = R.paired(base.copy(), base)
+    assert S.verdict(same, math.nan, "accuracy") == "no test (zero variance)"
+    zero = S.paired(base.copy(), base)
     assert zero["zero_variance"] and zero["all_zero"] and math.isnan(zero["p_ttest"]) and math.isnan(zero["p_wilcoxon"])
-    assert R.verdict(zero, math.nan, "accuracy") == "no clear difference"
-    varied = R.paired(base + [0.01, 0.02, 0.03], base)
+    assert S.verdict(zero, math.nan, "accuracy") == "no clear difference"
+    varied = S.paired(base + [0.01, 0.02, 0.03], base)
     assert not varied["zero_variance"] and varied["p_ttest"] == pytest.approx(1 - math.sqrt(6 / 7), rel=1e-6)
-    bad = R.paired(pd.Series([0.89, math.nan, 0.888]), base)
+    bad = S.paired(pd.Series([0.89, math.nan, 0.888]), base)
     assert bad["n_paired"] == 3 and bad["n_diverged"] == 1 and math.isnan(bad["p_ttest"])
     assert bad["diff_mean"] == pytest.approx(0.0095)  # over the two finite pairs: 0.010 and 0.009
-    assert R.verdict(bad, 0.001, "accuracy") == "diverged seeds"
-    s = R.summary([1.0, math.inf, 3.0, math.nan])
-    assert s["n"] == 4 and s["n_diverged"] == 2 and s["mean"] == 2.0 and s["std"] == pytest.approx(math.sqrt(2))
+    assert S.verdict(bad, 0.001, "accuracy") == "diverged seeds"
+    s = S.summary([1.0, math.inf, 3.0, math.nan])
+    assert s["n"] == 4 and s["n_diverged"] == 2 and s["mean"] == 2.0 and s["sd"] == pytest.approx(math.sqrt(2))
 
 
 @settings(max_examples=60, deadline=None)
@@ -497,22 +547,22 @@ def test_a_constant_float32_shift_has_zero_variance_at_any_scale_and_a_real_spre
     base = np.asarray(draw(st.lists(st.floats(0.5, 1.5), min_size=seeds, max_size=seeds)), dtype=float) * scale
     shifted = np.float32(base + shift * scale).astype(float)
     base = np.float32(base).astype(float)
-    same = R.paired(pd.Series(shifted), pd.Series(base))
+    same = S.paired(pd.Series(shifted), pd.Series(base))
     assert same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"]), same
-    assert R.verdict(same, same["p_ttest"], "mse") == "no test (zero variance)"
+    assert S.verdict(same, same["p_ttest"], "mse") == "no test (zero variance)"
     spread = base + scale * 0.01 * np.arange(seeds)  # Δ from 0 to 1% of the values: a real spread
-    varied = R.paired(pd.Series(spread), pd.Series(base))
+    varied = S.paired(pd.Series(spread), pd.Series(base))
     assert not varied["zero_variance"] and 0 <= varied["p_ttest"] <= 1, varied
 
 
 def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tmp_path):
     table, md = make(run_script, hand_tree, tmp_path / "tables")
     base = table.loc[("—", "—", 1.0)]
-    assert base["integral_mean"] == pytest.approx(20.0) and base["integral_std"] == pytest.approx(10.0)
+    assert base["integral_mean"] == pytest.approx(20.0) and base["integral_sd"] == pytest.approx(10.0)
     assert base["integral_text"] == "20.00 ± 10.00" and base["verdict"] == "baseline"
     row = table.loc[("mnist", "none", 0.5)]
-    assert row["integral_mean"] == pytest.approx(22.0) and row["integral_std"] == pytest.approx(11.0)
-    assert row["integral_diff_mean"] == pytest.approx(2.0) and row["integral_diff_std"] == pytest.approx(1.0)
+    assert row["integral_mean"] == pytest.approx(22.0) and row["integral_sd"] == pytest.approx(11.0)
+    assert row["integral_diff_mean"] == pytest.approx(2.0) and row["integral_diff_sd"] == pytest.approx(1.0)
     assert row["integral_p_ttest"] == pytest.approx(1 - math.sqrt(6 / 7), rel=1e-9)
     assert row["integral_text"] == "22.00 ± 11.00" and row["integral_diff_text"] == "+2.00 ± 1.00"
     # the metric's raw p by hand, then Holm over the 4 rows that have a test (the two zero-variance rows have none):
@@ -534,7 +584,7 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
     assert table.loc[("mnist", "vae", 0.5), "diff_text"] == "+0.0020 ± 0.0000"
     # the minimum detectable effect at the family's alpha / m = 0.05 / 4; none for a row without a test
     top = table.loc[("mnist", "none", 0.5)]
-    assert top["mde"] == pytest.approx(R.detectable(top["diff_std"], 3, 0.05 / 4)) and top["mde"] > 3 * top["diff_std"]
+    assert top["mde"] == pytest.approx(S.detectable(top["diff_sd"], 3, 0.05 / 4)) and top["mde"] > 3 * top["diff_sd"]
     assert pd.isna(table.loc[("mnist", "conv", 0.5), "mde"]) and pd.isna(table.loc[("mnist", "vae", 0.5), "mde"])
     # Markdown: the column order, the p cells and the note
     lines = md.splitlines()
@@ -560,9 +610,9 @@ def test_table_flags_diverged_seeds(run_script, tmp_path):
     assert "NaN" in runs[4].read_text() and "Infinity" in runs[7].read_text()
     table, md = make(run_script, runs, tmp_path / "tables")
     nan_row = table.loc[("mnist", "none", 0.5)]
-    # counted, not averaged away: n = 3 with 1 diverged; mean and std over the two finite seeds, flagged
+    # counted, not averaged away: n = 3 with 1 diverged; mean and sd over the two finite seeds, flagged
     assert nan_row["n"] == 3 and nan_row["n_diverged"] == 1
-    assert nan_row["mean"] == pytest.approx(0.890) and nan_row["std"] == pytest.approx(math.sqrt(2) * 0.001)
+    assert nan_row["mean"] == pytest.approx(0.890) and nan_row["sd"] == pytest.approx(math.sqrt(2) * 0.001)
     assert nan_row["value_text"] == "0.8900 ± 0.0014 (1 diverged)"
     assert nan_row["diff_text"] == "+0.0105 ± 0.0007 (1 diverged)" and nan_row["n_paired_diverged"] == 1
     assert pd.isna(nan_row["p_ttest"]) and pd.isna(nan_row["p_holm"]) and nan_row["verdict"] == "diverged seeds"
@@ -571,7 +621,7 @@ def test_table_flags_diverged_seeds(run_script, tmp_path):
     assert pd.isna(inf_row["integral_p_ttest"]) and inf_row["verdict"] == "diverged seeds"
     assert not pd.isna(inf_row["p_ttest"])  # the metric itself is finite: its test is run and joins the Holm family
     finite = [11.0 - BASE3_INTEGRAL[0], 33.0 - BASE3_INTEGRAL[2]]  # the Δ integral over the two finite pairs, flagged
-    assert inf_row["integral_diff_mean"] == pytest.approx(np.mean(finite)) and inf_row["integral_diff_std"] == pytest.approx(np.std(finite, ddof=1))
+    assert inf_row["integral_diff_mean"] == pytest.approx(np.mean(finite)) and inf_row["integral_diff_sd"] == pytest.approx(np.std(finite, ddof=1))
     assert inf_row["integral_diff_text"] == f"{np.mean(finite):+.2f} ± {np.std(finite, ddof=1):.2f} (1 diverged)"
     old = table.loc[("mnist", "conv", 0.5)]
     assert old["integral_text"] == "not recorded" and old["integral_n"] == 0 and old["verdict"] != "diverged seeds"
@@ -586,10 +636,10 @@ def test_pairing_survives_a_missing_middle_seed():
     """The baseline lacks seed 2 of 0..4: the comparison pairs seeds 0, 1, 3, 4 by their number, not by position."""
     values = pd.Series([0.80, 0.82, 0.99, 0.81, 0.85], index=[0, 1, 2, 3, 4])
     base = pd.Series([0.78, 0.79, 0.80, 0.84], index=[0, 1, 3, 4])  # seed 2 missing
-    out = R.paired(values, base)
+    out = S.paired(values, base)
     diff = [0.80 - 0.78, 0.82 - 0.79, 0.81 - 0.80, 0.85 - 0.84]  # a positional pairing would give other numbers
     assert out["n_paired"] == 4
-    assert out["diff_mean"] == pytest.approx(np.mean(diff)) and out["diff_std"] == pytest.approx(np.std(diff, ddof=1))
+    assert out["diff_mean"] == pytest.approx(np.mean(diff)) and out["diff_sd"] == pytest.approx(np.std(diff, ddof=1))
     assert out["p_ttest"] == pytest.approx(stats.ttest_rel([0.80, 0.82, 0.81, 0.85], [0.78, 0.79, 0.80, 0.84]).pvalue)
 
 
@@ -626,7 +676,7 @@ def test_each_row_is_compared_with_the_baseline_of_its_own_size(run_script, size
         (1000, "—", 0), (1000, "mnist+noise", 1.0), (1000, "mnist+noise", 4.0), (100, "—", 0), (100, "mnist+noise", 1.0), (100, "mnist+noise", 4.0)]
     for (size, T), gains in SIZE_GAIN.items():
         row = table[(table["small_size"] == size) & (table["T"] == T)].iloc[0]
-        assert row["diff_mean"] == pytest.approx(np.mean(gains)) and row["diff_std"] == pytest.approx(np.std(gains, ddof=1))
+        assert row["diff_mean"] == pytest.approx(np.mean(gains)) and row["diff_sd"] == pytest.approx(np.std(gains, ddof=1))
     assert "| small part" in (tmp_path / "tables" / "mnist.md").read_text()
     gains = pd.read_csv(tmp_path / "tables" / "gain-mnist.csv").set_index(["size", "T"])
     for (size, T), values in SIZE_GAIN.items():
@@ -658,7 +708,7 @@ def test_figures_draw_every_size_and_temperature(run_script, size_tree, tmp_path
 
 
 def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():
-    """R.gains summarises the baseline and the student over their own seeds, pairs the shared ones, and gives
+    """S.gains summarises the baseline and the student over their own seeds, pairs the shared ones, and gives
     no interval when a shared seed diverged or fewer than 2 pairs remain."""
     def run(size, seed, value, source=None):
         return {"target": "mnist", "size": size, "source": source, "phi": None if source is None else "none", "lam": 1.0 if source is None else 0.5,
@@ -666,7 +716,7 @@ def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():
     rows = [run(100, s, v) for s, v in enumerate([0.70, 0.72, math.nan])]  # seed 2 of the baseline diverged
     rows += [run(100, s, v, "mnist") for s, v in enumerate([0.71, 0.74, 0.73])]
     rows += [run(1000, s, v, "mnist") for s, v in enumerate([0.88, 0.89])]  # no baseline at 1000 yet
-    gains = R.gains(pd.DataFrame(rows)).set_index("size")
+    gains = S.gains(pd.DataFrame(rows)).set_index("size")
     small, large = gains.loc[100], gains.loc[1000]
     assert (small["baseline_n"], small["baseline_n_diverged"], small["n"], small["n_paired"], small["n_paired_diverged"]) == (3, 1, 3, 3, 1)
     assert small["diff_mean"] == pytest.approx(0.015) and math.isnan(small["ci_low"]) and math.isnan(small["ci_high"])

@@ -10,7 +10,6 @@ import contextlib
 import io
 import json
 import math
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 

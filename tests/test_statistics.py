@@ -16,7 +16,9 @@ import torch
 from scipy import stats
 
 from distill import results as R
+from distill import stats as S
 from distill import seeds
+from distill.names import phi_rank
 from distill.training import Checkpoint
 
 
@@ -73,7 +75,7 @@ def test_gains_by_hand_with_every_column_and_in_order():
     rows = [run(100, s, v) for s, v in enumerate(BASE)] + [run(100, s, v + g, "mnist") for s, (v, g) in enumerate(zip(BASE, GAIN))]
     rows += [run(100, s, v, "mnist", "vae", 0.0, 4.0) for s, v in enumerate(BASE)] + [run(100, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
     rows += [run(50, s, v) for s, v in enumerate(BASE)] + [run(50, s, v - 0.01, "fashion_mnist") for s, v in enumerate(BASE)]
-    gains = R.gains(pd.DataFrame(rows[::-1]))  # the input order must not matter
+    gains = S.gains(pd.DataFrame(rows[::-1]))  # the input order must not matter
     assert list(gains.columns) == ["target", "size", "source", "phi", "T", "lam", "metric", "baseline_n", "baseline_n_diverged", "baseline_mean",
                                    "baseline_sd", "n", "n_diverged", "mean", "sd", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd",
                                    "ci_low", "ci_high"]
@@ -89,7 +91,7 @@ def test_gains_by_hand_with_every_column_and_in_order():
                 "n_paired_diverged": 0, "diff_mean": np.mean(GAIN), "diff_sd": np.std(GAIN, ddof=1), "ci_low": low, "ci_high": high}
     for key, value in expected.items():
         assert row[key] == pytest.approx(value, rel=1e-9) if isinstance(value, float) else row[key] == value, key
-    wide = R.gains(pd.DataFrame(rows), level=0.5).iloc[1]
+    wide = S.gains(pd.DataFrame(rows), level=0.5).iloc[1]
     assert (wide["ci_low"], wide["ci_high"]) == pytest.approx(stats.t.interval(0.5, 3, loc=np.mean(GAIN), scale=np.std(GAIN, ddof=1) / 2))
     assert gains.iloc[3]["T"] == 4.0 and gains.iloc[3]["lam"] == 0.0 and gains.iloc[3]["diff_mean"] == 0.0
 
@@ -98,9 +100,9 @@ def test_experiments_by_hand_largest_size_first():
     rows = [run(size, s, v) for size in (100, 1000) for s, v in enumerate(BASE)]
     rows += [run(size, s, v + g, "mnist", lam=lam) for size in (100, 1000) for lam in (0.0, 0.5) for s, (v, g) in enumerate(zip(BASE, GAIN))]
     rows += [run(1000, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
-    out = R.experiments(pd.DataFrame(rows[::-1]))
+    out = S.experiments(pd.DataFrame(rows[::-1]))
     assert list(zip(out["size"], out["phi"])) == [(1000, "none"), (1000, "noise"), (100, "none")] and out.index.tolist() == [0, 1, 2]
-    assert list(out.columns) == ["target", "size", "source", "phi", "T", "metric", "lams", "n", "n_paired", "n_diverged", "diff_mean", "diff_std",
+    assert list(out.columns) == ["target", "size", "source", "phi", "T", "metric", "lams", "n", "n_paired", "n_diverged", "diff_mean", "diff_sd",
                                  "p_ttest", "p_wilcoxon", "zero_variance", "all_zero"]
     top = out.iloc[0]
     assert (top["metric"], top["lams"], top["n"], top["n_paired"]) == ("accuracy", 2, 4, 4)
@@ -109,13 +111,13 @@ def test_experiments_by_hand_largest_size_first():
 
 @pytest.mark.parametrize("n", [2, 3, 5, 20])
 def test_interval_is_the_t_interval(n):
-    assert R.interval(0.3, 0.2, n) == pytest.approx(stats.t.interval(0.95, n - 1, loc=0.3, scale=0.2 / math.sqrt(n)), rel=1e-12)
-    assert R.interval(-1.0, 2.0, n, level=0.8) == pytest.approx(stats.t.interval(0.8, n - 1, loc=-1.0, scale=2.0 / math.sqrt(n)), rel=1e-12)
-    assert all(map(math.isnan, R.interval(0.3, math.nan, n))) and all(map(math.isnan, R.interval(0.3, math.inf, n)))
+    assert S.interval(0.3, 0.2, n) == pytest.approx(stats.t.interval(0.95, n - 1, loc=0.3, scale=0.2 / math.sqrt(n)), rel=1e-12)
+    assert S.interval(-1.0, 2.0, n, level=0.8) == pytest.approx(stats.t.interval(0.8, n - 1, loc=-1.0, scale=2.0 / math.sqrt(n)), rel=1e-12)
+    assert all(map(math.isnan, S.interval(0.3, math.nan, n))) and all(map(math.isnan, S.interval(0.3, math.inf, n)))
 
 
 def test_interval_under_two_seeds_is_none():
-    assert all(map(math.isnan, R.interval(0.3, 0.2, 1))) and all(map(math.isnan, R.interval(0.3, 0.2, 0)))
+    assert all(map(math.isnan, S.interval(0.3, 0.2, 1))) and all(map(math.isnan, S.interval(0.3, 0.2, 0)))
 
 
 TESTED = {"n_paired": 5, "n_diverged": 0, "zero_variance": False, "all_zero": False}
@@ -137,27 +139,27 @@ TESTED = {"n_paired": 5, "n_diverged": 0, "zero_variance": False, "all_zero": Fa
     (TESTED | {"zero_variance": True, "all_zero": True, "diff_mean": 0.0}, math.nan, "accuracy", "no clear difference"),
 ])
 def test_verdict_in_the_metrics_direction(test, p, metric, expected):
-    assert R.verdict(test, p, metric) == expected
-    assert R.verdict(TESTED | {"diff_mean": 0.01}, 0.01, metric, diverged=True) == "diverged seeds"
+    assert S.verdict(test, p, metric) == expected
+    assert S.verdict(TESTED | {"diff_mean": 0.01}, 0.01, metric, diverged=True) == "diverged seeds"
 
 
 def test_detectable_edges():
-    assert math.isfinite(R.detectable(1.0, 2, 0.05)) and R.detectable(1.0, 2, 0.05) > R.detectable(1.0, 3, 0.05)
-    assert R.detectable(2.0, 5, 0.05) == pytest.approx(2 * R.detectable(1.0, 5, 0.05))
+    assert math.isfinite(S.detectable(1.0, 2, 0.05)) and S.detectable(1.0, 2, 0.05) > S.detectable(1.0, 3, 0.05)
+    assert S.detectable(2.0, 5, 0.05) == pytest.approx(2 * S.detectable(1.0, 5, 0.05))
     for alpha in (0.0, 1.0, 1.5):
-        assert math.isnan(R.detectable(1.0, 5, alpha)), alpha
-    assert math.isnan(R.detectable(1.0, 1, 0.05)) and math.isnan(R.detectable(math.nan, 5, 0.05))
+        assert math.isnan(S.detectable(1.0, 5, alpha)), alpha
+    assert math.isnan(S.detectable(1.0, 1, 0.05)) and math.isnan(S.detectable(math.nan, 5, 0.05))
 
 
 def test_phi_rank_orders_the_baseline_first_then_the_display_order_then_by_name():
     names = ["zeta", "vae", None, "conv", "alpha", "noise", "none"]
-    assert sorted(names, key=R.phi_rank) == [None, "none", "noise", "conv", "vae", "alpha", "zeta"]
+    assert sorted(names, key=phi_rank) == [None, "none", "noise", "conv", "vae", "alpha", "zeta"]
 
 
 def test_summary_and_holm_by_hand():
-    s = R.summary([3, 1, 2])  # integers, as a caller might pass them
-    assert s == {"n": 3, "n_diverged": 0, "mean": 2.0, "std": 1.0}
-    assert R.holm([0.02, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])  # ties
+    s = S.summary([3, 1, 2])  # integers, as a caller might pass them
+    assert s == {"n": 3, "n_diverged": 0, "mean": 2.0, "sd": 1.0}
+    assert S.holm([0.02, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])  # ties
 
 
 def test_the_random_streams_are_the_ones_the_published_results_were_drawn_from():
@@ -199,15 +201,15 @@ def test_a_checkpoint_resumes_only_a_run_of_the_same_settings(tmp_path):
 
 def test_paired_by_hand_with_scipy():
     base = pd.Series(BASE)
-    varied = R.paired(base + GAIN, base)
+    varied = S.paired(base + GAIN, base)
     assert varied["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
     assert varied["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
     assert (varied["n_paired"], varied["n_diverged"], varied["zero_variance"], varied["all_zero"]) == (4, 0, False, False)
     mixed = [0.01, -0.005, 0.03, 0.02]  # of both signs: a one-sample test of either series would give another p
-    assert R.paired(base + mixed, base)["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue, rel=1e-12)
+    assert S.paired(base + mixed, base)["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue, rel=1e-12)
     assert stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue != pytest.approx(stats.wilcoxon(np.add(BASE, mixed)).pvalue)
-    two = R.paired(base.iloc[:2] + GAIN[:2], base.iloc[:2])  # two pairs: a spread, and a test
-    assert two["diff_std"] == pytest.approx(np.std(GAIN[:2], ddof=1)) and math.isfinite(two["p_ttest"])
-    none = R.paired(pd.Series([0.9], index=[7]), base)  # no shared seed: nothing diverged, nothing tested
+    two = S.paired(base.iloc[:2] + GAIN[:2], base.iloc[:2])  # two pairs: a spread, and a test
+    assert two["diff_sd"] == pytest.approx(np.std(GAIN[:2], ddof=1)) and math.isfinite(two["p_ttest"])
+    none = S.paired(pd.Series([0.9], index=[7]), base)  # no shared seed: nothing diverged, nothing tested
     assert (none["n_paired"], none["n_diverged"], none["zero_variance"], none["all_zero"]) == (0, 0, False, False)
-    assert R.verdict(none, none["p_ttest"], "accuracy") == "too few seeds"
+    assert S.verdict(none, none["p_ttest"], "accuracy") == "too few seeds"

@@ -174,13 +174,15 @@ def by_hand(data_path, answers_path, lam, T, t2, seed, epochs, eval_every, small
     order = seeds.generator("student_batches", seed)
     curve = [evaluate(0, None)]
     for epoch in range(1, epochs + 1):
+        total = 0.0  # the epoch's training loss summed over its rows
         for idx in torch.randperm(n, generator=order).split(batch_size):
             loss = loss_of(idx)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            total += loss.item() * len(idx)
         if epoch % eval_every == 0 or epoch == epochs:
-            curve.append(evaluate(epoch, loss.item()))
+            curve.append(evaluate(epoch, total / n))  # train_loss: the epoch's mean over its rows
     integral = sum((b["epoch"] - a["epoch"]) * (a["test_loss"] + b["test_loss"]) / 2 for a, b in zip(curve, curve[1:]))
     return dict(zip(["w1", "b1", "w2", "b2"], (p.detach() for p in params))), curve, integral
 

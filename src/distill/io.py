@@ -97,9 +97,6 @@ class Record:
 
         self.data = {"step": step, "config": {k: plain(v) for k, v in vars(args).items()}, "metric": metric, "device": device, "epochs": []}
 
-    def epoch(self, epoch: int, value: float, **extra) -> None:
-        self.data["epochs"].append({"epoch": epoch, self.data["metric"]: value, **extra})
-
     def write(self, path, **final) -> dict:
         self.data.update(final)
         self.data["versions"] = versions()

@@ -1,4 +1,4 @@
-"""Student losses of the paper (README.md, "Models, losses, mappings"). lam weighs the labels, 1 - lam the teacher.
+"""Student losses of the paper (docs/study.md, section 5). lam weighs the labels, 1 - lam the teacher.
 
 Both work on one run ([B, R] logits) or on a sweep of runs ([M, B, R]): they return one loss per run,
 averaged over the batch, and lam and temperature may be a number or a tensor with one value per run.

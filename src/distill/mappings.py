@@ -1,5 +1,5 @@
 """The transforms psi that make a source domain from a dataset, and the mappings phi: X_target -> X_source
-applied before the teacher answers (README.md, "Source domains and mappings").
+applied before the teacher answers (docs/study.md, sections 3 and 4).
 
 A domain's psi and the phi that leads into that domain are the same function: noise, a blur, or a draw
 through the dataset's VAE. For features (bike) they act on features standardized with the dataset's
@@ -10,9 +10,6 @@ from __future__ import annotations
 import torch
 
 from distill.models import VAE
-
-PHIS = {"classification": ("none", "noise", "conv", "vae"), "regression": ("none", "noise", "vae")}
-
 
 def add_options(parser) -> None:
     """The settings of psi and phi (the same functions), for the scripts that apply them: make_domain.py, teacher_answers.py."""

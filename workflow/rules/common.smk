@@ -7,16 +7,16 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from distill.config import (
     SCHEMA,
-    TRAIN_ROWS,
     base,
     check,
     coerce,
     psi,
-    regression,
     small_sizes,
     temperatures,
 )
 from distill.io import fmt
+from distill import paths
+from distill.names import DATASETS, IMAGES, PHIS, PSIS, alternatives, regression
 from snakemake.utils import validate
 
 config.update(
@@ -30,17 +30,15 @@ validate(
     config, str(SCHEMA)
 )  # Snakemake's own check of the same schema (passes once check() has)
 
-DATASETS = "mnist|fashion_mnist|bike|bike_uci"
-PSIS = "noise|conv|vae"
 ENV = "../../envs/study.yaml"
 
 
 wildcard_constraints:
-    dataset=DATASETS,
-    target=DATASETS,
-    source=f"({DATASETS})(\\+({PSIS}))?",
-    psi=PSIS,
-    phi="none|noise|conv|vae",
+    dataset=alternatives(DATASETS),
+    target=alternatives(DATASETS),
+    source=f"({alternatives(DATASETS)})(\\+({alternatives(PSIS)}))?",
+    psi=alternatives(PSIS),
+    phi=alternatives(PHIS),
     size="[1-9][0-9]*",
 
 
@@ -59,7 +57,7 @@ TEACHER_OF = {
     for s in SEEDS
 }
 TEACHER_SEEDS = sorted(set(TEACHER_OF.values()))
-TEACHER = "results/teachers/{source}/seed{seed}"  # + .pt (weights) and .json (metrics)
+TEACHER = paths.TEACHER
 SIZES = {t: small_sizes(config, t) for t in TARGETS}
 
 
@@ -68,10 +66,8 @@ def temps(target):
     return [fmt(T) for T in temperatures(config, target)]
 
 
-# One sweep job per experiment and small-part size trains all its lam x T x seed runs; the {lam}, {T},
-# {seed} left in these patterns are filled by train_student.py (its --metrics), the rest by Snakemake.
-SWEEP = "results/students/{target}/n{size}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json"
-BASELINE = "results/students/{target}/n{size}/baseline/seed{seed}/metrics.json"
+# The file layout: distill.paths. SWEEP's {lam}, {T}, {seed} are filled by train_student.py (its --metrics).
+SWEEP, BASELINE = paths.SWEEP, paths.BASELINE
 
 
 def sweep_runs(target, T, **wildcards):
@@ -89,7 +85,7 @@ def sweep_runs(target, T, **wildcards):
 
 def sweep_outputs(task):
     """The outputs of a sweep job, its target a wildcard of one task (regression sweeps have T = 1 only)."""
-    targets = [d for d in TRAIN_ROWS if regression(d) == (task == "regression")]
+    targets = [d for d in DATASETS if regression(d) == (task == "regression")]
     return sweep_runs(f"{{target,{'|'.join(targets)}}}", temps(targets[0]))
 
 
@@ -110,7 +106,11 @@ def student_metrics():
 
 
 def answers_metrics():
-    return [f"results/answers/{t}-from-{s}/{phi}.json" for t, s, phi in EXPERIMENTS]
+    return [answers(t, s, phi, "json") for t, s, phi in EXPERIMENTS]
+
+
+def answers(target, source, phi, ext):
+    return f"{paths.ANSWERS}.{ext}".format(target=target, source=source, phi=phi)
 
 
 def teacher_files(ext, **wildcards):
@@ -128,14 +128,15 @@ def teacher_metrics():
 
 def domain_data(wildcards):
     """The data a teacher of source domain {source} trains on: a prepared dataset, or a transformed domain."""
-    if psi(wildcards.source):
-        return f"results/domains/{wildcards.source}.npz"
-    return f"results/data/{wildcards.source}.npz"
+    source = wildcards.source
+    if psi(source):
+        return f"{paths.DOMAIN}.npz".format(dataset=base(source), psi=psi(source))
+    return f"{paths.DATA}.npz".format(dataset=source)
 
 
 def dataset_vae(dataset):
     """The VAE fitted on a dataset's big part (it makes the domain <dataset>+vae, and is its phi)."""
-    return f"results/mappings/{dataset}-to-{dataset}/vae.pt"
+    return f"{paths.MAPPING}.pt".format(target=dataset, source=dataset)
 
 
 def mapping_input(wildcards):
@@ -144,7 +145,9 @@ def mapping_input(wildcards):
         return []
     if psi(wildcards.source):
         return dataset_vae(base(wildcards.source))
-    return f"results/mappings/{wildcards.target}-to-{wildcards.source}/vae.pt"
+    return f"{paths.MAPPING}.pt".format(
+        target=wildcards.target, source=wildcards.source
+    )
 
 
 def domain_vae(wildcards):
@@ -169,11 +172,7 @@ FIGURES = ["lambda", "domains", "curves", "gain", "temperature"]
 
 def image_answers():
     """Answers of the image experiments: they carry the example pairs x, phi(x)."""
-    return [
-        f"results/answers/{t}-from-{s}/{phi}.npz"
-        for t, s, phi in EXPERIMENTS
-        if t in ("mnist", "fashion_mnist")
-    ]
+    return [answers(t, s, phi, "npz") for t, s, phi in EXPERIMENTS if t in IMAGES]
 
 
 def phi_examples():

@@ -3,8 +3,8 @@
 
 rule prepare_data:
     output:
-        npz="results/data/{dataset}.npz",
-        meta="results/data/{dataset}.json",
+        npz=f"{paths.DATA}.npz",
+        meta=f"{paths.DATA}.json",
     log:
         "logs/prepare_data/{dataset}.log",
     benchmark:

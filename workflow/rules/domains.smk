@@ -4,11 +4,11 @@
 
 rule make_domain:
     input:
-        data="results/data/{dataset}.npz",
+        data=f"{paths.DATA}.npz",
         vae=domain_vae,
     output:
-        npz="results/domains/{dataset}+{psi}.npz",
-        meta="results/domains/{dataset}+{psi}.json",
+        npz=f"{paths.DOMAIN}.npz",
+        meta=f"{paths.DOMAIN}.json",
     log:
         "logs/make_domain/{dataset}+{psi}.log",
     benchmark:

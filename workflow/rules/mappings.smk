@@ -5,11 +5,11 @@
 
 rule fit_mapping:
     input:
-        target="results/data/{target}.npz",
-        source="results/data/{source}.npz",
+        target=f"{paths.DATA}.npz".format(dataset="{target}"),
+        source=f"{paths.DATA}.npz".format(dataset="{source}"),
     output:
-        model="results/mappings/{target}-to-{source}/vae.pt",
-        metrics="results/mappings/{target}-to-{source}/vae.json",
+        model=f"{paths.MAPPING}.pt",
+        metrics=f"{paths.MAPPING}.json",
     log:
         "logs/fit_mapping/{target}-to-{source}.log",
     benchmark:

@@ -43,6 +43,26 @@ rule tables:
             category="Tables",
         ),
         teacher_formats=expand("results/tables/teachers.{ext}", ext=["md", "tex"]),
+        baselines=report(
+            "results/tables/baselines.csv",
+            caption="../report/baselines.rst",
+            category="Tables",
+        ),
+        baseline_formats=expand("results/tables/baselines.{ext}", ext=["md", "tex"]),
+        gains_at_lam=report(
+            "results/tables/gains-at-lam.csv",
+            caption="../report/gains_at_lam.rst",
+            category="Tables",
+        ),
+        gains_at_lam_formats=expand(
+            "results/tables/gains-at-lam.{ext}", ext=["md", "tex"]
+        ),
+        verdicts=report(
+            "results/tables/verdicts.csv",
+            caption="../report/verdicts.rst",
+            category="Tables",
+        ),
+        verdict_formats=expand("results/tables/verdicts.{ext}", ext=["md", "tex"]),
     log:
         "logs/tables.log",
     benchmark:

@@ -6,8 +6,8 @@
 
 rule train_students:
     input:
-        data="results/data/{target}.npz",
-        answers="results/answers/{target}-from-{source}/{phi}.npz",
+        data=f"{paths.DATA}.npz".format(dataset="{target}"),
+        answers=f"{paths.ANSWERS}.npz",
     output:
         sweep_outputs("classification"),
     log:
@@ -48,7 +48,7 @@ use rule train_students as train_regression_students with:
 
 rule train_baselines:
     input:
-        "results/data/{target}.npz",
+        f"{paths.DATA}.npz".format(dataset="{target}"),
     output:
         expand(BASELINE, seed=SEEDS, allow_missing=True),
     log:

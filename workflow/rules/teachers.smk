@@ -1,6 +1,6 @@
 # Stage 2: the teachers of each source domain, one per teacher seed, trained as one stack (one job per
 # source domain); then their answers f(phi(x)) once per experiment, each student seed from its own teacher.
-# One thread each: several jobs side by side use 2 cores better than one job on both.
+# One thread each: several jobs side by side use the cores better than one job on all of them.
 
 
 rule train_teachers:
@@ -37,12 +37,12 @@ rule train_teachers:
 
 rule teacher_answers:
     input:
-        data="results/data/{target}.npz",
+        data=f"{paths.DATA}.npz".format(dataset="{target}"),
         teachers=lambda wildcards: teacher_files("pt", source=wildcards.source),
         mapping=mapping_input,
     output:
-        npz="results/answers/{target}-from-{source}/{phi}.npz",
-        metrics="results/answers/{target}-from-{source}/{phi}.json",
+        npz=f"{paths.ANSWERS}.npz",
+        metrics=f"{paths.ANSWERS}.json",
     log:
         "logs/teacher_answers/{target}-from-{source}-{phi}.log",
     benchmark:

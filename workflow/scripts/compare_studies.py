@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import cli, results as R  # noqa: E402
+from distill import cli, names, stats as S  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
@@ -64,7 +64,7 @@ def experiments(folder: Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=KEY[:-1] + ["metric", "diff_mean", "ci_low", "ci_high", "verdict"])
     out = pd.concat(frames, ignore_index=True)
-    bounds = [R.interval(r.diff_mean, r.diff_std, int(r.n_paired - r.n_diverged)) for r in out.itertuples()]
+    bounds = [S.interval(r.diff_mean, r.diff_sd, int(r.n_paired - r.n_diverged)) for r in out.itertuples()]
     out["ci_low"], out["ci_high"] = [lo for lo, _ in bounds], [hi for _, hi in bounds]
     return out[KEY[:-1] + ["metric", "diff_mean", "ci_low", "ci_high", "verdict"]]
 
@@ -93,7 +93,7 @@ def share(flags: pd.Series) -> str:
 
 
 def dec(metric):
-    return R.DECIMALS.get(metric, 4)
+    return names.DECIMALS.get(metric, 4)
 
 
 totals = []

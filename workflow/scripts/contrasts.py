@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import cli, results as R  # noqa: E402
+from distill import cli, names, results as R, stats as S  # noqa: E402
 from distill.config import base, psi  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
@@ -47,7 +47,7 @@ for (target, size), group in runs.groupby(["target", "size"], sort=True):
     metric = group["metric"].iloc[0]
     per_seed = {"baseline": group[group["baseline"]].set_index("seed")["value"]}
     for (source, phi), row in group[~group["baseline"]].groupby(["source", "phi"]):
-        per_seed[(source, phi)] = R.lambda_means(row)  # a diverged lambda-row is counted by paired(), not averaged away
+        per_seed[(source, phi)] = S.lambda_means(row)  # a diverged lambda-row is counted by paired(), not averaged away
     pairs = [(k, "baseline", "helps?") for k in per_seed if k != "baseline"]
     hinton = (target, "none")
     for source, phi in [k for k in per_seed if k != "baseline"]:
@@ -57,24 +57,24 @@ for (target, size), group in runs.groupby(["target", "size"], sort=True):
             pairs.append(((source, phi), (source, "none"), "phi matters?"))
     family = []
     for a, b, question in pairs:
-        test = R.paired(per_seed[a], per_seed[b])
+        test = S.paired(per_seed[a], per_seed[b])
         n = test["n_paired"] - test["n_diverged"]
-        low, high = R.interval(test["diff_mean"], test["diff_std"], n)
+        low, high = S.interval(test["diff_mean"], test["diff_sd"], n)
         family.append({"target": target, "size": size, "question": question, "A": f"{a[0]}, φ={a[1]}",
                        "B": "baseline" if b == "baseline" else f"{b[0]}, φ={b[1]}", "metric": metric, "n": n, **test, "ci_low": low, "ci_high": high})
-    holm = R.holm([f["p_ttest"] for f in family])
+    holm = S.holm([f["p_ttest"] for f in family])
     for f, ph in zip(family, holm):
-        rows.append({**f, "p_holm": ph, "verdict": R.verdict(f, ph, metric, args.alpha).replace("better", "A better").replace("worse", "A worse")})
+        rows.append({**f, "p_holm": ph, "verdict": S.verdict(f, ph, metric, args.alpha).replace("better", "A better").replace("worse", "A worse")})
 
 table = pd.DataFrame(rows)
 order = {"helps?": 0, "beats Hinton's row?": 1, "phi matters?": 2}
 table = table.assign(o=table["question"].map(order)).sort_values(["target", "size", "o", "A"], kind="stable").drop(columns="o")
 shown = []
 for r in table.itertuples():
-    d = R.DECIMALS.get(r.metric, 4)
+    d = names.DECIMALS.get(r.metric, 4)
     ci = "—" if math.isnan(r.ci_low) else f"[{r.ci_low:+.{d}f}, {r.ci_high:+.{d}f}]"
     shown.append({"target": r.target, "small part": str(r.size), "question": r.question, "A": r.A, "B": r.B,
-                  "Δ = A − B": f"{r.diff_mean:+.{d}f} ± {r.diff_std:.{d}f}", "95% interval": ci, "n": str(r.n),
+                  "Δ = A − B": f"{r.diff_mean:+.{d}f} ± {r.diff_sd:.{d}f}", "95% interval": ci, "n": str(r.n),
                   "p (Holm)": "—" if math.isnan(r.p_holm) else "<0.0001" if r.p_holm < 1e-4 else f"{r.p_holm:.4f}", "verdict": r.verdict})
 text = (f"# Contrasts between experiments, pooled over {', '.join(map(str, args.runs))}\n\n"
         "Per seed, each experiment's metric averaged over its λ-rows; Δ = A − B paired by seed (mean ± sd), its 95% t-interval, "

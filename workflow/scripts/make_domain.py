@@ -21,13 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import cli, data, mappings, seeds  # noqa: E402
+from distill import cli, data, mappings, names, seeds  # noqa: E402
 from distill.io import fail  # noqa: E402
 from distill.training import Scaler, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path, help="prepared dataset (.npz from prepare_data.py)")
-p.add_argument("--psi", required=True, choices=["noise", "conv", "vae"], help="the transform that makes the domain")
+p.add_argument("--psi", required=True, choices=names.PSIS, help="the transform that makes the domain")
 p.add_argument("--vae", type=Path, help="the dataset's fitted VAE (.pt from fit_mapping.py; needed for --psi vae)")
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
 p.add_argument("--seed", type=cli.seed, default=0, help="seed of the domain's draws (default 0)")

@@ -1,7 +1,7 @@
 """Write the tables people read: one per target in the paper's Table 5 form, and the teachers' scores.
 
 Per target (Student | small part | Teacher (source domain) | phi | lambda | T | metric and integral criterion, mean
-+- std over seeds | n), the baseline (lambda = 1, no teacher) first, then each distilled row compared
++- sd over seeds | n), the baseline (lambda = 1, no teacher) first, then each distilled row compared
 with it over the seeds both have, for the final metric and for the integral criterion (the area under
 the test-loss curve, lower is better): paired difference and paired t-test p (and the Wilcoxon
 signed-rank p of the metric). The metric's t-test p-values of one target's distilled rows are
@@ -10,7 +10,7 @@ no clear difference at Holm p < alpha, in the metric's own direction: accuracy u
 adjusted p; the integral's difference and p are shown beside it but do not enter the verdict.
 
 A seed whose metric or integral is NaN or infinite (diverged) is counted, not dropped: its cell reads
-"0.8830 +- 0.0021 (1 diverged)" (mean +- std over the other seeds), no test is run on values that include
+"0.8830 +- 0.0021 (1 diverged)" (mean +- sd over the other seeds), no test is run on values that include
 it (p "—"), and the row's verdict reads "diverged seeds". When every paired difference is the same (zero
 variance) no t-test is run (p "—"): the verdict is "no clear difference" if the differences are all 0,
 else "no test (zero variance)".
@@ -34,16 +34,11 @@ Example:
 """
 
 import json
-import math
-import re
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-import pandas as pd  # noqa: E402
-
-from distill import cli, results as R  # noqa: E402
+from distill import cli, results as R, tables  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
@@ -56,244 +51,6 @@ p.add_argument("--alpha", type=cli.level, default=0.05, help="significance level
 args = p.parse_args()
 cli.writable("out-dir", args.out_dir, folder=True)
 
-
-def num(x, d):
-    return "—" if x is None or math.isnan(x) else f"{x:.{d}f}"
-
-
-def pval(x):
-    return "—" if math.isnan(x) else "<0.0001" if x < 1e-4 else f"{x:.4f}"
-
-
-def mean_std(mean, std, n, d):
-    """'0.8830 ± 0.0021', one value when n = 1, 'missing' when n = 0."""
-    if n == 0:
-        return "missing"
-    return num(mean, d) if n == 1 or math.isnan(std) else f"{num(mean, d)} ± {num(std, d)}"
-
-
-def header(metric):
-    return f"{R.LABEL[metric]} ({R.ARROW[R.BETTER[metric]]})" if metric in R.BETTER else "metric"
-
-
-INTEGRAL_DECIMALS = {"accuracy": 2, "mse": 0}  # cross-entropy areas are ~40-800, MSE areas ~1e6 (100 epochs)
-NO_TEST = {"n_paired": 0, "n_diverged": 0, "diff_mean": math.nan, "diff_std": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
-           "zero_variance": False, "all_zero": False}
-
-
-def flagged(text, notes):
-    return text + (f" ({', '.join(notes)})" if notes else "")
-
-
-def cell(s, n_expected, d):
-    """A summary() as '0.8830 ± 0.0021', flagged with '(3/5 seeds)' and/or '(1 diverged)'; 'missing' when empty."""
-    if s["n"] == 0:
-        return "missing"
-    finite = s["n"] - s["n_diverged"]
-    text = mean_std(s["mean"], s["std"], finite, d) if finite else "—"
-    notes = ([f"{s['n']}/{n_expected} seeds"] if s["n"] < n_expected else []) + ([f"{s['n_diverged']} diverged"] if s["n_diverged"] else [])
-    return flagged(text, notes)
-
-
-def diff_cell(test, d):
-    """A paired() difference as '+0.0012 ± 0.0019', flagged with '(1 diverged)'; '—' when there is none."""
-    finite = test["n_paired"] - test["n_diverged"]
-    if finite == 0:
-        text = "—"
-    else:
-        text = ("" if test["diff_mean"] < 0 else "+") + mean_std(test["diff_mean"], test["diff_std"], finite, d)
-    return flagged(text, [f"{test['n_diverged']} diverged"] if test["n_diverged"] else [])
-
-
-TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-       "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", "±": r"$\pm$", "φ": r"$\varphi$", "λ": r"$\lambda$",
-       "↑": r"$\uparrow$", "↓": r"$\downarrow$", "←": r"$\leftarrow$", "Δ": r"$\Delta$", "—": "---"}
-TEX_RE = re.compile("|".join(map(re.escape, TEX)))
-
-
-def tex(text):
-    return TEX_RE.sub(lambda m: TEX[m.group()], str(text))
-
-
-def texts(frame: pd.DataFrame, note: str) -> tuple[str, str]:
-    """(Markdown, LaTeX) of an all-text frame."""
-    md = frame.to_markdown(index=False, disable_numparse=True) + f"\n\n{note}\n"
-    shown = frame.rename(columns=tex).map(tex)
-    latex = shown.style.hide(axis="index").to_latex(hrules=True, column_format="l" * shown.shape[1])
-    return md, latex
-
-
-def paired_columns(test, prefix):
-    """A paired() result as csv columns; its n_diverged (diverged pairs) becomes n_paired_diverged."""
-    return {prefix + ("n_paired_diverged" if name == "n_diverged" else name): x for name, x in test.items()}
-
-
-def target_table(target, expected, runs, metric):
-    """(csv frame, display frame) of one target."""
-    cells, values, integrals = defaultdict(list), defaultdict(dict), defaultdict(dict)
-    def key(r):  # (size, source, phi, T, lam), None for the baseline's blanks (NaN in the frames)
-        return (r.size,) + tuple(None if pd.isna(x) else x for x in (r.source, r.phi, r.T)) + (r.lam,)
-
-    for r in expected.itertuples():
-        cells[key(r)].append(r.seed)
-    for r in runs.itertuples():
-        values[key(r)][r.seed] = r.value
-        if r.has_integral:
-            integrals[key(r)][r.seed] = r.integral
-    d, di = R.DECIMALS.get(metric, 4), INTEGRAL_DECIMALS.get(metric, 2)
-    rows, tests, diverged = [], [], []
-    for k in sorted(cells, key=lambda k: (-k[0], k[1] is not None, k[1] or "", R.phi_rank(k[2]), k[3] or 0.0, k[4])):
-        size, source, phi, T, lam = k
-        base_key = (size, None, None, None, 1.0)  # the baseline of the same small-part size
-        base = pd.Series(values.get(base_key, {}), dtype=float)
-        base_integral = pd.Series(integrals.get(base_key, {}), dtype=float)
-        v, g = pd.Series(values.get(k, {}), dtype=float), pd.Series(integrals.get(k, {}), dtype=float)
-        n_expected = len(set(cells[k]))
-        s, si = R.summary(v), R.summary(g)
-        text = cell(s, n_expected, d)
-        integral_text = "not recorded" if s["n"] and not si["n"] else cell(si, n_expected, di)
-        if k == base_key:
-            test, itest = {**NO_TEST, "n_paired": s["n"]}, {**NO_TEST, "n_paired": si["n"]}
-            diff_text = integral_diff_text = "—"
-        else:
-            test, itest = R.paired(v, base), R.paired(g, base_integral)
-            diff_text, integral_diff_text = diff_cell(test, d), diff_cell(itest, di)
-        tests.append(test)
-        diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
-        rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": R.BETTER.get(metric),
-                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "std": s["std"],
-                     **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
-                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_std": si["std"],
-                     **paired_columns(itest, "integral_"),
-                     "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
-    table = pd.DataFrame(rows)
-    distilled = table["teacher"].notna()
-    m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
-    if len(table):
-        table.loc[distilled, "p_holm"] = R.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
-        # the smallest gain each row would detect with 80% power at the family's strictest level, alpha / m
-        table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_paired_diverged, args.alpha / m) if distilled[i] and not math.isnan(r.p_ttest)
-                        else math.nan for i, r in table.iterrows()]  # only rows with a test (not diverged, not zero variance)
-    shown = []
-    for i, r in table.iterrows():
-        if not distilled[i]:
-            verdict = "baseline" + (" (diverged seeds)" if diverged[i] else "")
-        elif metric not in R.BETTER:
-            verdict = "—"
-        else:
-            verdict = R.verdict(tests[i], r["p_holm"], metric, args.alpha, diverged=diverged[i])
-        table.loc[i, "verdict"] = verdict
-        shown.append({"Student": target, "small part": str(r["small_size"]), "Teacher": r["teacher"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
-                      "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
-                      header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
-                      f"Δ {R.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
-                      "p (Wilcoxon)": pval(r["p_wilcoxon"]), "verdict": verdict, "MDE": num(r["mde"], d),
-                      "Δ integral": r["integral_diff_text"], "p integral (t-test)": pval(r["integral_p_ttest"])})
-    return table, pd.DataFrame(shown), m
-
-
-def note_detectable(table, m, metric):
-    """What "no clear difference" means in one table: the range of its rows' minimum detectable effects."""
-    mde = table["mde"].dropna() if "mde" in table else pd.Series(dtype=float)
-    if mde.empty:
-        return ""
-    d = R.DECIMALS.get(metric, 4)
-    return (f" MDE: the minimum detectable effect, the smallest true |Δ| that the row's paired t-test detects with {R.POWER:.0%} power at "
-            f"α / m = {args.alpha:g} / {m} (Bonferroni, a conservative bound for Holm), from the spread of its paired differences. "
-            f"Here it is {num(mde.min(), d)} to {num(mde.max(), d)} (median {num(mde.median(), d)}): \"no clear difference\" means a gain "
-            f"smaller than about that, not no gain.")
-
-
-def note_runs(m):
-    return ("Mean ± std over seeds (std with ddof = 1). Integral criterion: the area under the test-loss curve over the evaluated epochs "
-            "(trapezoid rule; lower is better: a student that gets good early). Δ: paired difference to the baseline (λ = 1, no teacher) over the "
-            "seeds both have, for the metric and for the integral; p: two-sided paired t-test (and, for the metric, the Wilcoxon signed-rank test: "
-            "with n paired seeds its p cannot fall below 2/2^n, 0.0625 for 5). p (Holm): the metric's t-test p adjusted by Holm's step-down method "
-            f"over the {m} distilled rows of this table that have a t-test. Verdict: Holm p < {args.alpha:g}, in the metric's direction "
-            "(↑ higher is better, ↓ lower is better); the integral's Δ and p do not enter it. A seed whose metric or integral is NaN or infinite "
-            "is a diverged seed: its cell says \"(k diverged)\" and shows mean ± std over the other seeds, no test is run on values that include it "
-            "(p —, left out of the Holm family), and the row's verdict reads \"diverged seeds\". When every paired difference is the same "
-            "(zero variance, to within float32 rounding) no test is run (p —): the verdict reads \"no clear difference\" if the differences "
-            "are all 0 and \"no test (zero variance)\" otherwise; Δ shows the common difference.")
-
-
-def gain_table(target, runs, metric):
-    """(csv frame, display frame) of one target's gains over the baseline of the same small-part size:
-    Δ with its 95% t-interval over the paired seeds (R.gains), largest size first."""
-    table = R.gains(runs)
-    table = table.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
-    d = R.DECIMALS.get(metric, 4)
-    shown = []
-    for r in table.itertuples():
-        ci = "—" if math.isnan(r.ci_low) else f"[{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
-        baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean, "std": r.baseline_sd}
-        student = {"n": r.n, "n_diverged": r.n_diverged, "mean": r.mean, "std": r.sd}
-        shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
-                      f"baseline {header(metric)}": cell(baseline, r.baseline_n, d),
-                      f"student {header(metric)}": cell(student, r.n, d),
-                      f"Δ {R.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged,
-                                                                       "diff_mean": r.diff_mean, "diff_std": r.diff_sd}, d),
-                      "95% interval of Δ": ci, "n": str(r.n_paired)})
-    return table, pd.DataFrame(shown)
-
-
-NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teacher) trained on the same first n rows of the small part, "
-              "paired by seed: Δ = student − baseline, mean ± std over the n seeds both have, and its 95% t-interval (mean ± t(0.975, n−1) · "
-              "std / √n; \"—\" under 2 pairs or when a seed diverged). Baseline and student: mean ± std of the test metric over each one's own "
-              "seeds, with \"(k diverged)\" for NaN or infinite values. The per-target table adds the tests.")
-
-
-def experiment_table(target, runs, metric):
-    """(csv frame, display frame) of one target's primary tests: one per experiment (source, phi) and size and
-    T, on the per-seed mean over its lambdas (R.experiments), Holm-adjusted over the target's experiments."""
-    table = R.experiments(runs)
-    if table.empty:
-        return table, pd.DataFrame(columns=["Student", "small part", "Teacher", "φ", "T", "verdict"]), 0
-    tested = table["p_ttest"].notna()
-    m = int(tested.sum())
-    table["p_holm"] = R.holm(table["p_ttest"].to_numpy(float))
-    table["verdict"] = [R.verdict(r, r["p_holm"], metric, args.alpha) if metric in R.BETTER else "—" for _, r in table.iterrows()]
-    table["mde"] = [R.detectable(r.diff_std, r.n_paired - r.n_diverged, args.alpha / m) if not math.isnan(r.p_ttest) else math.nan
-                    for r in table.itertuples()]
-    d = R.DECIMALS.get(metric, 4)
-    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λs": str(r.lams),
-              f"Δ {R.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
-                                                                              "diff_mean": r.diff_mean, "diff_std": r.diff_std}, d),
-              "n": str(r.n_paired), "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm), "verdict": r.verdict, "MDE": num(r.mde, d)}
-             for r in table.itertuples()]
-    return table, pd.DataFrame(shown), m
-
-
-def note_experiments(table, m, metric):
-    return ("One primary test per experiment (teacher's source domain and φ, per small-part size and T): per seed, the student's test "
-            "metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no teacher); Δ: mean ± std of that paired "
-            "difference over the seeds that have every λ; p: two-sided paired t-test; p (Holm): adjusted over the "
-            f"{m} experiments of this table. Verdict: Holm p < {args.alpha:g} in the metric's direction. The λ-rows of the per-target "
-            "table are the detail of each test." + note_detectable(table, m, metric))
-
-
-def teachers_table(records):
-    """records: list of (source, test set, phi, record or None). -> (csv frame, display frame)."""
-    rows, shown = [], []
-    for source, target, phi, record in sorted(records, key=lambda r: (r[0], r[2] is not None, r[1], R.phi_rank(r[2]))):
-        metric = record["metric"] if record else None
-        if record is None:
-            values = []
-        elif "test_metric_per_seed" in record:
-            values = [float(x) for _, x in sorted(record["test_metric_per_seed"].items(), key=lambda kv: int(kv[0]))]
-        else:
-            values = [float(record["test_metric"])]
-        n = len(values)
-        mean = float(record["test_metric"]) if record else math.nan
-        std = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
-        text = mean_std(mean, std, n, R.DECIMALS.get(metric, 4)) if record else "missing"
-        rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "std": std, "value_text": text})
-        shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
-                      "metric": header(metric), "score": text, "seeds": str(n)})
-    columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "std", "value_text"]
-    return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
-
-
 # Check every input before writing anything.
 R.check_missing(args.runs + args.teachers + args.answers, args.allow_missing, "marked in the tables")
 try:
@@ -301,46 +58,9 @@ try:
     runs = R.collect(args.runs, allow_missing=True)
     answers = [(json.loads(a.read_text()) if a.is_file() else None, a) for a in args.answers]
     teachers = [(json.loads(t.read_text()) if t.is_file() else None, t) for t in args.teachers]
+    out = tables.build(expected, runs, teachers, answers, args.alpha)  # file name -> text
 except (ValueError, KeyError, json.JSONDecodeError) as e:
     fail(str(e))
-
-out = {}  # file name -> text, written at the end
-for target in sorted(expected["target"].unique()):
-    got = runs[runs["target"] == target]
-    metrics = set(got["metric"]) or {r["metric"] for r, a in answers if r and r.get("target") == target}
-    if len(metrics) > 1:
-        fail(f"runs of target {target} report different metrics: {sorted(metrics)}")
-    metric = metrics.pop() if metrics else None
-    csv, shown, m = target_table(target, expected[expected["target"] == target], got, metric)
-    out[f"{target}.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m) + note_detectable(csv, m, metric))
-    gain_csv, gain_shown = gain_table(target, got, metric)
-    out[f"gain-{target}.csv"] = gain_csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    out[f"gain-{target}.md"], out[f"gain-{target}.tex"] = texts(gain_shown, NOTE_GAINS)
-    exp_csv, exp_shown, exp_m = experiment_table(target, got, metric)
-    out[f"experiments-{target}.csv"] = exp_csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    out[f"experiments-{target}.md"], out[f"experiments-{target}.tex"] = texts(exp_shown, note_experiments(exp_csv, exp_m, metric))
-
-records, by_source = [], defaultdict(dict)
-for record, path in teachers:  # results/teachers/{source}/seed{seed}.json: one record per source, over its seeds
-    by_source[path.parent.name][path.stem.removeprefix("seed")] = record
-for source, per_seed in by_source.items():
-    got = {seed: r for seed, r in per_seed.items() if r}
-    values = {seed: float(r["test_metric"]) for seed, r in got.items()}
-    merged = {"metric": next(iter(got.values()))["metric"], "test_metric": sum(values.values()) / len(values),
-              "test_metric_per_seed": values} if got else None
-    records.append((source, source, None, merged))
-for record, path in answers:
-    if "-from-" not in path.parent.name:
-        fail(f"{path}: not an answers path (results/answers/{{target}}-from-{{source}}/{{phi}}.json)")
-    target, source = path.parent.name.split("-from-", 1)
-    records.append((source, target, path.stem, record))
-csv, shown = teachers_table(records)
-out["teachers.csv"] = csv.to_csv(index=False, float_format="%.10g", lineterminator="\n")
-out["teachers.md"], out["teachers.tex"] = texts(shown, "Teacher scores on its own source test set (own: mean ± std over the source domain's "
-                                                       "teacher seeds) and on the target test set through φ (mean ± std over the student seeds, "
-                                                       "each answered by its own teacher and its own draw of φ; with teachers: shared, one "
-                                                       "teacher and the seeds' draws of φ). seeds: how many.")
 
 for name, text in out.items():
     with atomic_path(args.out_dir / name) as tmp:

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-from distill import cli, data  # noqa: E402
+from distill import cli, data, names  # noqa: E402
 from distill.io import fail  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--dataset", required=True, help=f"dataset name: one of {', '.join(data.DATASETS)}")
+p.add_argument("--dataset", required=True, choices=names.DATASETS, help="dataset name")
 p.add_argument("--out", required=True, type=Path, help="output .npz (a .json with the same stem describes it)")
 p.add_argument("--big", required=True, type=cli.positive_int, help="rows in the big part (the teacher's training data)")
 p.add_argument("--small", required=True, type=cli.positive_int, help="rows in the small part (the student's training data)")

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import cli, results as R  # noqa: E402
+from distill import cli, names, stats as S  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
@@ -40,10 +40,10 @@ for path in files:
     m = len(tested)
     if not m:
         continue
-    d = R.DECIMALS.get(tested["metric"].iloc[0], 4)
+    d = names.DECIMALS.get(tested["metric"].iloc[0], 4)
     need = {}
     for n in args.seeds:
-        mde = tested["diff_std"].map(lambda sd: R.detectable(sd, n, args.alpha / m))
+        mde = tested["diff_sd"].map(lambda sd: S.detectable(sd, n, args.alpha / m))
         reached = tested["diff_mean"].abs() >= mde
         for i in tested.index[reached]:
             need.setdefault(i, n)
@@ -51,7 +51,7 @@ for path in files:
                         "observed |gain| ≥ MDE": f"{int(reached.sum())} of {m}"})
     for i, r in tested.iterrows():
         detail.append({"target": target, "Teacher": r["source"], "φ": r["phi"], "small part": str(r["size"]), "T": f"{r['T']:g}",
-                       f"Δ (n = {int(r['n_paired'])})": f"{r['diff_mean']:+.{d}f} ± {r['diff_std']:.{d}f}",
+                       f"Δ (n = {int(r['n_paired'])})": f"{r['diff_mean']:+.{d}f} ± {r['diff_sd']:.{d}f}",
                        "verdict": r["verdict"], "seeds for 80% power at this gain": str(need[i]) if i in need else f"> {max(args.seeds)}"})
 
 text = ("# Seeds needed\n\nFrom the observed spread of the paired differences of each primary test (experiments-<target>.csv of "

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from distill import cli, data, mappings, models, seeds  # noqa: E402
+from distill import cli, data, mappings, models, names, seeds  # noqa: E402
 from distill.config import allowed_phis, base, psi  # noqa: E402
 from distill.io import Record, atomic_path, fail  # noqa: E402
 from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
@@ -30,7 +30,7 @@ p = cli.Parser(__doc__)
 p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
 p.add_argument("--teacher", "--teachers", required=True, type=Path, nargs="+",
                help="teacher weights from train_teacher.py: one per --seeds entry (in order), or one for every seed")
-p.add_argument("--phi", required=True, choices=["none", "noise", "conv", "vae"], help="the mapping from target to source inputs")
+p.add_argument("--phi", required=True, choices=names.PHIS, help="the mapping from target to source inputs")
 p.add_argument("--mapping", type=Path, help="fitted mapping from fit_mapping.py (needed for --phi vae)")
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
 p.add_argument("--seeds", required=True, type=cli.seed, nargs="+", help="student seeds: one draw of phi for each")
@@ -67,7 +67,7 @@ for path, saved in zip(args.teacher, saved_all):
     if saved["made_from"] != saved_all[0]["made_from"]:
         fail(f"{path} and {args.teacher[0]} are teachers of different data: give the teachers of one source domain")
 saved = saved_all[0]
-# What the teacher and the mapping were made from must fit this target and this phi (README, "Provenance").
+# What the teacher and the mapping were made from must fit this target and this phi (each file's made_from; tests/test_provenance.py).
 made_from = saved["made_from"]
 first = args.teacher[0]  # the messages below name the first teacher; what they check holds for all of them
 source = made_from["dataset"]

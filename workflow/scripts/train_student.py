@@ -11,6 +11,8 @@ path pattern with {lam}, {T} and {seed} (a sweep of one run may give a plain pat
 
 The test metric and test loss are evaluated before training (epoch 0), every --eval-every epochs and
 after the last epoch; the integral criterion is the area under that test-loss curve (trapezoid rule).
+Each evaluated epoch also records train_loss, the epoch's mean training loss (over its rows: each
+mini-batch's loss weighted by its rows, at the weights that batch saw).
 
 --small-size N trains on the first N rows of the small part. The split drew the small part in random
 order, so the sizes of a study are nested random subsets (100 of 250 of 1000); the answers are cut alike.
@@ -168,14 +170,16 @@ curves = [[] for _ in runs]
 start = time.perf_counter()
 evaluate(0, None)
 for epoch in range(1, args.epochs + 1):
+    total = torch.zeros(len(runs), device=device)  # each run's training loss summed over the epoch's rows
     for idx in batches(len(x), args.batch_size, order, device):  # idx [S, b]: each seed its own order
         answers_of = None if teacher_out is None else teacher_out[rows, idx].repeat_interleave(K, 0)
         loss = loss_per_run(student(x[idx]), idx, answers_of)
         optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
         optimizer.step()
+        total += loss.detach() * idx.shape[-1]
     if epoch % args.eval_every == 0 or epoch == args.epochs:
-        values = evaluate(epoch, loss.tolist())
+        values = evaluate(epoch, (total / len(x)).tolist())  # the epoch's mean training loss
         print(f"epoch {epoch}/{args.epochs}  test {metric} mean {np.mean(values):.4f} (min {min(values):.4f}, max {max(values):.4f})"
               f"  {time.perf_counter() - start:.1f} s", flush=True)
 

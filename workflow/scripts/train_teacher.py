@@ -4,7 +4,9 @@ One call trains a stack: every seed of --seeds side by side as one batched model
 one Adam). Each teacher keeps its own initialisation and batch order (the ("teacher_init", seed) and
 ("teacher_batches", seed) streams), so it ends where it would end alone, and is written to its own file:
 --out and --metrics are path patterns with {seed} (a stack of one may give plain paths). Each file is a
-plain models.teacher state dict with its scaling, its seed and the data it was trained on.
+plain models.teacher state dict with its scaling, its seed and the data it was trained on. Its metrics
+record, per epoch, the test metric and train_loss, the epoch's mean training loss (each mini-batch's
+loss weighted by its rows).
 
 Checkpoints the whole stack every epoch (next to the first output) and resumes from it after a kill or a
 SLURM requeue.
@@ -99,12 +101,14 @@ settings = {k: v for k, v in vars(args).items() if k != "seeds"}
 records = [Record("teacher", argparse.Namespace(**{**settings, "seed": s, "out": o, "metrics": m}), METRIC[task], str(device))
            for s, o, m in zip(args.seeds, outs, metrics_paths)]
 for epoch in range(start + 1, args.epochs + 1):
+    total = torch.zeros(len(args.seeds), device=device)  # each teacher's training loss summed over the epoch's rows
     for idx in batches(len(x), args.batch_size, order, device):  # idx [S, b]: each teacher its own order
         loss = losses(stack(x[idx]), idx)
         optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()  # the teachers share no weights: each gets the gradient of its own loss
         optimizer.step()
-    values, train = test_metrics(), loss.tolist()
+        total += loss.detach() * idx.shape[-1]
+    values, train = test_metrics(), (total / len(x)).tolist()  # the epoch's mean training loss
     for k in range(len(args.seeds)):
         history[k].append({"epoch": epoch, METRIC[task]: values[k], "train_loss": train[k]})
     print(f"epoch {epoch}/{args.epochs}  test {METRIC[task]} " + " ".join(f"{v:.4f}" for v in values), flush=True)

@@ -1,0 +1,417 @@
+"""The tables people read, built from the runs (distill.results) and their statistics (distill.stats):
+one per target in the paper's Table 5 form, its gains, its primary tests per experiment, the teachers'
+scores, and the summaries over them (baselines, gains at one lambda, verdict counts). Each table is a
+csv frame (numbers and text) and a display frame, written as .csv, .md and .tex (booktabs) by ``build``;
+workflow/scripts/make_tables.py says what every column and verdict means.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+
+import pandas as pd
+
+from distill import names, paths
+from distill import stats as S
+
+
+def num(x, d):
+    return "—" if x is None or math.isnan(x) else f"{x:.{d}f}"
+
+
+def pval(x):
+    return "—" if math.isnan(x) else "<0.0001" if x < 1e-4 else f"{x:.4f}"
+
+
+def mean_sd(mean, sd, n, d):
+    """'0.8830 ± 0.0021', one value when n = 1, 'missing' when n = 0."""
+    if n == 0:
+        return "missing"
+    return num(mean, d) if n == 1 or math.isnan(sd) else f"{num(mean, d)} ± {num(sd, d)}"
+
+
+def interval_text(low, high, d):
+    return "—" if math.isnan(low) else f"[{num(low, d)}, {num(high, d)}]"
+
+
+def header(metric):
+    return f"{names.LABEL[metric]} ({names.ARROW[names.BETTER[metric]]})" if metric in names.BETTER else "metric"
+
+
+INTEGRAL_DECIMALS = {"accuracy": 2, "mse": 0}  # cross-entropy areas are ~40-800, MSE areas ~1e6 (100 epochs)
+NO_TEST = {"n_paired": 0, "n_diverged": 0, "diff_mean": math.nan, "diff_sd": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
+           "zero_variance": False, "all_zero": False}
+
+
+def flagged(text, notes):
+    return text + (f" ({', '.join(notes)})" if notes else "")
+
+
+def cell(s, n_expected, d):
+    """A summary() as '0.8830 ± 0.0021', flagged with '(3/5 seeds)' and/or '(1 diverged)'; 'missing' when empty."""
+    if s["n"] == 0:
+        return "missing"
+    finite = s["n"] - s["n_diverged"]
+    text = mean_sd(s["mean"], s["sd"], finite, d) if finite else "—"
+    notes = ([f"{s['n']}/{n_expected} seeds"] if s["n"] < n_expected else []) + ([f"{s['n_diverged']} diverged"] if s["n_diverged"] else [])
+    return flagged(text, notes)
+
+
+def diff_cell(test, d):
+    """A paired() difference as '+0.0012 ± 0.0019', flagged with '(1 diverged)'; '—' when there is none."""
+    finite = test["n_paired"] - test["n_diverged"]
+    if finite == 0:
+        text = "—"
+    else:
+        text = ("" if test["diff_mean"] < 0 else "+") + mean_sd(test["diff_mean"], test["diff_sd"], finite, d)
+    return flagged(text, [f"{test['n_diverged']} diverged"] if test["n_diverged"] else [])
+
+
+TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+       "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", "±": r"$\pm$", "φ": r"$\varphi$", "λ": r"$\lambda$",
+       "↑": r"$\uparrow$", "↓": r"$\downarrow$", "←": r"$\leftarrow$", "Δ": r"$\Delta$", "—": "---"}
+TEX_RE = re.compile("|".join(map(re.escape, TEX)))
+
+
+def tex(text):
+    return TEX_RE.sub(lambda m: TEX[m.group()], str(text))
+
+
+def texts(frame: pd.DataFrame, note: str) -> tuple[str, str]:
+    """(Markdown, LaTeX) of an all-text frame."""
+    md = frame.to_markdown(index=False, disable_numparse=True) + f"\n\n{note}\n"
+    shown = frame.rename(columns=tex).map(tex)
+    latex = shown.style.hide(axis="index").to_latex(hrules=True, column_format="l" * shown.shape[1])
+    return md, latex
+
+
+def paired_columns(test, prefix):
+    """A paired() result as csv columns; its n_diverged (diverged pairs) becomes n_paired_diverged."""
+    return {prefix + ("n_paired_diverged" if name == "n_diverged" else name): x for name, x in test.items()}
+
+
+def target_table(target, expected, runs, metric, alpha):
+    """(csv frame, display frame) of one target."""
+    cells, values, integrals = defaultdict(list), defaultdict(dict), defaultdict(dict)
+    def key(r):  # (size, source, phi, T, lam), None for the baseline's blanks (NaN in the frames)
+        return (r.size,) + tuple(None if pd.isna(x) else x for x in (r.source, r.phi, r.T)) + (r.lam,)
+
+    for r in expected.itertuples():
+        cells[key(r)].append(r.seed)
+    for r in runs.itertuples():
+        values[key(r)][r.seed] = r.value
+        if r.has_integral:
+            integrals[key(r)][r.seed] = r.integral
+    d, di = names.DECIMALS.get(metric, 4), INTEGRAL_DECIMALS.get(metric, 2)
+    rows, tests, diverged = [], [], []
+    for k in sorted(cells, key=lambda k: (-k[0], k[1] is not None, k[1] or "", names.phi_rank(k[2]), k[3] or 0.0, k[4])):
+        size, source, phi, T, lam = k
+        base_key = (size, None, None, None, 1.0)  # the baseline of the same small-part size
+        base = pd.Series(values.get(base_key, {}), dtype=float)
+        base_integral = pd.Series(integrals.get(base_key, {}), dtype=float)
+        v, g = pd.Series(values.get(k, {}), dtype=float), pd.Series(integrals.get(k, {}), dtype=float)
+        n_expected = len(set(cells[k]))
+        s, si = S.summary(v), S.summary(g)
+        text = cell(s, n_expected, d)
+        integral_text = "not recorded" if s["n"] and not si["n"] else cell(si, n_expected, di)
+        if k == base_key:
+            test, itest = {**NO_TEST, "n_paired": s["n"]}, {**NO_TEST, "n_paired": si["n"]}
+            diff_text = integral_diff_text = "—"
+        else:
+            test, itest = S.paired(v, base), S.paired(g, base_integral)
+            diff_text, integral_diff_text = diff_cell(test, d), diff_cell(itest, di)
+        tests.append(test)
+        diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
+        rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": names.BETTER.get(metric),
+                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
+                     **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
+                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_sd": si["sd"],
+                     **paired_columns(itest, "integral_"),
+                     "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
+    table = pd.DataFrame(rows)
+    distilled = table["teacher"].notna()
+    m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
+    if len(table):
+        table.loc[distilled, "p_holm"] = S.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
+        # the smallest gain each row would detect with 80% power at the family's strictest level, alpha / m
+        table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_paired_diverged, alpha / m) if distilled[i] and not math.isnan(r.p_ttest)
+                        else math.nan for i, r in table.iterrows()]  # only rows with a test (not diverged, not zero variance)
+    shown = []
+    for i, r in table.iterrows():
+        if not distilled[i]:
+            verdict = "baseline" + (" (diverged seeds)" if diverged[i] else "")
+        elif metric not in names.BETTER:
+            verdict = "—"
+        else:
+            verdict = S.verdict(tests[i], r["p_holm"], metric, alpha, diverged=diverged[i])
+        table.loc[i, "verdict"] = verdict
+        shown.append({"Student": target, "small part": str(r["small_size"]), "Teacher": r["teacher"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
+                      "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
+                      header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
+                      f"Δ {names.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
+                      "p (Wilcoxon)": pval(r["p_wilcoxon"]), "verdict": verdict, "MDE": num(r["mde"], d),
+                      "Δ integral": r["integral_diff_text"], "p integral (t-test)": pval(r["integral_p_ttest"])})
+    return table, pd.DataFrame(shown), m
+
+
+def note_detectable(table, m, metric, alpha):
+    """What "no clear difference" means in one table: the range of its rows' minimum detectable effects."""
+    mde = table["mde"].dropna() if "mde" in table else pd.Series(dtype=float)
+    if mde.empty:
+        return ""
+    d = names.DECIMALS.get(metric, 4)
+    return (f" MDE: the minimum detectable effect, the smallest true |Δ| that the row's paired t-test detects with {S.POWER:.0%} power at "
+            f"α / m = {alpha:g} / {m} (Bonferroni, a conservative bound for Holm), from the spread of its paired differences. "
+            f"Here it is {num(mde.min(), d)} to {num(mde.max(), d)} (median {num(mde.median(), d)}): \"no clear difference\" means a gain "
+            f"smaller than about that, not no gain.")
+
+
+def note_runs(m, alpha):
+    return ("Mean ± sd over seeds (sd with ddof = 1). Integral criterion: the area under the test-loss curve over the evaluated epochs "
+            "(trapezoid rule; lower is better: a student that gets good early). Δ: paired difference to the baseline (λ = 1, no teacher) over the "
+            "seeds both have, for the metric and for the integral; p: two-sided paired t-test (and, for the metric, the Wilcoxon signed-rank test: "
+            "with n paired seeds its p cannot fall below 2/2^n, 0.0625 for 5). p (Holm): the metric's t-test p adjusted by Holm's step-down method "
+            f"over the {m} distilled rows of this table that have a t-test. Verdict: Holm p < {alpha:g}, in the metric's direction "
+            "(↑ higher is better, ↓ lower is better); the integral's Δ and p do not enter it. A seed whose metric or integral is NaN or infinite "
+            "is a diverged seed: its cell says \"(k diverged)\" and shows mean ± sd over the other seeds, no test is run on values that include it "
+            "(p —, left out of the Holm family), and the row's verdict reads \"diverged seeds\". When every paired difference is the same "
+            "(zero variance, to within float32 rounding) no test is run (p —): the verdict reads \"no clear difference\" if the differences "
+            "are all 0 and \"no test (zero variance)\" otherwise; Δ shows the common difference.")
+
+
+def gain_table(target, runs, metric):
+    """(csv frame, display frame) of one target's gains over the baseline of the same small-part size:
+    Δ with its 95% t-interval over the paired seeds (S.gains), largest size first."""
+    table = S.gains(runs)
+    table = table.sort_values("size", ascending=False, kind="stable").reset_index(drop=True)
+    d = names.DECIMALS.get(metric, 4)
+    shown = []
+    for r in table.itertuples():
+        ci = interval_text(r.ci_low, r.ci_high, d)
+        baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean, "sd": r.baseline_sd}
+        student = {"n": r.n, "n_diverged": r.n_diverged, "mean": r.mean, "sd": r.sd}
+        shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
+                      f"baseline {header(metric)}": cell(baseline, r.baseline_n, d),
+                      f"student {header(metric)}": cell(student, r.n, d),
+                      f"Δ {names.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged,
+                                                                       "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d),
+                      "95% interval of Δ": ci, "n": str(r.n_paired)})
+    return table, pd.DataFrame(shown)
+
+
+NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teacher) trained on the same first n rows of the small part, "
+              "paired by seed: Δ = student − baseline, mean ± sd over the n seeds both have, and its 95% t-interval (mean ± t(0.975, n−1) · "
+              "sd / √n; \"—\" under 2 pairs or when a seed diverged). Baseline and student: mean ± sd of the test metric over each one's own "
+              "seeds, with \"(k diverged)\" for NaN or infinite values. The per-target table adds the tests.")
+
+
+def experiment_table(target, runs, metric, alpha):
+    """(csv frame, display frame) of one target's primary tests: one per experiment (source, phi) and size and
+    T, on the per-seed mean over its lambdas (S.experiments), Holm-adjusted over the target's experiments."""
+    table = S.experiments(runs)
+    if table.empty:
+        return table, pd.DataFrame(columns=["Student", "small part", "Teacher", "φ", "T", "verdict"]), 0
+    tested = table["p_ttest"].notna()
+    m = int(tested.sum())
+    table["p_holm"] = S.holm(table["p_ttest"].to_numpy(float))
+    table["verdict"] = [S.verdict(r, r["p_holm"], metric, alpha) if metric in names.BETTER else "—" for _, r in table.iterrows()]
+    table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_diverged, alpha / m) if not math.isnan(r.p_ttest) else math.nan
+                    for r in table.itertuples()]
+    d = names.DECIMALS.get(metric, 4)
+    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λs": str(r.lams),
+              f"Δ {names.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
+                                                                              "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d),
+              "n": str(r.n_paired), "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm), "verdict": r.verdict, "MDE": num(r.mde, d)}
+             for r in table.itertuples()]
+    return table, pd.DataFrame(shown), m
+
+
+def note_experiments(table, m, metric, alpha):
+    return ("One primary test per experiment (teacher's source domain and φ, per small-part size and T): per seed, the student's test "
+            "metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no teacher); Δ: mean ± sd of that paired "
+            "difference over the seeds that have every λ; p: two-sided paired t-test; p (Holm): adjusted over the "
+            f"{m} experiments of this table. Verdict: Holm p < {alpha:g} in the metric's direction. The λ-rows of the per-target "
+            "table are the detail of each test." + note_detectable(table, m, metric, alpha))
+
+
+def teachers_table(records):
+    """records: list of (source, test set, phi, record or None). -> (csv frame, display frame)."""
+    rows, shown = [], []
+    for source, target, phi, record in sorted(records, key=lambda r: (r[0], r[2] is not None, r[1], names.phi_rank(r[2]))):
+        metric = record["metric"] if record else None
+        if record is None:
+            values = []
+        elif "test_metric_per_seed" in record:
+            values = [float(x) for _, x in sorted(record["test_metric_per_seed"].items(), key=lambda kv: int(kv[0]))]
+        else:
+            values = [float(record["test_metric"])]
+        n = len(values)
+        mean = float(record["test_metric"]) if record else math.nan
+        sd = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
+        text = mean_sd(mean, sd, n, names.DECIMALS.get(metric, 4)) if record else "missing"
+        rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd, "value_text": text})
+        shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
+                      "metric": header(metric), "score": text, "seeds": str(n)})
+    columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "sd", "value_text"]
+    return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
+
+
+# ---------------------------------------------------------------- summaries over the targets
+
+
+def lam_near(lams, at=0.5):
+    """The grid's lambda closest to `at` (of two as close, the smaller)."""
+    return min(lams, key=lambda lam: (abs(lam - at), lam))
+
+
+def baselines_table(tables):
+    """(csv frame, display frame) of the lambda = 1 baseline of every target and small-part size, from the
+    target tables (``tables``: target -> target_table's csv frame): mean ± sd of the test metric over seeds."""
+    columns = ["target", "small_size", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
+    rows = [r for target in sorted(tables) for r in tables[target].loc[tables[target]["teacher"].isna()].to_dict("records")]
+    table = pd.DataFrame([{**r, "target": r["student"]} for r in rows], columns=columns)
+    shown = pd.DataFrame([{"Student": r.target, "small part": str(r.small_size), "metric": header(r.metric),
+                           "baseline (λ = 1, no teacher)": r.value_text, "n": str(r.n)} for r in table.itertuples()],
+                         columns=["Student", "small part", "metric", "baseline (λ = 1, no teacher)", "n"])
+    return table, shown
+
+
+NOTE_BASELINES = ("The baseline of every target and small-part size: the student trained on the first n rows of the small part "
+                  "from its labels alone (λ = 1, no teacher); mean ± sd of the test metric over seeds (sd with ddof = 1), as in "
+                  "the first row of each size in the per-target table.")
+
+
+def gains_at_table(tables, gains, lam):
+    """(csv frame, display frame) of every experiment's gain at one lambda: Δ over the baseline of the same
+    size with its 95% interval (the gain-<target> tables) and the verdict of the per-target table (Holm over
+    that table's distilled rows). tables, gains: target -> target_table's / gain_table's csv frame."""
+    keys = ["size", "source", "phi", "T", "lam"]
+    frames = []
+    for target in sorted(tables):
+        verdicts = tables[target].rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "p_holm", "verdict"]]
+        at = gains[target][gains[target]["lam"] == lam]
+        frames.append(at.merge(verdicts, on=keys, how="left", validate="one_to_one"))
+    columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "p_holm", "verdict"]
+    table = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    shown = []
+    for r in table.itertuples():
+        d = names.DECIMALS.get(r.metric, 4)
+        diff = diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d)
+        shown.append({"Student": r.target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}",
+                      "metric": header(r.metric), "Δ": diff, "95% interval of Δ": interval_text(r.ci_low, r.ci_high, d),
+                      "n": str(r.n_paired), "p (Holm)": pval(r.p_holm), "verdict": r.verdict})
+    return table, pd.DataFrame(shown, columns=["Student", "small part", "Teacher", "φ", "T", "metric", "Δ", "95% interval of Δ", "n",
+                                               "p (Holm)", "verdict"])
+
+
+def note_gains_at(lam, lams, alpha):
+    return (f"Every experiment at λ = {lam:g}, the grid's λ closest to 0.5 (of {', '.join(f'{x:g}' for x in sorted(lams))}): Δ = student − "
+            "baseline (λ = 1, no teacher, same small-part size), mean ± sd over the paired seeds, and its 95% t-interval, as in "
+            f"gain-<target>; p (Holm) and verdict (Holm p < {alpha:g}, in the metric's direction) are the per-target table's, whose "
+            "Holm family is all its distilled rows (every λ and T).")
+
+
+VERDICTS = ["better", "no clear difference", "worse"]
+
+
+def verdicts_table(tables):
+    """(csv frame, display frame) of how many distilled rows of each target's table got each verdict: better,
+    no clear difference, worse, and other (diverged seeds, too few seeds, no test)."""
+    rows = []
+    for target in sorted(tables):
+        distilled = tables[target][tables[target]["teacher"].notna()]
+        counts = distilled["verdict"].value_counts()
+        metric = distilled["metric"].iloc[0] if len(distilled) else None
+        rows.append({"target": target, "metric": metric, "rows": len(distilled), **{v: int(counts.get(v, 0)) for v in VERDICTS},
+                     "other": int(len(distilled) - sum(counts.get(v, 0) for v in VERDICTS))})
+    table = pd.DataFrame(rows, columns=["target", "metric", "rows", *VERDICTS, "other"])
+    shown = pd.DataFrame([{"Student": r["target"], "metric": header(r["metric"]), "rows": str(r["rows"]),
+                           **{v: str(r[v]) for v in VERDICTS}, "other": str(r["other"])} for r in rows],
+                         columns=["Student", "metric", "rows", *VERDICTS, "other"])
+    return table, shown
+
+
+def note_verdicts(alpha):
+    return ("The verdicts of each per-target table's distilled rows (every small-part size, experiment, T and λ), counted: "
+            f"better / worse at Holm p < {alpha:g} in the metric's direction, no clear difference otherwise; other: rows with "
+            "diverged seeds, too few seeds or no test (zero variance).")
+
+
+def teacher_records(teachers, answers):
+    """(source, test set, phi, record or None) per source domain (its teachers' own test scores, merged over
+    their seeds) and per experiment (the teachers' scores on the target through phi). teachers and answers:
+    (record or None, path) pairs of results/teachers/{source}/seed{seed}.json and
+    results/answers/{target}-from-{source}/{phi}.json."""
+    records, by_source = [], defaultdict(dict)
+    for record, path in teachers:  # one record per source, over its seeds
+        fields = paths.match(paths.TEACHER, path, ".json")
+        if fields is None:
+            raise ValueError(f"{path}: not a teacher metrics path (results/teachers/{{source}}/seed{{seed}}.json)")
+        by_source[fields["source"]][fields["seed"]] = record
+    for source, per_seed in by_source.items():
+        got = {seed: r for seed, r in per_seed.items() if r}
+        values = {seed: float(r["test_metric"]) for seed, r in got.items()}
+        merged = {"metric": next(iter(got.values()))["metric"], "test_metric": sum(values.values()) / len(values),
+                  "test_metric_per_seed": values} if got else None
+        records.append((source, source, None, merged))
+    for record, path in answers:
+        fields = paths.match(paths.ANSWERS, path, ".json")
+        if fields is None:
+            raise ValueError(f"{path}: not an answers path (results/answers/{{target}}-from-{{source}}/{{phi}}.json)")
+        records.append((fields["source"], fields["target"], fields["phi"], record))
+    return records
+
+
+NOTE_TEACHERS = ("Teacher scores on its own source test set (own: mean ± sd over the source domain's teacher seeds) and on the "
+                 "target test set through φ (mean ± sd over the student seeds, each answered by its own teacher and its own draw "
+                 "of φ; with teachers: shared, one teacher and the seeds' draws of φ). seeds: how many.")
+
+
+def csv(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+
+
+def build(expected, runs, teachers, answers, alpha):
+    """Every table as {file name: text}. expected: distill.results.grid of the runs asked for; runs:
+    distill.results.collect of those that exist; teachers, answers: (record or None, path) pairs. Raises
+    ValueError for runs of one target that report different metrics, or a path of the wrong form."""
+    out, target_tables, gain_tables = {}, {}, {}
+    for target in sorted(expected["target"].unique()):
+        got = runs[runs["target"] == target]
+        metrics = set(got["metric"]) or {r["metric"] for r, a in answers if r and r.get("target") == target}
+        if len(metrics) > 1:
+            raise ValueError(f"runs of target {target} report different metrics: {sorted(metrics)}")
+        metric = metrics.pop() if metrics else None
+        table, shown, m = target_table(target, expected[expected["target"] == target], got, metric, alpha)
+        target_tables[target] = table
+        out[f"{target}.csv"] = csv(table)
+        out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m, alpha) + note_detectable(table, m, metric, alpha))
+        gain_csv, gain_shown = gain_table(target, got, metric)
+        gain_tables[target] = gain_csv
+        out[f"gain-{target}.csv"] = csv(gain_csv)
+        out[f"gain-{target}.md"], out[f"gain-{target}.tex"] = texts(gain_shown, NOTE_GAINS)
+        exp_csv, exp_shown, exp_m = experiment_table(target, got, metric, alpha)
+        out[f"experiments-{target}.csv"] = csv(exp_csv)
+        out[f"experiments-{target}.md"], out[f"experiments-{target}.tex"] = texts(exp_shown, note_experiments(exp_csv, exp_m, metric, alpha))
+    table, shown = teachers_table(teacher_records(teachers, answers))
+    out["teachers.csv"] = csv(table)
+    out["teachers.md"], out["teachers.tex"] = texts(shown, NOTE_TEACHERS)
+    table, shown = baselines_table(target_tables)
+    out["baselines.csv"] = csv(table)
+    out["baselines.md"], out["baselines.tex"] = texts(shown, NOTE_BASELINES)
+    lams = sorted(set(expected.loc[expected["source"].notna(), "lam"]))
+    if lams:
+        lam = lam_near(lams)
+        table, shown = gains_at_table(target_tables, gain_tables, lam)
+        note = note_gains_at(lam, lams, alpha)
+    else:  # a grid of baselines alone
+        table, shown = gains_at_table({}, {}, math.nan)
+        note = "No distilled rows in this grid: no gains to show."
+    out["gains-at-lam.csv"] = csv(table)
+    out["gains-at-lam.md"], out["gains-at-lam.tex"] = texts(shown, note)
+    table, shown = verdicts_table(target_tables)
+    out["verdicts.csv"] = csv(table)
+    out["verdicts.md"], out["verdicts.tex"] = texts(shown, note_verdicts(alpha))
+    return out
