@@ -51,17 +51,17 @@ def keep_sets(sizes: list[int], width: int, seed: int, select: str = "random", m
         raise ValueError(f"the teacher {sizes} has a hidden layer narrower than the student's {width} units")
     g = generator("prior", seed)
     sets: list[torch.Tensor] = [None] * len(hidden)
-    for l in reversed(range(len(hidden))):
-        n = hidden[l]
+    for h in reversed(range(len(hidden))):
+        n = hidden[h]
         if n == width:
             chosen = torch.arange(n)
         elif select == "random":
             chosen = torch.randperm(n, generator=g)[:width]
         else:
-            w, b = names(len(sizes) - 1)[l]
+            w, b = names(len(sizes) - 1)[h]
             snr = torch.cat([mean[w], mean[b][:, None]], 1).abs() / torch.cat([var[w], var[b][:, None]], 1).sqrt()
             chosen = snr.mean(1).topk(width).indices
-        sets[l] = chosen.sort().values
+        sets[h] = chosen.sort().values
     return sets
 
 
@@ -105,17 +105,17 @@ def plan(sizes: list[int], keep: list[torch.Tensor]):
         return off[i][1] + rows
 
     alive_rows = [torch.arange(n) for n in sizes[1:]]  # the rows of W_i still in the vector
-    for l in reversed(range(L)):  # hidden layer l + 1 in the docstring's numbering: W_l feeds it, W_{l+1} reads it
-        gone = torch.tensor([j for j in range(sizes[l + 1]) if j not in set(keep[l].tolist())], dtype=torch.long)
+    for h in reversed(range(L)):  # hidden layer h + 1 in the docstring's numbering: W_l feeds it, W_{h+1} reads it
+        gone = torch.tensor([j for j in range(sizes[h + 1]) if j not in set(keep[h].tolist())], dtype=torch.long)
         if len(gone):
-            nxt = w(l + 1, alive_rows[l + 1], gone)
+            nxt = w(h + 1, alive_rows[h + 1], gone)
             steps.append(("condition", nxt, torch.zeros(len(nxt))))
-            steps.append(("marginalise", torch.cat([w(l, gone, torch.arange(sizes[l])), b(l, gone)])))
-            alive_rows[l] = keep[l]
-        if l < L - 1:  # W_{l+1} is now width x width: the identity, bias 0
-            square = w(l + 1, keep[l + 1], keep[l])
-            steps.append(("condition", torch.cat([square, b(l + 1, keep[l + 1])]),
-                          torch.cat([torch.eye(len(keep[l])).reshape(-1), torch.zeros(len(keep[l + 1]))])))
+            steps.append(("marginalise", torch.cat([w(h, gone, torch.arange(sizes[h])), b(h, gone)])))
+            alive_rows[h] = keep[h]
+        if h < L - 1:  # W_{h+1} is now width x width: the identity, bias 0
+            square = w(h + 1, keep[h + 1], keep[h])
+            steps.append(("condition", torch.cat([square, b(h + 1, keep[h + 1])]),
+                          torch.cat([torch.eye(len(keep[h])).reshape(-1), torch.zeros(len(keep[h + 1]))])))
     student = torch.cat([w(0, keep[0], torch.arange(sizes[0])), b(0, keep[0]), w(L, torch.arange(sizes[-1]), keep[-1]), b(L, torch.arange(sizes[-1]))])
     return steps, student
 
