@@ -150,7 +150,8 @@ class BayesStudents(nn.Module):
 def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-3,
           beta: float = 1.0, after_epoch=None):
     """Fit every run of the sweep on rows x (the small part): Adam over the stacked tensors, each seed its own
-    batch order and noise stream. after_epoch(epoch, train_loss [M]) is called after each epoch."""
+    batch order and noise stream. after_epoch(epoch, train_loss [M]) is called after each epoch, with each run's
+    mean training loss over the epoch's rows (each mini-batch's loss weighted by its rows)."""
     from distill.training import batches
 
     device = x.device
@@ -159,6 +160,7 @@ def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: i
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # one pass over the stacked tensors
     A, m = len(model.arms), len(x)
     for epoch in range(1, epochs + 1):
+        total = torch.zeros(len(model.arms) * len(model.seeds), device=device)
         for idx in batches(m, batch_size, order, device):  # [S, b]
             idx = idx.repeat_interleave(A, 0)  # [M, b]: every arm of a seed on that seed's batch
             out = model(x[idx], model.noise(draws, idx.shape[1], device))
@@ -166,6 +168,7 @@ def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: i
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
             optimizer.step()
+            total += loss.detach() * idx.shape[1]
         if after_epoch is not None:
-            after_epoch(epoch, loss.detach())
+            after_epoch(epoch, total / m)
     return model
