@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,13 +39,15 @@ SPLIT_SEED = 0
 CHEAP_FIXTURES = {"sizes", "prepared", "raw_bike", "raw_mnist", "run_script", "files"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """Under `pytest -n N --dist loadgroup` (make test), tests that share a costly module or session fixture (a
-    smoke run, a stack of teachers, the sweeps) are one xdist group, so each such fixture runs once, on one
-    worker: tests are joined when they share one, directly or through another test. A group is named after
-    its fixtures; tests without any stay free to go to either worker."""
-    if not config.pluginmanager.hasplugin("xdist"):
+    smoke run, a stack of teachers, the sweeps) are one group that goes to one worker, so each such fixture runs
+    once: tests are joined when they share one, directly or through another test. A group is named after its
+    fixtures; tests without any stay free to go to either worker. Each worker writes the groups to the file the
+    controller named (pytest_configure_node), and the controller's scheduler reads them (pytest_xdist_make_scheduler):
+    xdist's own xdist_group marks rename the node ids, which pytest 9.2 no longer lets a plugin do."""
+    groups_file = getattr(config, "workerinput", {}).get("distill_groups")
+    if not groups_file:
         return
     tests_dir = Path(__file__).parent
     parent: dict[str, str] = {}
@@ -67,9 +71,42 @@ def pytest_collection_modifyitems(config, items):
     members: dict[str, set[str]] = {}
     for name in list(parent):
         members.setdefault(find(name), set()).add(name)
-    for item, names in costly.items():
-        if names:
-            item.add_marker(pytest.mark.xdist_group("+".join(sorted(members[find(names[0])]))))
+    groups = {item.nodeid: "+".join(sorted(members[find(names[0])])) for item, names in costly.items() if names}
+    tmp = Path(f"{groups_file}.{os.getpid()}")
+    tmp.write_text(json.dumps(groups))
+    tmp.replace(groups_file)  # every worker collects the same tests: the same file
+
+
+def groups_path() -> Path:
+    """Where the workers of this controller (this process, under xdist) write the test groups."""
+    return Path(tempfile.gettempdir()) / f"distill-test-groups-{os.getpid()}.json"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """(xdist controller) The file where the workers write the test groups."""
+    node.workerinput["distill_groups"] = str(groups_path())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """(xdist controller) For --dist loadgroup: xdist's group scheduling, with the groups the workers wrote."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    groups_file = groups_path()
+
+    class Groups(LoadGroupScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # read once collection is complete, when scheduling starts
+                self.groups = json.loads(groups_file.read_text()) if groups_file.exists() else {}
+                groups_file.unlink(missing_ok=True)
+            return self.groups.get(nodeid, nodeid)
+
+    return Groups(config, log)
 
 
 def shared_dir(tmp_path_factory) -> Path:
