@@ -31,8 +31,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# Two xdist workers on the 2 cores; tests that share a costly fixture (the smoke runs, the SLURM cluster, a
+# stack of teachers) go to one worker as a group (tests/conftest.py), so each fixture runs once.
 test: env
-	$(VENV)/bin/pytest -q --durations=12
+	$(VENV)/bin/pytest -q --durations=12 -n 2 --dist loadgroup
 
 # Mutation testing of the modules that compute published numbers ([tool.mutmut] in pyproject.toml); prints the
 # mutants no test kills. Not part of `make test`: 25 min on 2 shared cores (docs/mutation.md).

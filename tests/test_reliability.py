@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import yaml
 
-from snakemake_run import ROOT, SMOKE_CONFIG, SNAKEMAKE, copy_data, snakemake, tables
+from snakemake_run import ROOT, SNAKEMAKE, copy_data, snakemake, tables
 
 slow = pytest.mark.slow
 TINY = ROOT / "tests" / "reliability" / "tiny.yaml"
@@ -358,18 +358,18 @@ def test_killed_vae_resumes_to_the_same_result(tiny_data, tmp_path):
 
 
 @slow
-def test_the_smoke_study_twice_gives_byte_identical_tables(smoke_local, tmp_path):
-    """A second local run of the smoke study (its own teachers, mappings, answers and students; only the
-    prepared data is reused) writes the same metric tables, byte for byte."""
-    again = tmp_path / "smoke-again"
-    copy_data(smoke_local, again)
-    snakemake("--cores", "2", "--configfile", str(SMOKE_CONFIG), workdir=again, timeout=900)
+def test_the_smoke_study_twice_gives_byte_identical_tables(smoke_local, smoke_again):
+    """A second whole run of the smoke study (its own teachers, mappings, answers and students; only the
+    prepared data is reused) writes the same metric tables, byte for byte. Where the session runs the SLURM
+    tests, the second run is the one through SLURM (tests/workflow_fixtures.py: smoke_again), else a second
+    local run."""
+    again, how = smoke_again
     first, second = tables(smoke_local), tables(again)
     assert sorted(first) == sorted(second)
     assert {"teachers.csv", "mnist.csv", "bike.csv", "fashion_mnist.csv"} <= set(first)
     differ = [name for name in first if first[name] != second[name]]
-    assert not differ, f"tables differ between two runs: {differ}"
-    print(f"\ndeterminism: {len(first)} metric tables byte-identical across two runs of the smoke study")
+    assert not differ, f"tables differ between two runs ({how}): {differ}"
+    print(f"\ndeterminism: {len(first)} metric tables byte-identical across two runs of the smoke study (the second {how})")
 
 
 # ------------------------------------------------------------------ 5. partial failure

@@ -1,64 +1,32 @@
-"""Real SLURM: the smoke study through profiles/slurm on a one-node cluster that this module starts on
-localhost (workflow/cluster/slurm-test-cluster.sh), and one job failing on purpose through it.
+"""Real SLURM: the smoke study through profiles/slurm on a one-node cluster started on localhost
+(workflow/cluster/slurm-test-cluster.sh), and one job failing on purpose through it.
 
 The run layers a test profile over the user's one, `--profile profiles/slurm --profile tests/slurm/profile`:
 the test cluster's partition, no GPUs, quick status checks, SLURM logs kept. Needs root and apt (the script
-installs slurm-wlm and munge with apt-get): skipped with the reason otherwise. The cluster is stopped
-after the module, whether the tests pass or fail."""
+installs slurm-wlm and munge with apt-get): skipped with the reason otherwise. The cluster and the SLURM run
+are session fixtures (tests/workflow_fixtures.py): the cluster starts in the background while the local
+smoke run goes, the determinism test of tests/test_reliability.py compares the same SLURM run with the local
+one, and the cluster is stopped at the end of the session, whether the tests pass or fail."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
 
-from slurm_dag import submissions
-from snakemake_run import ROOT, SMOKE_CONFIG, copy_data, snakemake, tables
+from slurm_cluster import NO_CLUSTER, RUN_ID, run_through_slurm, squeue
+from snakemake_run import ROOT, SMOKE_CONFIG, tables
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
-CLUSTER = ROOT / "workflow" / "cluster" / "slurm-test-cluster.sh"
 USER_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 OVERLAY = ROOT / "tests" / "slurm" / "profile" / "config.yaml"
-PROFILES = ("--profile", "profiles/slurm", "--profile", "tests/slurm/profile")
-SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
-RUN_ID = re.compile(r"SLURM run ID: (\S+)")
 GROUPS = {  # group -> its rules (the group: of workflow/rules/*.smk); prepare_data and the aggregation are localrules
     "students": {"teacher_answers", "train_students", "train_regression_students", "train_baselines"},
     "fit": {"train_teachers", "fit_mapping", "make_domain"},
 }
-
-
-def why_no_cluster() -> str | None:
-    """Why this machine cannot run the test cluster, or None."""
-    if os.geteuid() != 0:
-        return "needs root (the cluster script installs packages and starts slurmctld, slurmd and munged)"
-    missing = [tool for tool in ("apt-get", "dpkg-query") if shutil.which(tool) is None]
-    if missing:
-        return f"needs Debian/Ubuntu: {', '.join(missing)} not found (the cluster script installs slurm-wlm and munge with apt)"
-    return None
-
-
-def cluster_script(command: str, timeout: int) -> subprocess.CompletedProcess:
-    return subprocess.run(["bash", str(CLUSTER), command], capture_output=True, text=True, timeout=timeout)
-
-
-def squeue(*args: str, tries: int = 5) -> str:
-    """squeue's output; a busy controller (a loaded 2-core machine) can fail a call, so it is asked again, up
-    to `tries` times, and the last failure is raised with squeue's own message."""
-    for attempt in range(tries):
-        r = subprocess.run(["squeue", "-t", "all", "-h", *args], capture_output=True, text=True, timeout=30)
-        if r.returncode == 0:
-            return r.stdout
-        time.sleep(2 * (attempt + 1))
-    raise AssertionError(f"squeue {' '.join(args)} failed {tries} times (exit {r.returncode}): {r.stderr.strip()}")
 
 
 def job_counts(output: str) -> dict[str, int]:
@@ -98,61 +66,8 @@ def gpu_rules() -> set[str]:
     return with_derived({name for name, body in zip(rules[1::2], rules[2::2]) if re.search(r"\bgpu=[1-9]", body)})
 
 
-NO_CLUSTER = why_no_cluster()
 # skip before any fixture runs (the local smoke run included), with the reason in the report
 needs_cluster = pytest.mark.skipif(NO_CLUSTER is not None, reason=f"SLURM test cluster cannot run on this machine: {NO_CLUSTER}")
-
-
-@dataclass
-class SlurmRun:
-    workdir: Path
-    output: str  # snakemake's stdout + stderr
-    jobs: dict[str, Path]  # SLURM job id -> its SLURM log
-    seconds: float
-    plan: dict  # what Snakemake's DAG says this run submits (tests/slurm_dag.py), computed before the run
-
-
-def run_through_slurm(workdir: Path, timeout: int) -> tuple[subprocess.CompletedProcess, str, dict[str, Path]]:
-    r = snakemake(*PROFILES, "--configfile", str(SMOKE_CONFIG), workdir=workdir, timeout=timeout, check=False)
-    out = r.stdout + r.stderr
-    return r, out, {job_id: Path(log) for job_id, log in SUBMITTED.findall(out)}
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """The one-node test cluster, up for this module; always stopped afterwards."""
-    if NO_CLUSTER:
-        pytest.skip(f"SLURM test cluster cannot run on this machine: {NO_CLUSTER}")
-    try:
-        r = cluster_script("start", timeout=900)  # the first start installs the packages
-        if r.returncode != 0:
-            pytest.fail(f"{CLUSTER.name} start exited {r.returncode}\n{r.stdout}\n{r.stderr}", pytrace=False)
-        yield
-    finally:
-        r = cluster_script("stop", timeout=120)
-        assert r.returncode == 0, f"{CLUSTER.name} stop exited {r.returncode}\n{r.stdout}\n{r.stderr}"
-
-
-@pytest.fixture(scope="module")
-def slurm_smoke(smoke_local, cluster, tmp_path_factory) -> SlurmRun:
-    """The smoke study through SLURM: the grouped rules go as group jobs, the localrules (prepare_data, the
-    aggregation, `all`) run here. The prepared datasets come from the local run (saves ~30 s; the tables
-    compared below are computed anew)."""
-    workdir = tmp_path_factory.mktemp("smoke-slurm")
-    copy_data(smoke_local, workdir)
-    plan = submissions(workdir, *PROFILES, "--configfile", str(SMOKE_CONFIG))
-    t0 = time.monotonic()
-    r, out, jobs = run_through_slurm(workdir, timeout=540)
-    seconds = time.monotonic() - t0
-    if r.returncode != 0:
-        m = RUN_ID.search(out)
-        try:
-            queue = squeue("-n", m.group(1), "-o", "%i %T %r %C %m %l") if m else "(no SLURM run ID in the output)\n"
-        except (subprocess.SubprocessError, OSError) as e:
-            queue = f"(squeue failed: {e})\n"
-        pytest.fail(f"smoke study through SLURM exited {r.returncode} after {seconds:.0f} s\n--- squeue of this run\n{queue}"
-                    f"--- snakemake output (tail)\n{out[-8000:]}", pytrace=False)
-    return SlurmRun(workdir, out, jobs, seconds, plan)
 
 
 @needs_cluster
