@@ -31,7 +31,6 @@ import json
 import sys
 import time
 import zipfile
-from argparse import Namespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
@@ -39,9 +38,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from distill import cli, data, models, seeds  # noqa: E402
-from distill.io import Record, fail, fmt, run_paths, save_torch  # noqa: E402
+from distill.io import Record, fail, fmt, save_torch  # noqa: E402
 from distill.losses import distillation_loss, regression_loss  # noqa: E402
-from distill.training import METRIC, Scaler, batches, predict, score, setup, tensors  # noqa: E402
+from distill.training import METRIC, batches, predict, score, setup, student_data, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
@@ -54,10 +53,7 @@ p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0], help=
 p.add_argument("--teacher-seeds", type=cli.seed, nargs="+",
                help="the teacher seed each student seed must have learned from: one per --seeds entry, or one for all "
                     "(default: the student's own seed, teachers: paired); answers of another teacher are refused")
-p.add_argument("--epochs", type=cli.positive_int, default=100, help="passes over the small part (default 100)")
-p.add_argument("--batch-size", type=cli.positive_int, default=64, help="mini-batch size (default 64)")
-p.add_argument("--lr", type=cli.positive, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--eval-every", type=cli.positive_int, default=1, help="evaluate the test metric and loss every N epochs (and after the last; default 1)")
+cli.add_training_options(p)  # --epochs 100, --batch-size 64, --lr 1e-3, --eval-every 1
 p.add_argument("--metrics", required=True, help="metrics.json to write per run: a pattern with {lam}, {T}, {seed} unless the sweep is one run")
 p.add_argument("--weights", help="also save each run's final weights (.pt, a dict of tensors w1 b1 w2 b2): a pattern like --metrics")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
@@ -73,24 +69,13 @@ if len(set(args.seeds)) < len(args.seeds) or len(set(args.lams)) < len(args.lams
 
 # The runs, seed-major (the layout of models.Students): for each seed, every (lam, T).
 settings = [(lam, T) for lam in args.lams for T in args.temperatures]
-runs = [Namespace(**{**vars(args), "lam": lam, "temperature": T, "seed": seed, "teacher_seed": None if lam == 1 else teacher_seed[seed]})
-        for seed in args.seeds for lam, T in settings]
-
-
-fields = [{"lam": fmt(run.lam), "T": fmt(run.temperature), "seed": run.seed} for run in runs]
-for key in ("metrics", "weights"):
-    pattern = getattr(args, key)
-    for run, path in zip(runs, run_paths(key, pattern, fields) if pattern else [None] * len(runs)):
-        setattr(run, key, path)
-for run in runs:
-    for key in ("lams", "temperatures", "seeds", "teacher_seeds"):
-        delattr(run, key)
+runs = cli.sweep_runs(args, [{"lam": lam, "temperature": T, "seed": seed, "teacher_seed": None if lam == 1 else teacher_seed[seed]}
+                             for seed in args.seeds for lam, T in settings],
+                      [{"lam": fmt(lam), "T": fmt(T), "seed": seed} for seed in args.seeds for lam, T in settings],
+                      ("lams", "temperatures", "seeds", "teacher_seeds"))
 cli.expect("data", args.data, "data")
 if min(args.lams) < 1:
     cli.expect("answers", args.answers, "answers")
-cli.writable("metrics", *(run.metrics for run in runs))
-if args.weights:
-    cli.writable("weights", *(run.weights for run in runs))
 
 try:
     info = data.meta(args.data)
@@ -122,11 +107,7 @@ regression = task == "regression"
 metric = METRIC[task]
 device = setup(args.threads)
 # The first n rows of the small part: the split drew it in random order, so each size is a random subset of the next.
-x, y, x_test, y_test = tensors(device, parts["x_small"][:n], parts["y_small"][:n], parts["x_test"], parts["y_test"])
-x_scale = Scaler.fit(x) if regression else Scaler.identity(x.shape[1], device)
-y_scale = Scaler.fit(y) if regression else None
-x, x_test = x_scale(x), x_scale(x_test)
-target = y_scale(y).unsqueeze(1) if regression else y
+x, target, x_test, y_test, x_scale, y_scale = student_data(parts, n, regression, device)
 teacher_out = None
 if min(args.lams) < 1:
     (teacher_out,) = tensors(device, answers)  # [S, n_small, R] logits, or [S, n_small] in target units
