@@ -86,7 +86,7 @@ def sweep_runs(target, T, **wildcards):
 def sweep_outputs(task):
     """The outputs of a sweep job, its target a wildcard of one task (regression sweeps have T = 1 only)."""
     targets = [d for d in DATASETS if regression(d) == (task == "regression")]
-    return sweep_runs(f"{{target,{'|'.join(targets)}}}", temps(targets[0]))
+    return sweep_runs(f"{{target,{alternatives(targets)}}}", temps(targets[0]))
 
 
 def sweep_pattern(pattern, wildcards):
