@@ -277,7 +277,19 @@ def main(argv=None) -> None:
     for option in ("schema", "config"):
         if not getattr(args, option).is_file():
             fail(f"--{option} {getattr(args, option)} is not a file")
-    root = yaml.safe_load(args.schema.read_text())
+    def mapping(option: str, what: str, key: str | None = None) -> dict:
+        """The YAML mapping an option names, or a one-line refusal naming the file."""
+        path = getattr(args, option)
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            fail(f"--{option} {path} cannot be read as YAML ({type(e).__name__}); allowed: {what}")
+        if not isinstance(loaded, dict) or (key and not isinstance(loaded.get(key), dict)):
+            fail(f"--{option} {path} " + (f"has no '{key}' mapping" if key else "is not a YAML mapping") + f"; allowed: {what}")
+        return loaded
+
+    root = mapping("schema", "a JSON schema in YAML, like workflow/schemas/config.schema.yaml", "properties")
+    config = mapping("config", "a study config in YAML, like config.yaml")
     missing = undocumented(root)
     if missing:
         fail(f"{args.schema}: {len(missing)} key(s) without a description: {', '.join(missing)}")
@@ -288,7 +300,7 @@ def main(argv=None) -> None:
         except ValueError:
             return str(path)
 
-    text = render(root, yaml.safe_load(args.config.read_text()), shown(args.schema), shown(args.config))
+    text = render(root, config, shown(args.schema), shown(args.config))
     if args.check:
         if not args.out.is_file() or args.out.read_text() != text:
             fail(f"{args.out} is out of date with {args.schema}: run make docs")
