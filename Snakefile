@@ -16,6 +16,7 @@ include: "workflow/rules/mappings.smk"
 include: "workflow/rules/domains.smk"
 include: "workflow/rules/teachers.smk"
 include: "workflow/rules/students.smk"
+include: "workflow/rules/bayes.smk"
 include: "workflow/rules/report.smk"
 
 

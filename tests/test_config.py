@@ -59,9 +59,24 @@ CASES = {
     "duplicate-experiment": ({"experiments": [GOOD[0], GOOD[1], GOOD[0]]}, "experiments", "allowed: each entry once"),
     # empty lists
     "empty-seeds": ({"seeds": []}, "seeds", "allowed: student seeds"),
-    "empty-experiments": ({"experiments": []}, "experiments", "allowed: (target, source domain, phi) triples"),
+    "empty-experiments": ({"experiments": []}, "experiments", "allowed: the rows of the study: (target, source domain, phi)"),
     # missing keys
-    "experiment-without-phi": ({"experiments": [{"target": "mnist", "source": "mnist"}]}, "experiments[0]", "allowed: every one of target, source, phi"),
+    "experiment-without-phi": ({"experiments": [{"target": "mnist", "source": "mnist"}]}, "experiments[0].phi", "allowed: one of none, noise, conv, vae, or method: bayes"),
+    # Bayesian distillation: no phi, one input space, its own keys
+    "phi-with-bayes": ({"experiments": [GOOD[0], {"target": "mnist", "source": "mnist+noise", "method": "bayes", "phi": "noise"}]},
+                       "experiments[1].phi", "allowed: drop phi"),
+    "bayes-bike-from-an-image-teacher": ({"experiments": [GOOD[0], {"target": "bike", "source": "fashion_mnist+vae", "method": "bayes"}]},
+                                         "experiments[1].source", "allowed: one of bike, bike+noise, bike+vae, bike_uci"),
+    "bayes-mnist-from-a-bike-teacher": ({"experiments": [{"target": "mnist", "source": "bike+noise", "method": "bayes"}, GOOD[1]]},
+                                        "experiments[0].source", "allowed: one of mnist, mnist+noise, mnist+conv, mnist+vae, fashion_mnist"),
+    "unknown-method": ({"experiments": [GOOD[0], {"target": "mnist", "source": "mnist", "method": "bayesian"}]}, "experiments[1].method",
+                       "allowed: one of hinton, bayes"),
+    "hinton-twice-once-named": ({"experiments": [GOOD[0], {**GOOD[0], "method": "hinton"}]}, "experiments[1]", "allowed: each experiment once"),
+    "unknown-arm": ({"bayes.arms": ["partial", "none"]}, "bayes.arms[1]", "allowed: one of partial, full, init"),
+    "negative-beta": ({"bayes.beta": -1}, "bayes.beta", "allowed: number >= 0"),
+    "sigma0-nan": ({"bayes.sigma0": float("nan")}, "bayes.sigma0", "allowed: a finite number"),
+    "kappa-zero": ({"bayes.kappa": 0}, "bayes.kappa", "allowed: number > 0"),
+    "unknown-selection": ({"bayes.select": "best"}, "bayes.select", "allowed: one of random, snr"),
     "dataset-without-sizes": ({"experiments": [exp("bike_uci", "bike_uci", "none")]}, "data.sizes.bike_uci", "allowed: a mapping with big, small, test"),
     # split sizes too large
     "mnist-split-too-large": ({"data.sizes.mnist": {"big": 59500, "small": 1000, "test": 200}}, "data.sizes.mnist", "allowed: at most 60000"),

@@ -28,9 +28,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from distill.models import STUDENT_HIDDEN, linear_init
+from distill.names import ARMS
 from distill.seeds import generator
 
-ARMS = ("none", "partial", "full", "init")
 LAYERS = ("w1", "b1", "w2", "b2")
 
 

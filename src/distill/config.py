@@ -152,9 +152,45 @@ def allowed_phis(target: str, source: str) -> list[str]:
     return ["none"]
 
 
-def check_phis(config: dict) -> None:
-    """Every experiment's phi leads into its source domain."""
+def method(experiment: dict) -> str:
+    """An experiment's method: hinton (soft answers through phi) unless it says bayes."""
+    return experiment.get("method", "hinton")
+
+
+def hinton(config: dict) -> list[tuple[str, str, str]]:
+    """(target, source, phi) of every experiment of Hinton's distillation, in config order."""
+    return [(e["target"], e["source"], e["phi"]) for e in config["experiments"] if method(e) == "hinton"]
+
+
+def bayes(config: dict) -> list[tuple[str, str]]:
+    """(target, source) of every experiment of Bayesian distillation, in config order."""
+    return [(e["target"], e["source"]) for e in config["experiments"] if method(e) == "bayes"]
+
+
+def check_methods(config: dict) -> None:
+    """A Hinton experiment names its phi; a Bayesian one names none (the prior carries no answers), and two
+    experiments are never the same run."""
+    seen = {}
     for i, e in enumerate(config["experiments"]):
+        described = f"experiments[{i}] (target={e['target']}, source={e['source']}, method={method(e)})"
+        if method(e) == "hinton" and "phi" not in e:
+            raise ConfigError(f"config key experiments[{i}].phi is missing: {described} learns from its teachers' answers through phi; "
+                              "allowed: one of none, noise, conv, vae, or method: bayes")
+        if method(e) == "bayes" and "phi" in e:
+            raise ConfigError(f"config key experiments[{i}].phi: {described} takes no phi: Bayesian distillation uses the teachers' "
+                              "posterior as the student's prior, never their answers, so nothing maps target inputs; allowed: drop phi")
+        key = (e["target"], e["source"], method(e), e.get("phi"))
+        if key in seen:
+            raise ConfigError(f"config key experiments[{i}] repeats experiments[{seen[key]}] (target={e['target']}, source={e['source']}, "
+                              f"method={method(e)}); allowed: each experiment once")
+        seen[key] = i
+
+
+def check_phis(config: dict) -> None:
+    """Every Hinton experiment's phi leads into its source domain."""
+    for i, e in enumerate(config["experiments"]):
+        if method(e) != "hinton":
+            continue
         allowed = allowed_phis(e["target"], e["source"])
         if e["phi"] not in allowed:
             raise ConfigError(f"config key experiments[{i}].phi: {e['phi']} does not lead from {e['target']} into the source domain "
@@ -213,7 +249,7 @@ def check_small_sizes(config: dict) -> None:
             raise ConfigError(f"config key small_sizes.{target}: {max(sizes)} is larger than the small part data.sizes.{target}.small = {small}; "
                               f"allowed: sizes up to {small} (each is the first n rows of the small part)")
     for i, e in enumerate(config["experiments"]):
-        if e["phi"] == "vae" and base(e["source"]) != e["target"]:
+        if e.get("phi") == "vae" and base(e["source"]) != e["target"]:
             small = config["data"]["sizes"][e["target"]]["small"]
             if min(small_sizes(config, e["target"])) < small:
                 raise ConfigError(f"config key small_sizes.{e['target']}: experiments[{i}] ({e['target']} <- {e['source']}, phi = vae) fits its "
@@ -223,13 +259,14 @@ def check_small_sizes(config: dict) -> None:
 
 def check(config: dict) -> None:
     """What the workflow checks at start, on a config coerce() has already typed: check_finite (a NaN passes a
-    schema's bounds), the schema (ConfigError naming each key and what it allows), then check_sizes, check_phis,
+    schema's bounds), the schema (ConfigError naming each key and what it allows), then check_sizes, check_methods, check_phis,
     check_small_sizes, check_distinct and check_written (no lam or T prints as another number)."""
     check_finite(config)
     errors = explain(config)  # the schema, as snakemake.utils.validate checks it, but 5.0 is no integer
     if errors:
         raise ConfigError(errors)
     check_sizes(config)
+    check_methods(config)
     check_phis(config)
     check_small_sizes(config)
     check_distinct(config)

@@ -300,3 +300,62 @@ def phi_examples(out, answers_npz, examples, allow_missing):
                  "(φ = noise / conv / vae into a domain: its ψ; φ = vae across datasets: the translator)")
     fig.tight_layout()
     out.save(fig, "phi-examples")
+
+
+ARM_STYLE = {"none": ("black", "--"), "partial": ("tab:blue", "-"), "full": ("tab:orange", "-"), "init": ("tab:green", "-")}
+
+
+def hinton_best(got):
+    """(source, phi, T, lam) of the Hinton row with the best mean final metric, in the metric's direction; None without one."""
+    dist = got[(got["method"] == "hinton") & ~got["baseline"]]
+    if dist.empty:
+        return None
+    means = dist.groupby(["source", "phi", "T", "lam"])["value"].mean()
+    return means.idxmax() if names.BETTER.get(dist["metric"].iloc[0]) == "higher" else means.idxmin()
+
+
+def bayes_figure(out, target, got, curves, grid):
+    """Bayesian distillation over training: test metric (top row) and test log-likelihood (bottom row) against epoch,
+    one column per Bayesian source domain, one line per arm (the arm none dashed black), beside Hinton's best row of
+    the same size (grey; its log-likelihood is -cross-entropy, none for regression); mean ± sd over seeds. got, curves:
+    the target's runs and per-epoch values at its largest small-part size; grid: its expected runs."""
+    metric = got["metric"].iloc[0] if len(got) else None
+    bayes = curves[curves["method"] == "bayes"]
+    sources = sorted(grid.loc[(grid["method"] == "bayes") & grid["source"].notna(), "source"].unique())
+    best = hinton_best(got)
+    parts = []
+    for source in sources:
+        for arm in names.ARMS:
+            rows = bayes[(bayes["arm"] == arm) & ((bayes["source"] == source) if arm != "none" else bayes["source"].isna())]
+            if len(rows):
+                parts.append(rows.assign(source=source, label=f"Bayes, {arm}", arm=arm))
+        if best is not None:
+            b = curves[(curves["method"] == "hinton") & (curves["source"] == best[0]) & (curves["phi"] == best[1])
+                       & (curves["T"] == best[2]) & (curves["lam"] == best[3])]
+            parts.append(b.assign(source=source, label=f"Hinton's best: {best[0]}, φ={best[1]}, T={best[2]:g}, λ={best[3]:g}", arm="hinton"))
+    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["source", "label", "arm", "epoch", "seed", "value", "loglik"])
+    summary = (long.groupby(["source", "label", "arm", "epoch"], sort=False)
+               .agg(n=("value", "count"), mean=("value", "mean"), sd=("value", "std"), loglik_mean=("loglik", "mean"), loglik_sd=("loglik", "std"))
+               .reset_index()) if len(long) else pd.DataFrame(columns=["source", "label", "arm", "epoch", "n", "mean", "sd", "loglik_mean", "loglik_sd"])
+    out.save_csv(summary, f"bayes-{target}")
+    n = max(len(sources), 1)
+    fig, axes = plt.subplots(2, n, figsize=(3.6 * n + 2.6, 6.2), squeeze=False)
+    for j, source in enumerate(sources or [None]):
+        top, bottom = axes[0, j], axes[1, j]
+        rows = summary[summary["source"] == source]
+        if rows.empty:
+            empty(top)
+        for label, r in rows.groupby("label", sort=False):
+            color, ls = ARM_STYLE.get(r["arm"].iloc[0], ("gray", ":"))
+            line(top, r, "epoch", color, label, ls=ls, marker="")
+            if r["loglik_mean"].notna().any():
+                line(bottom, r.drop(columns=["mean", "sd"]).rename(columns={"loglik_mean": "mean", "loglik_sd": "sd"}), "epoch", color, label, ls=ls, marker="")
+        top.set_title(f"{target} ← {source}" if source else target)
+        top.set_ylabel(ylabel(metric))
+        bottom.set_ylabel("test log-likelihood (↑ better)")
+        bottom.set_xlabel("epoch")
+    legend = shared_legend(list(axes.flat))
+    fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    fig.suptitle(f"{target}: Bayesian distillation over training{at_size(grid)}, mean ± sd over seeds")
+    fig.tight_layout()
+    out.save(fig, f"bayes-{target}")

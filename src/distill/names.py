@@ -5,7 +5,7 @@ and figures' row order. The schema (workflow/schemas/config.schema.yaml) keeps i
 Snakemake's validate reads them there; tests/test_names.py checks that they equal these.
 
 A dataset's facts (task, shape, rows) live in its entry of the registry, distill.data.DATASETS, whose order
-is the display order. A later axis of methods (e.g. "hinton", "bayes") gets its tuple here too.
+is the display order.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ IMAGES = tuple(name for name in DATASETS if len(REGISTRY[name].shape) == 2)  # 2
 TABULAR = tuple(name for name in DATASETS if name not in IMAGES)
 PSIS = ("noise", "conv", "vae")  # the transforms of a source domain <dataset>+<psi>
 PHIS = ("none", *PSIS)  # a mapping is the raw input, or a domain's psi (vae: also the translator across datasets)
+METHODS = ("hinton", "bayes")  # how a teacher enters: soft answers through phi (Hinton), or the student's prior (Bayesian)
+ARMS = ("none", "partial", "full", "init")  # Bayesian students by prior (distill.bayes); none is the Bayesian baseline
 IMAGE_ONLY = ("conv",)  # a blur needs pixels: no conv domain or mapping for a tabular dataset
 # The test metrics: which way is better, how tables and figures name them, how many decimals they show.
 BETTER = {"accuracy": "higher", "mse": "lower"}

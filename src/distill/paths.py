@@ -16,11 +16,16 @@ DATA = "results/data/{dataset}"  # + .npz (the parts) and .json (what they are):
 DOMAIN = "results/domains/{dataset}+{psi}"  # + .npz and .json: a source domain, a dataset's big and test parts through psi
 MAPPING = "results/mappings/{target}-to-{source}/vae"  # + .pt (model) and .json (metrics): a VAE or a translator
 TEACHER = "results/teachers/{source}/seed{seed}"  # + .pt (weights) and .json (metrics)
+POSTERIOR = TEACHER + ".posterior"  # + .pt and .json: the teacher's diagonal Laplace posterior (laplace_teacher.py)
 ANSWERS = "results/answers/{target}-from-{source}/{phi}"  # + .npz (answers) and .json (metrics)
 # One sweep job per experiment and small-part size trains all its lam x T x seed runs; {lam}, {T} and
 # {seed} are filled by train_student.py (its --metrics), the rest by Snakemake.
 SWEEP = "results/students/{target}/n{size}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json"
 BASELINE = "results/students/{target}/n{size}/baseline/seed{seed}/metrics.json"  # the lam = 1 runs
+# Bayesian distillation: one sweep job per experiment and size trains its arms x seeds ({arm}, {seed} filled by
+# train_bayes_student.py); the arm none, the Bayesian baseline, once per target and size.
+BAYES = "results/students/{target}/n{size}/{source}-bayes/{arm}/seed{seed}/metrics.json"
+BAYES_BASELINE = "results/students/{target}/n{size}/bayes-none/seed{seed}/metrics.json"
 
 # What a field may hold when a path is read back (default: one path component). Neither a source domain
 # nor a phi contains '-', so the one '-' between them splits them.

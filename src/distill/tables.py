@@ -124,7 +124,8 @@ def target_table(target, expected, runs, metric, alpha):
             diff_text, integral_diff_text = diff_cell(test, d), diff_cell(itest, di)
         tests.append(test)
         diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
-        rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": names.BETTER.get(metric),
+        rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T,
+                     "method": "hinton" if source else None, "arm": None, "metric": metric, "better": names.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
                      "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_sd": si["sd"],
@@ -147,7 +148,8 @@ def target_table(target, expected, runs, metric, alpha):
         else:
             verdict = S.verdict(tests[i], r["p_holm"], metric, alpha, diverged=diverged[i])
         table.loc[i, "verdict"] = verdict
-        shown.append({"Student": target, "small part": str(r["small_size"]), "Teacher": r["teacher"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
+        shown.append({"Student": target, "small part": str(r["small_size"]), "Teacher": r["teacher"] if distilled[i] else "—",
+                      "method": "Hinton" if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
                       "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
                       header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
                       f"Δ {names.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
@@ -236,6 +238,86 @@ def note_experiments(table, m, metric, alpha):
             "table are the detail of each test." + note_detectable(table, m, metric, alpha))
 
 
+# ---------------------------------------------------------------- Bayesian rows of a target's table
+
+
+def _by_seed(frame, column="value"):
+    return pd.Series(dict(zip(frame["seed"], frame[column])), dtype=float)
+
+
+def bayes_rows(target, expected, runs, plain, metric, alpha):
+    """(csv rows, display rows, m vs plain, m vs none) of one target's Bayesian students, per size (largest first): the
+    arm none (the Bayesian baseline), then every (source, arm). Each is compared, paired by seed, with the plain lam = 1
+    baseline of its size (the columns of a Hinton row: Δ, p, the integral criterion; Holm over the table's Bayesian
+    rows) and each arm with the arm none of its size (bayes_*: Δ, p, Holm over the table's Bayesian arms) and by [2]'s
+    S, the area between its test log-likelihood curve and the arm none's (S_*: loglik_area's paired difference).
+    expected, runs: the Bayesian runs asked for / present (distill.results); plain: the target's other runs."""
+    d, di = names.DECIMALS.get(metric, 4), INTEGRAL_DECIMALS.get(metric, 2)
+    rows, tests = [], []
+    keys = expected[["size", "source", "arm"]].drop_duplicates()
+    keys = keys.assign(order=-keys["size"], none=keys["arm"] != "none", src=keys["source"].fillna(""),
+                       arm_rank=keys["arm"].map(names.ARMS.index)).sort_values(["order", "none", "src", "arm_rank"])
+    for size, source, arm in keys[["size", "source", "arm"]].itertuples(index=False):
+        source = None if pd.isna(source) else source
+        mine = runs[(runs["size"] == size) & (runs["arm"] == arm) & ((runs["source"] == source) if source else runs["source"].isna())]
+        none = runs[(runs["size"] == size) & (runs["arm"] == "none")]
+        base = plain[(plain["size"] == size) & plain["baseline"]]
+        n_expected = len(expected[(expected["size"] == size) & (expected["arm"] == arm)
+                                  & ((expected["source"] == source) if source else expected["source"].isna())])
+        v, g = _by_seed(mine), _by_seed(mine[mine["has_integral"]], "integral")
+        s, si = S.summary(v), S.summary(g)
+        test, itest = S.paired(v, _by_seed(base)), S.paired(g, _by_seed(base[base["has_integral"]], "integral"))
+        if arm == "none":
+            btest = stest = {**NO_TEST, "n_paired": s["n"]}
+        else:
+            btest, stest = S.paired(v, _by_seed(none)), S.paired(_by_seed(mine, "loglik_area"), _by_seed(none, "loglik_area"))
+        tests.append((test, btest))
+        diverged = bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"])
+        rows.append({"student": target, "small_size": size, "teacher": source, "phi": None, "lam": math.nan, "T": math.nan,
+                     "method": "bayes", "arm": arm, "metric": metric, "better": names.BETTER.get(metric),
+                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
+                     **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
+                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_sd": si["sd"],
+                     **paired_columns(itest, "integral_"),
+                     "value_text": cell(s, n_expected, d), "diff_text": diff_cell(test, d),
+                     "integral_text": "not recorded" if s["n"] and not si["n"] else cell(si, n_expected, di),
+                     "integral_diff_text": diff_cell(itest, di), **paired_columns(btest, "bayes_"), "bayes_p_holm": math.nan,
+                     "bayes_verdict": None, "bayes_diff_text": "—" if arm == "none" else diff_cell(btest, d),
+                     **paired_columns(stest, "S_"), "S_text": "—" if arm == "none" else diff_cell(stest, 2), "diverged": diverged})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table, [], 0, 0
+    arms = table["arm"] != "none"
+    m, m_none = int(table["p_ttest"].notna().sum()), int(table.loc[arms, "bayes_p_ttest"].notna().sum())
+    table["p_holm"] = S.holm(table["p_ttest"].to_numpy(float))
+    table.loc[arms, "bayes_p_holm"] = S.holm(table.loc[arms, "bayes_p_ttest"].to_numpy(float))
+    table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_paired_diverged, alpha / m) if not math.isnan(r.p_ttest) else math.nan
+                    for r in table.itertuples()]
+    known = metric in names.BETTER
+    table["verdict"] = [S.verdict(t, p, metric, alpha, diverged=dv) if known else "—"
+                        for (t, _), p, dv in zip(tests, table["p_holm"], table["diverged"])]
+    table["bayes_verdict"] = [None if arm == "none" else S.verdict(b, p, metric, alpha, diverged=dv) if known else "—"
+                              for (_, b), p, dv, arm in zip(tests, table["bayes_p_holm"], table["diverged"], table["arm"])]
+    shown = [{"Student": target, "small part": str(r.small_size), "Teacher": r.teacher or "—", "method": f"Bayes, {r.arm}", "φ": "—",
+              "λ": "—", "T": "—", header(metric): r.value_text, "integral criterion (↓)": r.integral_text, "n": str(r.n),
+              f"Δ {names.LABEL.get(metric, 'metric')}": r.diff_text, "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm),
+              "p (Wilcoxon)": pval(r.p_wilcoxon), "verdict": r.verdict, "MDE": num(r.mde, d), "Δ integral": r.integral_diff_text,
+              "p integral (t-test)": pval(r.integral_p_ttest), "Δ vs Bayes none": r.bayes_diff_text, "p (Holm) vs none": pval(r.bayes_p_holm),
+              "verdict vs none": r.bayes_verdict or "—", "S": r.S_text} for r in table.itertuples()]
+    return table.drop(columns="diverged"), shown, m, m_none
+
+
+def note_bayes(m, m_none, alpha):
+    return (" Bayesian rows (method Bayes): variational students whose prior is their teacher's Laplace posterior reduced to the "
+            "student's structure (arm partial: the teacher's means, variance sigma0²; full: its means and variances; init: its means "
+            "as the start only), and the arm none, the Bayesian baseline (an N(0, sigma0²) prior, no teacher); scored at the posterior "
+            "mean. Their Δ, p and verdict compare them with the plain baseline (λ = 1) of the same size, Holm over the "
+            f"{m} Bayesian rows with a test (a family apart from the Hinton rows'); Δ vs Bayes none, p (Holm) vs none (over the {m_none} "
+            f"arms with a test) and verdict vs none (Holm p < {alpha:g}) compare each arm with the arm none of its seed; S: [2]'s area "
+            "between the arm's and the arm none's test log-likelihood curves over the evaluated epochs (trapezoid rule; positive: the "
+            "arm's log-likelihood is the higher), mean ± sd over the paired seeds.")
+
+
 def teachers_table(records):
     """records: list of (source, test set, phi, record or None). -> (csv frame, display frame)."""
     rows, shown = [], []
@@ -267,20 +349,30 @@ def lam_near(lams, at=0.5):
 
 
 def baselines_table(tables):
-    """(csv frame, display frame) of the lambda = 1 baseline of every target and small-part size, from the
-    target tables (``tables``: target -> target_table's csv frame): mean ± sd of the test metric over seeds."""
-    columns = ["target", "small_size", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
-    rows = [r for target in sorted(tables) for r in tables[target].loc[tables[target]["teacher"].isna()].to_dict("records")]
+    """(csv frame, display frame) of the baselines of every target and small-part size, from the target tables
+    (``tables``: target -> the target's csv frame): the lambda = 1 student (method plain) and, where the target has
+    Bayesian rows, the Bayesian arm none (method bayes-none); mean ± sd of the test metric over seeds."""
+    columns = ["target", "small_size", "method", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
+    rows = []
+    for target in sorted(tables):
+        t = tables[target]
+        rows += [{**r, "method": "plain"} for r in t.loc[t["teacher"].isna() & t["method"].isna()].to_dict("records")]
+        if "arm" in t:
+            rows += [{**r, "method": "bayes-none"} for r in t.loc[t["arm"] == "none"].to_dict("records")]
     table = pd.DataFrame([{**r, "target": r["student"]} for r in rows], columns=columns)
+    if len(table):
+        table = table.assign(order=-table["small_size"]).sort_values(["target", "order"], kind="stable").drop(columns="order")
     shown = pd.DataFrame([{"Student": r.target, "small part": str(r.small_size), "metric": header(r.metric),
-                           "baseline (λ = 1, no teacher)": r.value_text, "n": str(r.n)} for r in table.itertuples()],
-                         columns=["Student", "small part", "metric", "baseline (λ = 1, no teacher)", "n"])
-    return table, shown
+                           "baseline": "λ = 1, no teacher" if r.method == "plain" else "Bayes, none (N(0, σ0²) prior)",
+                           "score": r.value_text, "n": str(r.n)} for r in table.itertuples()],
+                         columns=["Student", "small part", "metric", "baseline", "score", "n"])
+    return table.reset_index(drop=True), shown
 
 
 NOTE_BASELINES = ("The baseline of every target and small-part size: the student trained on the first n rows of the small part "
                   "from its labels alone (λ = 1, no teacher); mean ± sd of the test metric over seeds (sd with ddof = 1), as in "
-                  "the first row of each size in the per-target table.")
+                  "the first row of each size in the per-target table. Where a target has Bayesian rows, also the Bayesian "
+                  "baseline: the variational student of the arm none (an N(0, σ0²) prior, no teacher).")
 
 
 def gains_at_table(tables, gains, lam):
@@ -290,7 +382,8 @@ def gains_at_table(tables, gains, lam):
     keys = ["size", "source", "phi", "T", "lam"]
     frames = []
     for target in sorted(tables):
-        verdicts = tables[target].rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "p_holm", "verdict"]]
+        hinton = tables[target][tables[target]["method"] != "bayes"]
+        verdicts = hinton.rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "p_holm", "verdict"]]
         at = gains[target][gains[target]["lam"] == lam]
         frames.append(at.merge(verdicts, on=keys, how="left", validate="one_to_one"))
     columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "p_holm", "verdict"]
@@ -316,25 +409,36 @@ def note_gains_at(lam, lams, alpha):
 VERDICTS = ["better", "no clear difference", "worse"]
 
 
+COMPARISONS = {"hinton": "Hinton vs λ = 1", "bayes": "Bayes vs λ = 1", "bayes-none": "Bayes arms vs Bayes none"}
+
+
 def verdicts_table(tables):
-    """(csv frame, display frame) of how many distilled rows of each target's table got each verdict: better,
-    no clear difference, worse, and other (diverged seeds, too few seeds, no test)."""
+    """(csv frame, display frame) of how many rows of each target's table got each verdict: better, no clear
+    difference, worse, and other (diverged seeds, too few seeds, no test); per comparison (COMPARISONS): the Hinton
+    rows against the lambda = 1 baseline, and where there are Bayesian rows, every Bayesian row (the arm none too)
+    against it and the Bayesian arms against the arm none."""
     rows = []
     for target in sorted(tables):
-        distilled = tables[target][tables[target]["teacher"].notna()]
-        counts = distilled["verdict"].value_counts()
-        metric = distilled["metric"].iloc[0] if len(distilled) else None
-        rows.append({"target": target, "metric": metric, "rows": len(distilled), **{v: int(counts.get(v, 0)) for v in VERDICTS},
-                     "other": int(len(distilled) - sum(counts.get(v, 0) for v in VERDICTS))})
-    table = pd.DataFrame(rows, columns=["target", "metric", "rows", *VERDICTS, "other"])
-    shown = pd.DataFrame([{"Student": r["target"], "metric": header(r["metric"]), "rows": str(r["rows"]),
-                           **{v: str(r[v]) for v in VERDICTS}, "other": str(r["other"])} for r in rows],
-                         columns=["Student", "metric", "rows", *VERDICTS, "other"])
+        t = tables[target]
+        arms = t["arm"].notna() & (t["arm"] != "none") if "arm" in t else t["method"].isna()
+        for comparison, picked, column in (("hinton", t["method"] == "hinton", "verdict"), ("bayes", t["method"] == "bayes", "verdict"),
+                                           ("bayes-none", arms, "bayes_verdict")):
+            if comparison != "hinton" and not picked.any():
+                continue
+            counts = t.loc[picked, column].value_counts()
+            metric = t["metric"].iloc[0] if len(t) else None
+            rows.append({"target": target, "comparison": comparison, "metric": metric, "rows": int(picked.sum()),
+                         **{v: int(counts.get(v, 0)) for v in VERDICTS}, "other": int(picked.sum() - sum(counts.get(v, 0) for v in VERDICTS))})
+    table = pd.DataFrame(rows, columns=["target", "comparison", "metric", "rows", *VERDICTS, "other"])
+    shown = pd.DataFrame([{"Student": r["target"], "rows compared": COMPARISONS[r["comparison"]], "metric": header(r["metric"]),
+                           "rows": str(r["rows"]), **{v: str(r[v]) for v in VERDICTS}, "other": str(r["other"])} for r in rows],
+                         columns=["Student", "rows compared", "metric", "rows", *VERDICTS, "other"])
     return table, shown
 
 
 def note_verdicts(alpha):
-    return ("The verdicts of each per-target table's distilled rows (every small-part size, experiment, T and λ), counted: "
+    return ("The verdicts of each per-target table's distilled rows (every small-part size, experiment, T and λ; the Bayesian rows "
+            "once against the λ = 1 baseline and once, the arms, against the Bayesian arm none), counted: "
             f"better / worse at Holm p < {alpha:g} in the metric's direction, no clear difference otherwise; other: rows with "
             "diverged seeds, too few seeds or no test (zero variance).")
 
@@ -384,10 +488,19 @@ def build(expected, runs, teachers, answers, alpha):
         if len(metrics) > 1:
             raise ValueError(f"runs of target {target} report different metrics: {sorted(metrics)}")
         metric = metrics.pop() if metrics else None
-        table, shown, m = target_table(target, expected[expected["target"] == target], got, metric, alpha)
+        asked = expected[expected["target"] == target]
+        bayes, got = got[got["method"] == "bayes"], got[got["method"] != "bayes"]
+        table, shown, m = target_table(target, asked[asked["method"] != "bayes"], got, metric, alpha)
+        note = note_runs(m, alpha) + note_detectable(table, m, metric, alpha)
+        if (asked["method"] == "bayes").any():
+            rows, bayes_shown, m_plain, m_none = bayes_rows(target, asked[asked["method"] == "bayes"], bayes, got, metric, alpha)
+            table, shown = pd.concat([table, rows], ignore_index=True), pd.concat([shown, pd.DataFrame(bayes_shown)], ignore_index=True)
+            order = (-table["small_size"]).sort_values(kind="stable").index  # each size: baseline, Hinton rows, Bayesian rows
+            table, shown = table.loc[order].reset_index(drop=True), shown.loc[order].fillna("—").reset_index(drop=True)
+            note += note_bayes(m_plain, m_none, alpha)
         target_tables[target] = table
         out[f"{target}.csv"] = csv(table)
-        out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note_runs(m, alpha) + note_detectable(table, m, metric, alpha))
+        out[f"{target}.md"], out[f"{target}.tex"] = texts(shown, note)
         gain_csv, gain_shown = gain_table(target, got, metric)
         gain_tables[target] = gain_csv
         out[f"gain-{target}.csv"] = csv(gain_csv)
@@ -401,7 +514,7 @@ def build(expected, runs, teachers, answers, alpha):
     table, shown = baselines_table(target_tables)
     out["baselines.csv"] = csv(table)
     out["baselines.md"], out["baselines.tex"] = texts(shown, NOTE_BASELINES)
-    lams = sorted(set(expected.loc[expected["source"].notna(), "lam"]))
+    lams = sorted(set(expected.loc[expected["source"].notna() & (expected["method"] != "bayes"), "lam"]))
     if lams:
         lam = lam_near(lams)
         table, shown = gains_at_table(target_tables, gain_tables, lam)

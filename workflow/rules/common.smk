@@ -8,15 +8,17 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from distill.config import (
     SCHEMA,
     base,
+    bayes,
     check,
     coerce,
+    hinton,
     psi,
     small_sizes,
     temperatures,
 )
 from distill.io import fmt
 from distill import paths
-from distill.names import DATASETS, IMAGES, PHIS, PSIS, alternatives, regression
+from distill.names import ARMS, DATASETS, IMAGES, PHIS, PSIS, alternatives, regression
 from snakemake.utils import validate
 
 config.update(
@@ -39,6 +41,7 @@ wildcard_constraints:
     source=f"({alternatives(DATASETS)})(\\+({alternatives(PSIS)}))?",
     psi=alternatives(PSIS),
     phi=alternatives(PHIS),
+    arm=alternatives(ARMS),
     size="[1-9][0-9]*",
 
 
@@ -47,8 +50,10 @@ def script(name):
     return str(Path(workflow.basedir) / "workflow" / "scripts" / name)
 
 
-EXPERIMENTS = [(e["target"], e["source"], e["phi"]) for e in config["experiments"]]
-TARGETS = sorted({t for t, _, _ in EXPERIMENTS})
+EXPERIMENTS = hinton(config)  # (target, source, phi) of Hinton's distillation
+BAYES_EXPERIMENTS = bayes(config)  # (target, source) of Bayesian distillation
+TARGETS = sorted({t for t, _, _ in EXPERIMENTS} | {t for t, _ in BAYES_EXPERIMENTS})
+BAYES_TARGETS = sorted({t for t, _ in BAYES_EXPERIMENTS})
 LAMS = [fmt(lam) for lam in config["lams"] if lam != 1]
 SEEDS = config["seeds"]
 # The teacher each student seed learns from (config teachers): its own seed's (paired), or one for all (shared)
@@ -102,6 +107,10 @@ def student_metrics():
             runs += sweep_runs(target, temps(target), source=source, phi=phi, size=size)
     for target in TARGETS:
         runs += expand(BASELINE, target=target, size=SIZES[target], seed=SEEDS)
+    for target, source in BAYES_EXPERIMENTS:
+        runs += expand(paths.BAYES, target=target, size=SIZES[target], source=source, arm=BAYES_ARMS, seed=SEEDS)
+    for target in BAYES_TARGETS:
+        runs += expand(paths.BAYES_BASELINE, target=target, size=SIZES[target], seed=SEEDS)
     return runs
 
 
@@ -121,9 +130,26 @@ def teacher_files(ext, **wildcards):
 
 
 def teacher_metrics():
-    return sorted(
-        {m for _, s, _ in EXPERIMENTS for m in teacher_files("json", source=s)}
+    sources = {s for _, s, _ in EXPERIMENTS} | {s for _, s in BAYES_EXPERIMENTS}
+    return sorted({m for s in sources for m in teacher_files("json", source=s)})
+
+
+BAYES_ARMS = config["bayes"]["arms"]  # beside the arm none, the Bayesian baseline (workflow/rules/bayes.smk)
+
+
+def posterior_files(ext, **wildcards):
+    """The Laplace posterior of every teacher of a source domain ({source} a wildcard unless given)."""
+    return expand(
+        f"{paths.POSTERIOR}.{ext}", seed=TEACHER_SEEDS, allow_missing=True, **wildcards
     )
+
+
+def seed_posteriors(wildcards):
+    """One posterior per student seed, in the order of SEEDS: its own teacher's (paired) or the shared one."""
+    return [
+        f"{paths.POSTERIOR}.pt".format(source=wildcards.source, seed=TEACHER_OF[s])
+        for s in SEEDS
+    ]
 
 
 def domain_data(wildcards):
@@ -166,8 +192,15 @@ def aggregation_inputs(wildcards):
 
 
 # The figures per target (make_figures.py): lambda-, domains-, curves- at the largest small-part size,
-# gain- and temperature- over every size
+# gain- and temperature- over every size; bayes- (the Bayesian arms beside Hinton's best row) per target
+# that has Bayesian experiments
 FIGURES = ["lambda", "domains", "curves", "gain", "temperature"]
+
+
+def figure_files(ext):
+    return expand(
+        "results/figures/{kind}-{target}.{ext}", kind=FIGURES, target=TARGETS, ext=ext
+    ) + expand("results/figures/bayes-{target}.{ext}", target=BAYES_TARGETS, ext=ext)
 
 
 def image_answers():

@@ -84,24 +84,12 @@ rule figures:
         answers=image_answers(),
     output:
         report(
-            expand(
-                "results/figures/{kind}-{target}.png",
-                kind=FIGURES,
-                target=TARGETS,
-            ),
+            figure_files("png"),
             caption="../report/figure.rst",
             category="Figures",
         ),
-        expand(
-            "results/figures/{kind}-{target}.pdf",
-            kind=FIGURES,
-            target=TARGETS,
-        ),
-        data=expand(
-            "results/figures/{kind}-{target}.csv",
-            kind=FIGURES,
-            target=TARGETS,
-        ),
+        figure_files("pdf"),
+        data=figure_files("csv"),
         phi=report(
             phi_examples(),
             caption="../report/phi.rst",

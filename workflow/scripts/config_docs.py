@@ -76,7 +76,10 @@ def keys(root: dict):
         if path:
             yield path, schema, parent
         props = schema.get("properties", {})
-        listed = [n for n in props if n in schema["required"]] if "required" in schema else list(props)
+        # an entry of an array lists its optional keys too (an experiment's method and phi); elsewhere the optional keys
+        # of a shared definition are the ones another use requires (training.vae's hidden), listed where required
+        every = path and path[-1] == ARRAY
+        listed = [n for n in props if n in schema["required"]] if "required" in schema and not every else list(props)
         for name in listed:
             yield from walk((*path, name), resolve(props[name], root), schema)
         extra = schema.get("additionalProperties")

@@ -17,6 +17,9 @@
   temperature-{target}  the test metric against T at lambda = --lam-for-T (0.5), one panel per small-part
                     size, one line per (source, phi), mean +- sd over seeds, the baseline of that size as a
                     band; a regression target gets a figure that says T does not apply
+  bayes-{target}    (a target with Bayesian experiments) test metric and test log-likelihood against epoch, one
+                    column per Bayesian source domain, one line per arm (none dashed black), beside Hinton's best
+                    row of the same size (grey); mean +- sd over seeds
   phi-examples      for each image target, its first test images x, then phi(x) for every experiment
                     with phi != none (phi = psi shows the domain's psi, phi = vae across datasets the
                     translator); skipped, with a message, when no --answers-npz file carries example images
@@ -29,7 +32,8 @@ baseline_mean, baseline_sd, n, n_diverged, mean, sd, n_paired, n_paired_diverged
 ci_low, ci_high (distill.stats.gains); temperature:
 size, source, phi, T, lam, n, mean, sd (the baseline rows have no source, phi or T); lambda and domains: source, phi, T, lam, n, mean, sd (the baseline row has no source or
 phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd, where mean and sd are over the n seeds
-of the paired difference distilled - baseline. sd uses ddof = 1 (empty for one seed).
+of the paired difference distilled - baseline; bayes: source (the panel), label, arm, epoch, n, mean, sd (the
+test metric), loglik_mean, loglik_sd. sd uses ddof = 1 (empty for one seed).
 
 Without --allow-missing a missing input stops the script before anything is drawn.
 
@@ -69,8 +73,11 @@ except (ValueError, KeyError) as e:
 plots.theme()
 out = plots.Out(args.out_dir, dpi=args.dpi)
 for target in sorted(expected["target"].unique()):
-    grid, got, curves = (frame[frame["target"] == target] for frame in (expected, runs, epochs))
+    every = [frame[frame["target"] == target] for frame in (expected, runs, epochs)]
+    grid, got, curves = (R.hinton(frame) for frame in every)  # the Bayesian runs have a figure of their own
     size = grid["size"].max()  # lambda-, domains- and curves- draw the largest small-part size; gain- and temperature- every size
+    if (every[0]["method"] == "bayes").any():
+        figures.bayes_figure(out, target, plots.largest(every[1], size), plots.largest(every[2], size), every[0])
     figures.lambda_figure(out, target, plots.largest(got, size), grid)
     figures.domains_figure(out, target, plots.largest(got, size), grid, args.col_wrap)
     figures.curves_figure(out, target, plots.largest(curves, size), grid, args.col_wrap)
