@@ -1,0 +1,126 @@
+"""The Bayesian rows of a target's table, its baselines and verdicts tables, from a small synthetic result tree
+(no training): every number against a hand or scipy computation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from distill import paths
+
+PLAIN = [0.880, 0.884, 0.879]  # the lambda = 1 baseline, seeds 0-2
+NONE = [0.001, 0.002, 0.004]  # the arm none minus PLAIN
+ARMS = {"partial": [0.010, 0.020, 0.030], "full": [0.009, 0.010, 0.011]}  # an arm minus the arm none
+HINTON = [0.009, 0.010, 0.011]  # one Hinton row (mnist, phi none, lam 0.5) minus PLAIN
+EPOCHS = [0, 2, 3]  # evaluated every 2 epochs, then the last: a trapezoid over indices would be wrong
+NONE_LOGLIK = [-2.0, -1.0, -0.5]
+
+
+def lift(seed):
+    """An arm's test log-likelihood above the arm none's at EPOCHS: S = 2 (1 + seed) over the epochs (1.5 (1 + seed) over indices)."""
+    return [0.0, 1.0 + seed, 1.0 + seed]
+
+
+def write(path, value, integral, loglik=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    epochs = [{"epoch": e, "accuracy": value, "test_loss": 1.0, **({"test_loglik": ll} if loglik else {})}
+              for e, ll in zip(EPOCHS, loglik or [None] * len(EPOCHS))]
+    path.write_text(json.dumps({"step": "student", "metric": "accuracy", "test_metric": value, "integral": integral, "epochs": epochs}))
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path):
+    from pathlib import Path
+
+    def at(pattern, **fields):
+        return tmp_path / Path(pattern.format(target="mnist", size=100, **fields))
+
+    runs = []
+    for seed, plain in enumerate(PLAIN):
+        runs.append(write(at(paths.BASELINE, seed=seed), plain, 10.0 * (seed + 1)))
+        runs.append(write(at(paths.SWEEP, source="mnist", phi="none", lam="0.5", T="1", seed=seed), plain + HINTON[seed], 10.0))
+        none = plain + NONE[seed]
+        runs.append(write(at(paths.BAYES_BASELINE, seed=seed), none, 10.0 * (seed + 1) - 1.0, [x + seed for x in NONE_LOGLIK]))
+        for arm, diffs in ARMS.items():
+            loglik = [x + seed + d for x, d in zip(NONE_LOGLIK, lift(seed))]
+            runs.append(write(at(paths.BAYES, source="mnist+noise", arm=arm, seed=seed), none + diffs[seed], 10.0 * (seed + 1) - 2.0, loglik))
+    return runs
+
+
+def tables(run_script, runs, out):
+    r = run_script("make_tables.py", "--runs", *runs, "--out-dir", out, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return {name: pd.read_csv(out / f"{name}.csv") for name in ("mnist", "baselines", "verdicts")}, (out / "mnist.md").read_text()
+
+
+def holm(p):
+    """Holm by hand: the i-th smallest of m times m - i, made non-decreasing."""
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, (len(p) - rank) * p[i])
+        out[i] = min(1.0, running)
+    return out
+
+
+def test_bayesian_rows_against_the_plain_baseline_the_arm_none_and_s(run_script, tree, tmp_path):
+    t, md = tables(run_script, tree, tmp_path / "tables")
+    table = t["mnist"]
+    bayes = table[table["method"] == "bayes"].set_index("arm")
+    assert list(bayes.index) == ["none", "partial", "full"]  # the arm none first, then the arms in names.ARMS order
+    assert bayes.loc["none", "teacher"] != bayes.loc["none", "teacher"] and set(bayes.loc[["partial", "full"], "teacher"]) == {"mnist+noise"}
+    plain = np.array(PLAIN)
+    values = {"none": plain + NONE, **{arm: plain + NONE + np.array(d) for arm, d in ARMS.items()}}
+    # against the plain lambda = 1 baseline: the paired t-test by scipy, Holm over the 3 Bayesian rows only
+    p = {arm: stats.ttest_rel(v, plain).pvalue for arm, v in values.items()}
+    adjusted = dict(zip(p, holm(list(p.values()))))
+    for arm, v in values.items():
+        row = bayes.loc[arm]
+        assert row["mean"] == pytest.approx(v.mean()) and row["sd"] == pytest.approx(v.std(ddof=1))
+        assert row["diff_mean"] == pytest.approx((v - plain).mean()) and row["p_ttest"] == pytest.approx(p[arm], rel=1e-9)
+        assert row["p_holm"] == pytest.approx(adjusted[arm], rel=1e-9), arm
+        assert row["integral_diff_mean"] == pytest.approx(-1.0 if arm == "none" else -2.0)
+    # the arms against the arm none: t^2 = 12 and 300 (test_aggregate's closed forms), Holm over the 2 arms
+    p_none = {"partial": 1 - math.sqrt(12 / 14), "full": 1 - math.sqrt(300 / 302)}
+    for arm, pn in p_none.items():
+        assert bayes.loc[arm, "bayes_p_ttest"] == pytest.approx(pn, rel=1e-6)
+        assert bayes.loc[arm, "bayes_diff_mean"] == pytest.approx(np.mean(ARMS[arm]))
+    assert bayes.loc["full", "bayes_p_holm"] == pytest.approx(2 * p_none["full"], rel=1e-6)
+    assert bayes.loc["partial", "bayes_p_holm"] == pytest.approx(max(2 * p_none["full"], p_none["partial"]), rel=1e-6)
+    assert bayes.loc["full", "bayes_verdict"] == "better" and bayes.loc["partial", "bayes_verdict"] == "no clear difference"
+    assert pd.isna(bayes.loc["none", "bayes_p_ttest"]) and pd.isna(bayes.loc["none", "bayes_verdict"])
+    # [2]'s S over the evaluated epochs: 2, 4, 6 (mean 4, sd 2), the same for both arms
+    for arm in ARMS:
+        assert bayes.loc[arm, "S_diff_mean"] == pytest.approx(4.0) and bayes.loc[arm, "S_diff_sd"] == pytest.approx(2.0)
+        assert bayes.loc[arm, "S_text"] == "+4.00 ± 2.00"
+    # the Hinton row's Holm family is its own: one test, so Holm p = raw p
+    hinton = table[table["method"] == "hinton"].iloc[0]
+    assert hinton["p_holm"] == pytest.approx(hinton["p_ttest"]) == pytest.approx(1 - math.sqrt(300 / 302), rel=1e-6)
+    # the display: a method column, the comparisons with the arm none and S, the note
+    header = [c.strip() for c in md.splitlines()[0].strip("|").split("|")]
+    assert header[:5] == ["Student", "small part", "Teacher", "method", "φ"]
+    assert header[-4:] == ["Δ vs Bayes none", "p (Holm) vs none", "verdict vs none", "S"]
+    assert "| Bayes, partial " in md and "| Hinton " in md
+    assert "Holm over the 3 Bayesian rows with a test" in md and "(over the 2 arms with a test)" in md
+
+
+def test_baselines_and_verdicts_count_the_bayesian_rows_apart(run_script, tree, tmp_path):
+    t, _ = tables(run_script, tree, tmp_path / "tables")
+    baselines = t["baselines"].set_index("method")
+    assert baselines.loc["plain", "mean"] == pytest.approx(np.mean(PLAIN))
+    assert baselines.loc["bayes-none", "mean"] == pytest.approx(np.mean(np.array(PLAIN) + NONE))
+    verdicts = t["verdicts"].set_index("comparison")
+    assert verdicts.loc["hinton", "rows"] == 1 and verdicts.loc["bayes", "rows"] == 3 and verdicts.loc["bayes-none", "rows"] == 2
+    assert verdicts.loc["bayes-none", "better"] == 1 and verdicts.loc["bayes-none", "no clear difference"] == 1
+    table = t["mnist"]
+    for comparison, column, picked in (("bayes", "verdict", table["method"] == "bayes"),
+                                       ("bayes-none", "bayes_verdict", (table["method"] == "bayes") & (table["arm"] != "none"))):
+        counts = table.loc[picked, column].value_counts()
+        for verdict in ("better", "no clear difference", "worse"):
+            assert verdicts.loc[comparison, verdict] == counts.get(verdict, 0), (comparison, verdict)
