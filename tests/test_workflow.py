@@ -37,31 +37,48 @@ def job_counts(output: str) -> dict[str, int]:
     return counts
 
 
+KEY = ("target", "size", "source", "phi", "lam", "T", "method", "arm", "seed")
+
+
 def planned_runs(out: str) -> set[tuple]:
-    """The student runs a dry run plans: (target, size, source, phi, lam, T, seed) of every metrics.json it lists."""
+    """The student runs a dry run plans: KEY of every metrics.json it lists (a NaN lam or T as None)."""
     sys.path.insert(0, str(ROOT / "src"))
     from distill.results import parse
 
     paths = set(re.findall(r"results/students/\S+?/metrics\.json", out))
-    return {tuple(parse(p)[k] if k != "T" or parse(p)["source"] else None for k in ("target", "size", "source", "phi", "lam", "T", "seed")) for p in paths}
+    return {tuple(None if isinstance(v, float) and v != v else v for v in (parse(p)[k] for k in KEY)) for p in paths}
+
+
+def hinton(config: dict) -> list[dict]:
+    return [e for e in config["experiments"] if e.get("method", "hinton") == "hinton"]
+
+
+def bayes(config: dict) -> list[dict]:
+    return [e for e in config["experiments"] if e.get("method") == "bayes"]
 
 
 def grid_runs(config: dict, sizes: dict) -> set[tuple]:
-    """The runs a config asks for: every experiment x size x lam x T x seed (T = 1 for bike), and the baselines."""
+    """The runs a config asks for: every Hinton experiment x size x lam x T x seed (T = 1 for bike), the baselines,
+    every Bayesian experiment x size x arm x seed and the Bayesian baseline (arm none) per target with one."""
     runs = set()
-    for e in config["experiments"]:
+    for e in hinton(config):
         temps = [1.0] if e["target"] == "bike" else config["temperatures"]
-        runs |= {(e["target"], n, e["source"], e["phi"], lam, T, s) for n in sizes[e["target"]] for lam in config["lams"] for T in temps
+        runs |= {(e["target"], n, e["source"], e["phi"], lam, T, "hinton", None, s) for n in sizes[e["target"]] for lam in config["lams"]
+                 for T in temps for s in config["seeds"]}
+    for e in bayes(config):
+        runs |= {(e["target"], n, e["source"], None, None, None, "bayes", arm, s) for n in sizes[e["target"]] for arm in config["bayes"]["arms"]
                  for s in config["seeds"]}
-    return runs | {(t, n, None, None, 1.0, None, s) for t in sizes for n in sizes[t] for s in config["seeds"]}
+    runs |= {(e["target"], n, None, None, None, None, "bayes", "none", s) for e in bayes(config) for n in sizes[e["target"]] for s in config["seeds"]}
+    return runs | {(t, n, None, None, 1.0, None, "hinton", None, s) for t in sizes for n in sizes[t] for s in config["seeds"]}
 
 
 def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
     out = output(snakemake("-n", "--configfile", str(ROOT / "config.yaml"), workdir=tmp_path))
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    experiments = config["experiments"]
+    experiments = hinton(config)
     targets = {e["target"] for e in experiments}
     sources = {e["source"] for e in experiments}
+    assert {e["source"] for e in bayes(config)} == sources and {e["target"] for e in bayes(config)} == targets  # every domain, each target
     bases = {s.split("+")[0] for s in sources}
     domains = {s for s in sources if "+" in s}
     expected = {
@@ -74,6 +91,9 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
         "train_students": len([e for e in experiments if e["target"] != "bike"]),  # 18: one sweep per image experiment
         "train_regression_students": len([e for e in experiments if e["target"] == "bike"]),  # 5: bike's, T = 1 only
         "train_baselines": len(targets),  # 3: one per target (and its one size), all seeds, shared by every row
+        "laplace_teachers": len(sources),  # 11: the posteriors of one source domain's teachers
+        "train_bayes_students": len(bayes(config)),  # 13: one sweep (arms x seeds) per Bayesian experiment
+        "train_bayes_baselines": len(targets),  # 3: the arm none, one per target
         "tables": 1,
         "figures": 1,
         "runtime": 1,
@@ -83,11 +103,11 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
     assert (len(experiments), len(sources)) == (23, 11)
     n_runs = len(experiments) * len([lam for lam in config["lams"] if lam != 1]) * len(config["temperatures"]) * len(config["seeds"])
     assert n_runs + len(targets) * len(config["seeds"]) == 475
-    assert job_counts(out) == expected | {"total": sum(expected.values())}  # 81
-    # the same 475 runs as before the size axis: each on the whole small part (1000 images, 300 bike rows)
+    assert job_counts(out) == expected | {"total": sum(expected.values())}  # 108
+    # 475 Hinton runs and baselines, each on the whole small part (1000 images, 300 bike rows), and 145 Bayesian runs
     sizes = {t: [config["data"]["sizes"][t]["small"]] for t in targets}
     assert sizes == {"mnist": [1000], "fashion_mnist": [1000], "bike": [300]}
-    assert planned_runs(out) == grid_runs(config, sizes) and len(grid_runs(config, sizes)) == 475
+    assert planned_runs(out) == grid_runs(config, sizes) and len(grid_runs(config, sizes)) == 475 + 13 * 2 * 5 + 3 * 5
 
 
 def test_dry_run_of_the_extended_study(tmp_path):
@@ -115,7 +135,8 @@ def test_default_grid_makes_few_slurm_submissions(tmp_path):
     print(f"\ndefault grid through profiles/slurm: {plan['submissions']} SLURM submissions for the {n_remote} jobs not run locally "
           f"(group jobs {', '.join(f'{g} {len(sizes)} x {sizes}' for g, sizes in plan['groups'].items())}; "
           f"ungrouped {plan['ungrouped']}; local {plan['local']})")
-    assert plan["jobs"]["train_students"] + plan["jobs"]["train_regression_students"] == len(config["experiments"])  # the grid this counts
+    assert plan["jobs"]["train_students"] + plan["jobs"]["train_regression_students"] == len(hinton(config))  # the grid this counts
+    assert plan["jobs"]["train_bayes_students"] == len(bayes(config))
     assert set(plan["local"]) == {"all", "prepare_data", "tables", "figures", "runtime", "config_used"}
     assert plan["submissions"] <= 25, plan
 
@@ -125,13 +146,20 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
     results = smoke_local / "results"
     for target in {e["target"] for e in config["experiments"]}:
         table = pd.read_csv(results / "tables" / f"{target}.csv")
-        rows = [e for e in config["experiments"] if e["target"] == target]
+        rows = [e for e in hinton(config) if e["target"] == target]
+        bayes_rows = [e for e in bayes(config) if e["target"] == target]
         sizes = config["small_sizes"].get(target, [config["data"]["sizes"][target]["small"]])
         temps = [1.0] if target == "bike" else config["temperatures"]
-        assert len(table) == len(sizes) * (1 + len(rows) * len(config["lams"]) * len(temps))
+        n_bayes = (1 + len(bayes_rows) * len(config["bayes"]["arms"])) if bayes_rows else 0  # the arm none, then each arm
+        assert len(table) == len(sizes) * (1 + len(rows) * len(config["lams"]) * len(temps) + n_bayes)
         assert sorted(table["small_size"].unique(), reverse=True) == list(table["small_size"].drop_duplicates())  # largest first
-        for _, one in table.groupby("small_size", sort=False):  # each size: its own baseline first
-            assert one.iloc[0]["verdict"] == "baseline" and one.iloc[0]["lam"] == 1 and one["teacher"].iloc[1:].notna().all()
+        for _, one in table.groupby("small_size", sort=False):  # each size: its own baseline first, then the Hinton rows, then the Bayesian
+            assert one.iloc[0]["verdict"] == "baseline" and one.iloc[0]["lam"] == 1 and pd.isna(one.iloc[0]["method"])
+            assert list(one["method"].iloc[1:]) == ["hinton"] * (len(one) - 1 - n_bayes) + ["bayes"] * n_bayes
+            assert one.loc[one["method"] == "hinton", "teacher"].notna().all()
+            if n_bayes:
+                assert list(one["arm"].iloc[-n_bayes:]) == ["none", *config["bayes"]["arms"] * len(bayes_rows)]
+                assert_drawn(results / "figures" / f"bayes-{target}.png")
         assert (table["n"] == len(config["seeds"])).all()
         assert table["mean"].notna().all()
         assert "\\toprule" in (results / "tables" / f"{target}.tex").read_text()
@@ -151,7 +179,7 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
     assert set(temperature["T"].dropna()) == {1.0, 4.0} and set(temperature["size"]) == {100, 200}
     assert_drawn(results / "figures" / "phi-examples.png")
     teachers = pd.read_csv(results / "tables" / "teachers.csv")
-    assert len(teachers) == len({e["source"] for e in config["experiments"]}) + len(config["experiments"])
+    assert len(teachers) == len({e["source"] for e in config["experiments"]}) + len(hinton(config))
     runtime = pd.read_csv(results / "tables" / "runtime.csv")
     assert {"train_students", "train_teachers", "fit_mapping", "teacher_answers"} <= set(runtime["rule"])
 
@@ -174,6 +202,13 @@ def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_loca
         run, where = record["config"], path.relative_to(results)
         assert record["dataset"] == key["target"] and Path(run["data"]) == Path("results/data") / f"{key['target']}.npz", where
         assert record["small_size"] == run["small_size"] == key["size"], where
+        if key["method"] == "bayes":  # its arm, seed, the posterior of its paired teacher, and the config's bayes settings
+            assert record["step"] == "bayes_student" and (run["arm"], run["seed"]) == (key["arm"], key["seed"]), where
+            assert all(run[k] == config["bayes"][k] for k in ("beta", "sigma0", "init_sd", "select")), where
+            assert (run["epochs"], run["eval_every"]) == (config["training"]["student"]["epochs"], config["training"]["student"]["eval_every"])
+            posterior = None if key["arm"] == "none" else f"results/teachers/{key['source']}/seed{key['seed']}.posterior.pt"
+            assert record["posterior"] == posterior and run["teacher_seed"] == (None if posterior is None else key["seed"]), where
+            continue
         assert (run["lam"], run["seed"], run["epochs"], run["eval_every"]) == (key["lam"], key["seed"], config["training"]["student"]["epochs"],
                                                                                config["training"]["student"]["eval_every"]), where
         if key["source"] is None:
@@ -181,7 +216,10 @@ def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_loca
         else:
             assert run["temperature"] == key["T"] and run["t2"] == config["t2"] and run["teacher_seed"] == key["seed"], where
             assert Path(run["answers"]) == Path("results/answers") / f"{key['target']}-from-{key['source']}" / f"{key['phi']}.npz", where
-    for path in sorted((results / "teachers").glob("*/seed*.json")):
+    for path in sorted((results / "teachers").glob("*/seed*.posterior.json")):  # each teacher's posterior: of that teacher file
+        record = json.loads(path.read_text())
+        assert record["teacher"]["path"] == str(Path("results/teachers") / path.parent.name / f"seed{record['seed']}.pt"), path
+    for path in sorted(p for p in (results / "teachers").glob("*/seed*.json") if not p.name.endswith(".posterior.json")):
         record = json.loads(path.read_text())
         assert record["dataset"] == path.parent.name and f"seed{record['seed']}.json" == path.name, path
     for path in sorted((results / "answers").glob("*/*.json")):
@@ -207,8 +245,8 @@ def test_adding_a_lambda_reruns_each_sweep_and_the_aggregation_only(smoke_local)
     lams = config["lams"] + [0.25]
     out = output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), "--config", f"lams={lams}", workdir=smoke_local))
     sweeps = {t: len(config["small_sizes"].get(t, [0])) for t in ("mnist", "fashion_mnist", "bike")}  # sweep jobs per experiment
-    expected = {"train_students": sum(sweeps[e["target"]] for e in config["experiments"] if e["target"] != "bike"),
-                "train_regression_students": sum(sweeps[e["target"]] for e in config["experiments"] if e["target"] == "bike"),
+    expected = {"train_students": sum(sweeps[e["target"]] for e in hinton(config) if e["target"] != "bike"),
+                "train_regression_students": sum(sweeps[e["target"]] for e in hinton(config) if e["target"] == "bike"),
                 "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
     assert job_counts(out) == expected | {"total": sum(expected.values())}
 
@@ -220,8 +258,10 @@ def test_a_new_small_size_reruns_its_sweeps_and_the_aggregation_only(smoke_local
     more = tmp_path / "sizes.yaml"
     more.write_text(yaml.safe_dump({"small_sizes": {**config["small_sizes"], "mnist": [50, 100, 200]}}))
     out = output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), str(more), workdir=smoke_local))
-    mnist_rows = sum(e["target"] == "mnist" for e in config["experiments"])
-    expected = {"train_students": mnist_rows, "train_baselines": 1, "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
+    mnist_rows = sum(e["target"] == "mnist" for e in hinton(config))
+    mnist_bayes = sum(e["target"] == "mnist" for e in bayes(config))
+    expected = {"train_students": mnist_rows, "train_baselines": 1, "train_bayes_students": mnist_bayes, "train_bayes_baselines": 1,
+                "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
     assert job_counts(out) == expected | {"total": sum(expected.values())}
 
 

@@ -108,9 +108,18 @@ def student_metrics():
     for target in TARGETS:
         runs += expand(BASELINE, target=target, size=SIZES[target], seed=SEEDS)
     for target, source in BAYES_EXPERIMENTS:
-        runs += expand(paths.BAYES, target=target, size=SIZES[target], source=source, arm=BAYES_ARMS, seed=SEEDS)
+        runs += expand(
+            paths.BAYES,
+            target=target,
+            size=SIZES[target],
+            source=source,
+            arm=BAYES_ARMS,
+            seed=SEEDS,
+        )
     for target in BAYES_TARGETS:
-        runs += expand(paths.BAYES_BASELINE, target=target, size=SIZES[target], seed=SEEDS)
+        runs += expand(
+            paths.BAYES_BASELINE, target=target, size=SIZES[target], seed=SEEDS
+        )
     return runs
 
 
@@ -134,7 +143,9 @@ def teacher_metrics():
     return sorted({m for s in sources for m in teacher_files("json", source=s)})
 
 
-BAYES_ARMS = config["bayes"]["arms"]  # beside the arm none, the Bayesian baseline (workflow/rules/bayes.smk)
+BAYES_ARMS = config["bayes"][
+    "arms"
+]  # beside the arm none, the Bayesian baseline (workflow/rules/bayes.smk)
 
 
 def posterior_files(ext, **wildcards):
