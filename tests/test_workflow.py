@@ -129,9 +129,9 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
         sizes = config["small_sizes"].get(target, [config["data"]["sizes"][target]["small"]])
         temps = [1.0] if target == "bike" else config["temperatures"]
         assert len(table) == len(sizes) * (1 + len(rows) * len(config["lams"]) * len(temps))
-        assert sorted(table["small_size"].unique(), reverse=True) == list(table["small_size"].drop_duplicates())  # largest first
-        for _, one in table.groupby("small_size", sort=False):  # each size: its own baseline first
-            assert one.iloc[0]["verdict"] == "baseline" and one.iloc[0]["lam"] == 1 and one["teacher"].iloc[1:].notna().all()
+        assert sorted(table["size"].unique(), reverse=True) == list(table["size"].drop_duplicates())  # largest first
+        for _, one in table.groupby("size", sort=False):  # each size: its own baseline first
+            assert one.iloc[0]["verdict"] == "baseline" and one.iloc[0]["lam"] == 1 and one["source"].iloc[1:].notna().all()
         assert (table["n"] == len(config["seeds"])).all()
         assert table["mean"].notna().all()
         assert "\\toprule" in (results / "tables" / f"{target}.tex").read_text()

@@ -124,14 +124,14 @@ def target_table(target, expected, runs, metric, alpha):
             diff_text, integral_diff_text = diff_cell(test, d), diff_cell(itest, di)
         tests.append(test)
         diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
-        rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": names.BETTER.get(metric),
+        rows.append({"student": target, "size": size, "source": source, "phi": phi, "lam": lam, "T": T, "metric": metric, "better": names.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
                      "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_sd": si["sd"],
                      **paired_columns(itest, "integral_"),
                      "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
     table = pd.DataFrame(rows)
-    distilled = table["teacher"].notna()
+    distilled = table["source"].notna()
     m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
     if len(table):
         table.loc[distilled, "p_holm"] = S.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
@@ -147,7 +147,7 @@ def target_table(target, expected, runs, metric, alpha):
         else:
             verdict = S.verdict(tests[i], r["p_holm"], metric, alpha, diverged=diverged[i])
         table.loc[i, "verdict"] = verdict
-        shown.append({"Student": target, "small part": str(r["small_size"]), "Teacher": r["teacher"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
+        shown.append({"Student": target, "small part": str(r["size"]), "Teacher": r["source"] if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
                       "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
                       header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
                       f"Δ {names.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
@@ -251,10 +251,10 @@ def teachers_table(records):
         mean = float(record["test_metric"]) if record else math.nan
         sd = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
         text = mean_sd(mean, sd, n, names.DECIMALS.get(metric, 4)) if record else "missing"
-        rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd, "value_text": text})
+        rows.append({"source": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd, "value_text": text})
         shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
                       "metric": header(metric), "score": text, "seeds": str(n)})
-    columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "sd", "value_text"]
+    columns = ["source", "test_set", "phi", "metric", "n", "mean", "sd", "value_text"]
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
 
 
@@ -269,10 +269,10 @@ def lam_near(lams, at=0.5):
 def baselines_table(tables):
     """(csv frame, display frame) of the lambda = 1 baseline of every target and small-part size, from the
     target tables (``tables``: target -> target_table's csv frame): mean ± sd of the test metric over seeds."""
-    columns = ["target", "small_size", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
-    rows = [r for target in sorted(tables) for r in tables[target].loc[tables[target]["teacher"].isna()].to_dict("records")]
+    columns = ["target", "size", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
+    rows = [r for target in sorted(tables) for r in tables[target].loc[tables[target]["source"].isna()].to_dict("records")]
     table = pd.DataFrame([{**r, "target": r["student"]} for r in rows], columns=columns)
-    shown = pd.DataFrame([{"Student": r.target, "small part": str(r.small_size), "metric": header(r.metric),
+    shown = pd.DataFrame([{"Student": r.target, "small part": str(r.size), "metric": header(r.metric),
                            "baseline (λ = 1, no teacher)": r.value_text, "n": str(r.n)} for r in table.itertuples()],
                          columns=["Student", "small part", "metric", "baseline (λ = 1, no teacher)", "n"])
     return table, shown
@@ -290,7 +290,7 @@ def gains_at_table(tables, gains, lam):
     keys = ["size", "source", "phi", "T", "lam"]
     frames = []
     for target in sorted(tables):
-        verdicts = tables[target].rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "p_holm", "verdict"]]
+        verdicts = tables[target][[*keys, "p_holm", "verdict"]]
         at = gains[target][gains[target]["lam"] == lam]
         frames.append(at.merge(verdicts, on=keys, how="left", validate="one_to_one"))
     columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "p_holm", "verdict"]
@@ -321,7 +321,7 @@ def verdicts_table(tables):
     no clear difference, worse, and other (diverged seeds, too few seeds, no test)."""
     rows = []
     for target in sorted(tables):
-        distilled = tables[target][tables[target]["teacher"].notna()]
+        distilled = tables[target][tables[target]["source"].notna()]
         counts = distilled["verdict"].value_counts()
         metric = distilled["metric"].iloc[0] if len(distilled) else None
         rows.append({"target": target, "metric": metric, "rows": len(distilled), **{v: int(counts.get(v, 0)) for v in VERDICTS},
@@ -371,6 +371,17 @@ NOTE_TEACHERS = ("Teacher scores on its own source test set (own: mean ± sd ove
 
 def csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+
+
+# Columns of tables written by older code, and their names now (CHANGELOG.md, 2026-12-02): the size of the small
+# part and the teacher's source domain are called as in the config and the paths.
+OLD_COLUMNS = {"small_size": "size", "teacher": "source"}
+
+
+def read_csv(path) -> pd.DataFrame:
+    """A table's csv file with the old column names (OLD_COLUMNS) renamed, so that the tables of an older
+    results tree (replicate/, shared/) read like new ones."""
+    return pd.read_csv(path).rename(columns=OLD_COLUMNS)
 
 
 def build(expected, runs, teachers, answers, alpha):
