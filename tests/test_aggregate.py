@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -231,18 +232,18 @@ def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path
 
 
 def test_compare_studies_reads_the_tables_of_older_code(run_script, study, tmp_path):
-    """compare_studies.py reads a tables folder written before the columns small_size and teacher were
-    renamed size and source (replicate/ and shared/ of an older run): the same tables under either names agree."""
+    """compare_studies.py reads a tables folder written before the columns small_size, teacher and *std were
+    renamed size, source and *sd (replicate/ and shared/ of an older run): the same tables under either names agree."""
     new, old = tmp_path / "new", tmp_path / "old"
     assert tables(run_script, study, new).returncode == 0
     old.mkdir()
-    for f in new.glob("*.csv"):
-        text = f.read_text()
+    for f in new.glob("*.csv"):  # the headers as older code wrote them
+        head, rest = f.read_text().split("\n", 1)
         if f.stem in ("bike", "mnist"):
-            head, rest = text.split("\n", 1)
             assert head.startswith("student,size,source,phi,")
-            text = head.replace("student,size,source,", "student,small_size,teacher,", 1) + "\n" + rest
-        (old / f.name).write_text(text)
+            head = head.replace("student,size,source,", "student,small_size,teacher,", 1)
+        (old / f.name).write_text(re.sub(r"(^|,)((?:diff_|integral_|integral_diff_|baseline_)?)sd(?=,|$)", r"\1\2std", head) + "\n" + rest)
+    assert "diff_std" in (old / "experiments-mnist.csv").read_text() and ",std," in (old / "mnist.csv").read_text()
     done = run_script("compare_studies.py", "--a", new, "--b", old, "--out", tmp_path / "cmp", timeout=60)
     assert done.returncode == 0, done.stderr
     both = pd.read_csv(tmp_path / "cmp.csv")

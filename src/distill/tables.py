@@ -374,8 +374,9 @@ def csv(frame: pd.DataFrame) -> str:
 
 
 # Columns of tables written by older code, and their names now (CHANGELOG.md, 2026-12-02): the size of the small
-# part and the teacher's source domain are called as in the config and the paths.
-OLD_COLUMNS = {"small_size": "size", "teacher": "source"}
+# part and the teacher's source domain are called as in the config and the paths, the spread over seeds is sd.
+OLD_COLUMNS = {"small_size": "size", "teacher": "source",
+               **{f"{p}std": f"{p}sd" for p in ("", "diff_", "integral_", "integral_diff_", "baseline_")}}
 
 
 def read_csv(path) -> pd.DataFrame:

@@ -50,7 +50,7 @@ def rows(folder: Path) -> pd.DataFrame:
         if not table_file.is_file():
             fail(f"{folder} has {gain_file.name} but no {table_file.name}: rerun the tables of that study")
         gains = tables.read_csv(gain_file)
-        table = tables.read_csv(table_file)  # also a table of older code (small_size, teacher)
+        table = tables.read_csv(table_file)  # also a table of older code (small_size, teacher, std)
         table = table[table["source"].notna()].rename(columns={"student": "target"})
         merged = gains.merge(table[KEY + ["verdict", "mde"]], on=KEY, how="left", validate="one_to_one")
         out.append(merged[KEY + ["metric", "n_paired", "diff_mean", "ci_low", "ci_high", "verdict", "mde"]])
