@@ -145,7 +145,7 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
                 assert_drawn(results / "figures" / f"{kind}-{target}.{ext}")
     # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only
     hot = json.loads(next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
-    assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["small_size"] == 100
+    assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["size"] == 100
     assert {p.name for p in (results / "students" / "bike" / "n200").glob("*-*/*")} == {"lam0.5-T1"}
     temperature = pd.read_csv(results / "figures" / "temperature-mnist.csv")
     assert set(temperature["T"].dropna()) == {1.0, 4.0} and set(temperature["size"]) == {100, 200}
@@ -173,7 +173,7 @@ def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_loca
         key, record = parse(path), json.loads(path.read_text())
         run, where = record["config"], path.relative_to(results)
         assert record["dataset"] == key["target"] and Path(run["data"]) == Path("results/data") / f"{key['target']}.npz", where
-        assert record["small_size"] == run["small_size"] == key["size"], where
+        assert record["size"] == run["small_size"] == key["size"], where
         assert (run["lam"], run["seed"], run["epochs"], run["eval_every"]) == (key["lam"], key["seed"], config["training"]["student"]["epochs"],
                                                                                config["training"]["student"]["eval_every"]), where
         if key["source"] is None:
