@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -96,12 +97,12 @@ def tables(run_script, study, out, *extra):
 
 def test_parse_paths():
     assert R.parse("results/students/mnist/n1000/baseline/seed3/metrics.json") == {
-        "target": "mnist", "size": 1000, "source": None, "phi": None, "lam": 1.0, "T": pytest.approx(math.nan, nan_ok=True), "seed": 3}
+        "target": "mnist", "size": 1000, "source": None, "phi": None, "lam": 1.0, "T": pytest.approx(math.nan, nan_ok=True), "method": "hinton", "arm": None, "seed": 3}
     key = R.parse("/abs/x/results/students/fashion_mnist/n250/bike_uci-vae/lam0.25-T2.5/seed12/metrics.json")
-    assert key == {"target": "fashion_mnist", "size": 250, "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5, "seed": 12}
+    assert key == {"target": "fashion_mnist", "size": 250, "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5, "method": "hinton", "arm": None, "seed": 12}
     # a transformed source domain: the source carries a '+', the one '-' splits source and phi
     key = R.parse("results/students/mnist/n100/mnist+noise-noise/lam0.5-T1/seed0/metrics.json")
-    assert key == {"target": "mnist", "size": 100, "source": "mnist+noise", "phi": "noise", "lam": 0.5, "T": 1.0, "seed": 0}
+    assert key == {"target": "mnist", "size": 100, "source": "mnist+noise", "phi": "noise", "lam": 0.5, "T": 1.0, "method": "hinton", "arm": None, "seed": 0}
     assert R.parse("results/students/bike/n300/bike+vae-none/lam0-T1/seed4/metrics.json")["source"] == "bike+vae"
     with pytest.raises(ValueError):  # two '-': ambiguous, never a silent wrong split
         R.parse("results/students/mnist/n1000/mnist-x-noise/lam0.5-T1/seed0/metrics.json")
@@ -131,9 +132,9 @@ def test_table_values(run_script, study, tmp_path):
     result = tables(run_script, study, out)
     assert result.returncode == 0, result.stderr
     mnist = pd.read_csv(out / "mnist.csv")
-    assert mnist.loc[0, "verdict"] == "baseline" and pd.isna(mnist.loc[0, "teacher"]) and mnist.loc[0, "lam"] == 1
+    assert mnist.loc[0, "verdict"] == "baseline" and pd.isna(mnist.loc[0, "source"]) and mnist.loc[0, "lam"] == 1
     # rows: baseline, then by source, phi (none, noise, conv, vae), T, lam
-    assert list(zip(mnist["teacher"].fillna("—"), mnist["phi"].fillna("—"), mnist["lam"])) == [
+    assert list(zip(mnist["source"].fillna("—"), mnist["phi"].fillna("—"), mnist["lam"])) == [
         ("—", "—", 1.0), ("fashion_mnist", "vae", 0.5), ("mnist", "none", 0.0), ("mnist", "none", 0.5), ("mnist", "noise", 0.25)]
     base = np.array(BASE["mnist"])
     assert mnist.loc[0, "mean"] == pytest.approx(base.mean()) and mnist.loc[0, "sd"] == pytest.approx(base.std(ddof=1))
@@ -166,7 +167,7 @@ def test_table_values(run_script, study, tmp_path):
         assert all(rule in text for rule in (r"\toprule", r"\midrule", r"\bottomrule")), name
     assert r"fashion\_mnist" in (out / "mnist.tex").read_text() and "±" not in (out / "mnist.tex").read_text()
     teachers = pd.read_csv(out / "teachers.csv")
-    own = teachers[teachers["phi"].isna()].set_index("teacher")
+    own = teachers[teachers["phi"].isna()].set_index("source")
     mnist_teachers = [0.97 + 0.002 * (s - 2) for s in SEEDS]
     assert own.loc["mnist", "mean"] == pytest.approx(0.97) and own.loc["mnist", "n"] == 5 and own.loc["bike", "metric"] == "mse"
     assert own.loc["mnist", "sd"] == pytest.approx(np.std(mnist_teachers, ddof=1)) and pd.isna(own.loc["bike", "sd"])  # over the teacher seeds
@@ -196,8 +197,8 @@ def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path
     baselines = pd.read_csv(out / "baselines.csv")
     assert list(baselines["target"]) == ["bike", "mnist"]
     for b in baselines.itertuples():
-        row = per_target[b.target][per_target[b.target]["teacher"].isna()].iloc[0]
-        assert (b.small_size, b.n, b.mean, b.sd, b.value_text) == (row["small_size"], row["n"], row["mean"], row["sd"], row["value_text"])
+        row = per_target[b.target][per_target[b.target]["source"].isna()].iloc[0]
+        assert (b.size, b.n, b.mean, b.sd, b.value_text) == (row["size"], row["n"], row["mean"], row["sd"], row["value_text"])
         assert b.mean == pytest.approx(np.mean(BASE[b.target])) and b.sd == pytest.approx(np.std(BASE[b.target], ddof=1))
     md = (out / "baselines.md").read_text()
     assert f"{np.mean(BASE['bike']):.1f} ± {np.std(BASE['bike'], ddof=1):.1f}" in md and "MSE (↓)" in md and "accuracy (↑)" in md
@@ -208,7 +209,7 @@ def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path
     keys = ["size", "source", "phi", "T", "lam"]
     for target, table in per_target.items():
         gains = pd.read_csv(out / f"gain-{target}.csv")
-        expected = gains[gains["lam"] == 0.5].merge(table.rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "verdict"]], on=keys)
+        expected = gains[gains["lam"] == 0.5].merge(table[[*keys, "verdict"]], on=keys)
         got = at[at["target"] == target].reset_index(drop=True)
         assert len(got) == len(expected) == len({k[:3] for k in SHIFT if k[0] == target and k[3] == 0.5})
         for column in ("diff_mean", "diff_sd", "ci_low", "ci_high", "n_paired", "verdict"):
@@ -221,13 +222,32 @@ def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path
 
     verdicts = pd.read_csv(out / "verdicts.csv").set_index("target")
     for target, table in per_target.items():
-        counts = table.loc[table["teacher"].notna(), "verdict"].value_counts()
+        counts = table.loc[table["source"].notna(), "verdict"].value_counts()
         row = verdicts.loc[target]
         assert row["rows"] == counts.sum() == len([k for k in SHIFT if k[0] == target])
         assert [row[v] for v in ("better", "no clear difference", "worse", "other")] == [
             counts.get("better", 0), counts.get("no clear difference", 0), counts.get("worse", 0), 0]
     assert list(verdicts.loc["mnist", ["better", "no clear difference", "worse"]]) == [1, 2, 1]
     assert list(verdicts.loc["bike", ["better", "no clear difference", "worse"]]) == [1, 0, 1]
+
+
+def test_compare_studies_reads_the_tables_of_older_code(run_script, study, tmp_path):
+    """compare_studies.py reads a tables folder written before the columns small_size, teacher and *std were
+    renamed size, source and *sd (replicate/ and shared/ of an older run): the same tables under either names agree."""
+    new, old = tmp_path / "new", tmp_path / "old"
+    assert tables(run_script, study, new).returncode == 0
+    old.mkdir()
+    for f in new.glob("*.csv"):  # the headers as older code wrote them
+        head, rest = f.read_text().split("\n", 1)
+        if f.stem in ("bike", "mnist"):
+            assert head.startswith("student,size,source,phi,")
+            head = head.replace("student,size,source,", "student,small_size,teacher,", 1)
+        (old / f.name).write_text(re.sub(r"(^|,)((?:diff_|integral_|integral_diff_|baseline_)?)sd(?=,|$)", r"\1\2std", head) + "\n" + rest)
+    assert "diff_std" in (old / "experiments-mnist.csv").read_text() and ",std," in (old / "mnist.csv").read_text()
+    done = run_script("compare_studies.py", "--a", new, "--b", old, "--out", tmp_path / "cmp", timeout=60)
+    assert done.returncode == 0, done.stderr
+    both = pd.read_csv(tmp_path / "cmp.csv")
+    assert len(both) == len(SHIFT) and both["agree"].all() and (both["diff_mean_a"] == both["diff_mean_b"]).all()
 
 
 def test_lam_near_takes_the_smaller_of_two_as_close():
@@ -503,8 +523,8 @@ def make(run_script, runs, out):
     result = run_script("make_tables.py", "--runs", *runs, "--out-dir", out, timeout=60)
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(out / "mnist.csv", keep_default_na=False, na_values=[""])
-    table[["teacher", "phi"]] = table[["teacher", "phi"]].fillna("—")
-    return table.set_index(["teacher", "phi", "lam"]), (out / "mnist.md").read_text()
+    table[["source", "phi"]] = table[["source", "phi"]].fillna("—")
+    return table.set_index(["source", "phi", "lam"]), (out / "mnist.md").read_text()
 
 
 def test_holm_by_hand():
@@ -589,7 +609,7 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
     # Markdown: the column order, the p cells and the note
     lines = md.splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert header == ["Student", "small part", "Teacher", "φ", "λ", "T", "accuracy (↑)", "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
+    assert header == ["Student", "small part", "Teacher", "method", "φ", "λ", "T", "accuracy (↑)", "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
                       "p (Wilcoxon)", "verdict", "MDE", "Δ integral", "p integral (t-test)"]
     vae = next([c.strip() for c in line.strip("|").split("|")] for line in lines if "| vae " in line)
     assert vae[header.index("p (t-test)")] == "—" and vae[header.index("p (Holm)")] == "—" and vae[header.index("verdict")] == "no test (zero variance)"
@@ -672,10 +692,10 @@ def test_each_row_is_compared_with_the_baseline_of_its_own_size(run_script, size
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(tmp_path / "tables" / "mnist.csv")
     # largest size first, each size's baseline first, then its rows by T
-    assert list(zip(table["small_size"], table["teacher"].fillna("—"), table["T"].fillna(0))) == [
+    assert list(zip(table["size"], table["source"].fillna("—"), table["T"].fillna(0))) == [
         (1000, "—", 0), (1000, "mnist+noise", 1.0), (1000, "mnist+noise", 4.0), (100, "—", 0), (100, "mnist+noise", 1.0), (100, "mnist+noise", 4.0)]
     for (size, T), gains in SIZE_GAIN.items():
-        row = table[(table["small_size"] == size) & (table["T"] == T)].iloc[0]
+        row = table[(table["size"] == size) & (table["T"] == T)].iloc[0]
         assert row["diff_mean"] == pytest.approx(np.mean(gains)) and row["diff_sd"] == pytest.approx(np.std(gains, ddof=1))
     assert "| small part" in (tmp_path / "tables" / "mnist.md").read_text()
     gains = pd.read_csv(tmp_path / "tables" / "gain-mnist.csv").set_index(["size", "T"])

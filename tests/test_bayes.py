@@ -411,7 +411,7 @@ def test_train_bayes_student_sweep_writes_every_run_and_a_run_alone_matches(bike
     ok(run_script("train_bayes_student.py", *common, "--posteriors", posteriors[1], "--arms", "full", "--seeds", 1, "--metrics", tmp_path / "alone.json"))
     runs = {(arm, s): json.loads((tmp_path / arm / f"seed{s}" / "metrics.json").read_text()) for arm in bayes.ARMS for s in (0, 1)}
     for (arm, s), r in runs.items():
-        assert r["arm"] == arm and r["beta"] == 1.0 and r["kl"] > 0 and r["sweep_runs"] == 8 and r["small_size"] == 200
+        assert r["arm"] == arm and r["beta"] == 1.0 and r["kl"] > 0 and r["sweep_runs"] == 8 and r["size"] == 200
         assert [e["epoch"] for e in r["epochs"]] == [0, 1, 2, 3] and {"mse", "test_loss", "test_loglik", "train_loss"} <= set(r["epochs"][1])
         assert r["test_metric"] == r["epochs"][-1]["mse"] and np.isfinite(r["test_loglik"]) and r["n_weights"] == 58 * 32 + 32
         assert (r["prior_units"] is None) == (arm == "none")

@@ -74,7 +74,7 @@ def test_bayesian_rows_against_the_plain_baseline_the_arm_none_and_s(run_script,
     table = t["mnist"]
     bayes = table[table["method"] == "bayes"].set_index("arm")
     assert list(bayes.index) == ["none", "partial", "full"]  # the arm none first, then the arms in names.ARMS order
-    assert bayes.loc["none", "teacher"] != bayes.loc["none", "teacher"] and set(bayes.loc[["partial", "full"], "teacher"]) == {"mnist+noise"}
+    assert pd.isna(bayes.loc["none", "source"]) and set(bayes.loc[["partial", "full"], "source"]) == {"mnist+noise"}
     plain = np.array(PLAIN)
     values = {"none": plain + NONE, **{arm: plain + NONE + np.array(d) for arm, d in ARMS.items()}}
     # against the plain lambda = 1 baseline: the paired t-test by scipy, Holm over the 3 Bayesian rows only

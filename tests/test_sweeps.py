@@ -243,7 +243,7 @@ def assert_matches_by_hand(sweeps, name, dataset, t2=False, small_size=None):
         assert metrics["test_metric"] == pytest.approx(curve[-1]["metric"], rel=1e-4, abs=2e-3), where
         config = metrics["config"]
         assert (config["lam"], config["temperature"], config["seed"], config["t2"]) == (lam, T, seed, t2), where
-        assert metrics["small_size"] == (small_size or 300) and metrics["sweep_runs"] == len(sweeps[name]), where
+        assert metrics["size"] == (small_size or 300) and metrics["sweep_runs"] == len(sweeps[name]), where
 
 
 @pytest.mark.slow
@@ -369,10 +369,10 @@ def test_a_smaller_student_trains_on_the_first_rows_of_the_small_part(prepared, 
         (w_subset, m_subset), (w_cut, m_cut) = runs["subset"][s], runs["cut"][s]
         for name in w_subset:
             torch.testing.assert_close(w_subset[name], w_cut[name], rtol=0, atol=0)
-        assert m_subset["small_size"] == m_cut["small_size"] == 60 and m_subset["epochs"] == m_cut["epochs"]
+        assert m_subset["size"] == m_cut["size"] == 60 and m_subset["epochs"] == m_cut["epochs"]
     full = run_script("train_student.py", "--data", prepared[dataset], *(["--answers", answers] if answers else []), *common,
                       "--metrics", tmp_path / "full" / "s{seed}.json", check=True)
-    assert json.loads((tmp_path / "full" / "s0.json").read_text())["small_size"] == 300 and full.returncode == 0
+    assert json.loads((tmp_path / "full" / "s0.json").read_text())["size"] == 300 and full.returncode == 0
     assert json.loads((tmp_path / "full" / "s0.json").read_text())["epochs"] != runs["subset"][0][1]["epochs"]
 
 

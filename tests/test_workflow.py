@@ -152,11 +152,11 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
         temps = [1.0] if target == "bike" else config["temperatures"]
         n_bayes = (1 + len(bayes_rows) * len(config["bayes"]["arms"])) if bayes_rows else 0  # the arm none, then each arm
         assert len(table) == len(sizes) * (1 + len(rows) * len(config["lams"]) * len(temps) + n_bayes)
-        assert sorted(table["small_size"].unique(), reverse=True) == list(table["small_size"].drop_duplicates())  # largest first
-        for _, one in table.groupby("small_size", sort=False):  # each size: its own baseline first, then the Hinton rows, then the Bayesian
+        assert sorted(table["size"].unique(), reverse=True) == list(table["size"].drop_duplicates())  # largest first
+        for _, one in table.groupby("size", sort=False):  # each size: its own baseline first, then the Hinton rows, then the Bayesian
             assert one.iloc[0]["verdict"] == "baseline" and one.iloc[0]["lam"] == 1 and pd.isna(one.iloc[0]["method"])
             assert list(one["method"].iloc[1:]) == ["hinton"] * (len(one) - 1 - n_bayes) + ["bayes"] * n_bayes
-            assert one.loc[one["method"] == "hinton", "teacher"].notna().all()
+            assert one.loc[one["method"] == "hinton", "source"].notna().all()
             if n_bayes:
                 assert list(one["arm"].iloc[-n_bayes:]) == ["none", *config["bayes"]["arms"] * len(bayes_rows)]
                 assert_drawn(results / "figures" / f"bayes-{target}.png")
@@ -173,7 +173,7 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
                 assert_drawn(results / "figures" / f"{kind}-{target}.{ext}")
     # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only
     hot = json.loads(next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
-    assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["small_size"] == 100
+    assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["size"] == 100
     assert {p.name for p in (results / "students" / "bike" / "n200").glob("*-*/*")} == {"lam0.5-T1"}
     temperature = pd.read_csv(results / "figures" / "temperature-mnist.csv")
     assert set(temperature["T"].dropna()) == {1.0, 4.0} and set(temperature["size"]) == {100, 200}
@@ -201,7 +201,7 @@ def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_loca
         key, record = parse(path), json.loads(path.read_text())
         run, where = record["config"], path.relative_to(results)
         assert record["dataset"] == key["target"] and Path(run["data"]) == Path("results/data") / f"{key['target']}.npz", where
-        assert record["small_size"] == run["small_size"] == key["size"], where
+        assert record["size"] == run["small_size"] == key["size"], where
         if key["method"] == "bayes":  # its arm, seed, the posterior of its paired teacher, and the config's bayes settings
             assert record["step"] == "bayes_student" and (run["arm"], run["seed"]) == (key["arm"], key["seed"]), where
             assert all(run[k] == config["bayes"][k] for k in ("beta", "sigma0", "init_sd", "select")), where

@@ -124,7 +124,7 @@ def target_table(target, expected, runs, metric, alpha):
             diff_text, integral_diff_text = diff_cell(test, d), diff_cell(itest, di)
         tests.append(test)
         diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
-        rows.append({"student": target, "small_size": size, "teacher": source, "phi": phi, "lam": lam, "T": T,
+        rows.append({"student": target, "size": size, "source": source, "phi": phi, "lam": lam, "T": T,
                      "method": "hinton" if source else None, "arm": None, "metric": metric, "better": names.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
@@ -132,7 +132,7 @@ def target_table(target, expected, runs, metric, alpha):
                      **paired_columns(itest, "integral_"),
                      "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
     table = pd.DataFrame(rows)
-    distilled = table["teacher"].notna()
+    distilled = table["source"].notna()
     m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
     if len(table):
         table.loc[distilled, "p_holm"] = S.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
@@ -148,7 +148,7 @@ def target_table(target, expected, runs, metric, alpha):
         else:
             verdict = S.verdict(tests[i], r["p_holm"], metric, alpha, diverged=diverged[i])
         table.loc[i, "verdict"] = verdict
-        shown.append({"Student": target, "small part": str(r["small_size"]), "Teacher": r["teacher"] if distilled[i] else "—",
+        shown.append({"Student": target, "small part": str(r["size"]), "Teacher": r["source"] if distilled[i] else "—",
                       "method": "Hinton" if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
                       "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
                       header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
@@ -273,7 +273,7 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
             btest, stest = S.paired(v, _by_seed(none)), S.paired(_by_seed(mine, "loglik_area"), _by_seed(none, "loglik_area"))
         tests.append((test, btest))
         diverged = bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"])
-        rows.append({"student": target, "small_size": size, "teacher": source, "phi": None, "lam": math.nan, "T": math.nan,
+        rows.append({"student": target, "size": size, "source": source, "phi": None, "lam": math.nan, "T": math.nan,
                      "method": "bayes", "arm": arm, "metric": metric, "better": names.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
@@ -298,7 +298,7 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
                         for (t, _), p, dv in zip(tests, table["p_holm"], table["diverged"])]
     table["bayes_verdict"] = [None if arm == "none" else S.verdict(b, p, metric, alpha, diverged=dv) if known else "—"
                               for (_, b), p, dv, arm in zip(tests, table["bayes_p_holm"], table["diverged"], table["arm"])]
-    shown = [{"Student": target, "small part": str(r.small_size), "Teacher": r.teacher or "—", "method": f"Bayes, {r.arm}", "φ": "—",
+    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source or "—", "method": f"Bayes, {r.arm}", "φ": "—",
               "λ": "—", "T": "—", header(metric): r.value_text, "integral criterion (↓)": r.integral_text, "n": str(r.n),
               f"Δ {names.LABEL.get(metric, 'metric')}": r.diff_text, "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm),
               "p (Wilcoxon)": pval(r.p_wilcoxon), "verdict": r.verdict, "MDE": num(r.mde, d), "Δ integral": r.integral_diff_text,
@@ -333,10 +333,10 @@ def teachers_table(records):
         mean = float(record["test_metric"]) if record else math.nan
         sd = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
         text = mean_sd(mean, sd, n, names.DECIMALS.get(metric, 4)) if record else "missing"
-        rows.append({"teacher": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd, "value_text": text})
+        rows.append({"source": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd, "value_text": text})
         shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
                       "metric": header(metric), "score": text, "seeds": str(n)})
-    columns = ["teacher", "test_set", "phi", "metric", "n", "mean", "sd", "value_text"]
+    columns = ["source", "test_set", "phi", "metric", "n", "mean", "sd", "value_text"]
     return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
 
 
@@ -352,17 +352,17 @@ def baselines_table(tables):
     """(csv frame, display frame) of the baselines of every target and small-part size, from the target tables
     (``tables``: target -> the target's csv frame): the lambda = 1 student (method plain) and, where the target has
     Bayesian rows, the Bayesian arm none (method bayes-none); mean ± sd of the test metric over seeds."""
-    columns = ["target", "small_size", "method", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
+    columns = ["target", "size", "method", "metric", "n", "n_expected", "n_diverged", "mean", "sd", "value_text"]
     rows = []
     for target in sorted(tables):
         t = tables[target]
-        rows += [{**r, "method": "plain"} for r in t.loc[t["teacher"].isna() & t["method"].isna()].to_dict("records")]
+        rows += [{**r, "method": "plain"} for r in t.loc[t["source"].isna() & t["method"].isna()].to_dict("records")]
         if "arm" in t:
             rows += [{**r, "method": "bayes-none"} for r in t.loc[t["arm"] == "none"].to_dict("records")]
     table = pd.DataFrame([{**r, "target": r["student"]} for r in rows], columns=columns)
     if len(table):
-        table = table.assign(order=-table["small_size"]).sort_values(["target", "order"], kind="stable").drop(columns="order")
-    shown = pd.DataFrame([{"Student": r.target, "small part": str(r.small_size), "metric": header(r.metric),
+        table = table.assign(order=-table["size"]).sort_values(["target", "order"], kind="stable").drop(columns="order")
+    shown = pd.DataFrame([{"Student": r.target, "small part": str(r.size), "metric": header(r.metric),
                            "baseline": "λ = 1, no teacher" if r.method == "plain" else "Bayes, none (N(0, σ0²) prior)",
                            "score": r.value_text, "n": str(r.n)} for r in table.itertuples()],
                          columns=["Student", "small part", "metric", "baseline", "score", "n"])
@@ -383,7 +383,7 @@ def gains_at_table(tables, gains, lam):
     frames = []
     for target in sorted(tables):
         hinton = tables[target][tables[target]["method"] != "bayes"]
-        verdicts = hinton.rename(columns={"small_size": "size", "teacher": "source"})[[*keys, "p_holm", "verdict"]]
+        verdicts = hinton[[*keys, "p_holm", "verdict"]]
         at = gains[target][gains[target]["lam"] == lam]
         frames.append(at.merge(verdicts, on=keys, how="left", validate="one_to_one"))
     columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "p_holm", "verdict"]
@@ -477,6 +477,18 @@ def csv(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
 
 
+# Columns of tables written by older code, and their names now (CHANGELOG.md, 2026-12-02): the size of the small
+# part and the teacher's source domain are called as in the config and the paths, the spread over seeds is sd.
+OLD_COLUMNS = {"small_size": "size", "teacher": "source",
+               **{f"{p}std": f"{p}sd" for p in ("", "diff_", "integral_", "integral_diff_", "baseline_")}}
+
+
+def read_csv(path) -> pd.DataFrame:
+    """A table's csv file with the old column names (OLD_COLUMNS) renamed, so that the tables of an older
+    results tree (replicate/, shared/) read like new ones."""
+    return pd.read_csv(path).rename(columns=OLD_COLUMNS)
+
+
 def build(expected, runs, teachers, answers, alpha):
     """Every table as {file name: text}. expected: distill.results.grid of the runs asked for; runs:
     distill.results.collect of those that exist; teachers, answers: (record or None, path) pairs. Raises
@@ -495,7 +507,7 @@ def build(expected, runs, teachers, answers, alpha):
         if (asked["method"] == "bayes").any():
             rows, bayes_shown, m_plain, m_none = bayes_rows(target, asked[asked["method"] == "bayes"], bayes, got, metric, alpha)
             table, shown = pd.concat([table, rows], ignore_index=True), pd.concat([shown, pd.DataFrame(bayes_shown)], ignore_index=True)
-            order = (-table["small_size"]).sort_values(kind="stable").index  # each size: baseline, Hinton rows, Bayesian rows
+            order = (-table["size"]).sort_values(kind="stable").index  # each size: baseline, Hinton rows, Bayesian rows
             table, shown = table.loc[order].reset_index(drop=True), shown.loc[order].fillna("—").reset_index(drop=True)
             note += note_bayes(m_plain, m_none, alpha)
         target_tables[target] = table

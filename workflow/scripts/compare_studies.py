@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import cli, names, stats as S  # noqa: E402
+from distill import cli, names, stats as S, tables  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
@@ -49,9 +49,9 @@ def rows(folder: Path) -> pd.DataFrame:
         table_file = folder / f"{target}.csv"
         if not table_file.is_file():
             fail(f"{folder} has {gain_file.name} but no {table_file.name}: rerun the tables of that study")
-        gains = pd.read_csv(gain_file)
-        table = pd.read_csv(table_file)
-        table = table[table["teacher"].notna()].rename(columns={"student": "target", "small_size": "size", "teacher": "source"})
+        gains = tables.read_csv(gain_file)
+        table = tables.read_csv(table_file)  # also a table of older code (small_size, teacher, std)
+        table = table[table["source"].notna()].rename(columns={"student": "target"})
         merged = gains.merge(table[KEY + ["verdict", "mde"]], on=KEY, how="left", validate="one_to_one")
         out.append(merged[KEY + ["metric", "n_paired", "diff_mean", "ci_low", "ci_high", "verdict", "mde"]])
     return pd.concat(out, ignore_index=True)
@@ -59,7 +59,7 @@ def rows(folder: Path) -> pd.DataFrame:
 
 def experiments(folder: Path) -> pd.DataFrame:
     """The primary test of every experiment of one run (experiments-*.csv), with its 95% t-interval."""
-    frames = [pd.read_csv(f) for f in sorted(folder.glob("experiments-*.csv"))]
+    frames = [tables.read_csv(f) for f in sorted(folder.glob("experiments-*.csv"))]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=KEY[:-1] + ["metric", "diff_mean", "ci_low", "ci_high", "verdict"])

@@ -159,5 +159,5 @@ for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
                  integral=float(np.trapezoid([e["test_loss"] for e in curve], [e["epoch"] for e in curve])),
                  arm=run.arm, beta=args.beta, kl=kl[m], prior_units=units.get(run.seed) if run.arm != "none" else None,
                  posterior=str(seed_posterior[run.seed]) if run.arm != "none" else None,
-                 dataset=info["dataset"], small_size=n, n_weights=x.shape[1] * width + width * n_out, sweep_runs=len(runs))
+                 dataset=info["dataset"], size=n, n_weights=x.shape[1] * width + width * n_out, sweep_runs=len(runs))
 print(f"wrote {len(runs)} metrics.json ({time.perf_counter() - start:.1f} s of training)")

@@ -170,5 +170,5 @@ for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
     record.data["epochs"] = curve
     record.write(run.metrics, test_metric=curve[-1][metric], test_loss=curve[-1]["test_loss"],
                      integral=float(np.trapezoid([e["test_loss"] for e in curve], [e["epoch"] for e in curve])),
-                     dataset=info["dataset"], small_size=n, n_weights=models.n_weights(student), sweep_runs=len(runs))
+                     dataset=info["dataset"], size=n, n_weights=models.n_weights(student), sweep_runs=len(runs))
 print(f"wrote {len(runs)} metrics.json ({time.perf_counter() - start:.1f} s of training)")
