@@ -302,6 +302,7 @@ def phi_examples(out, answers_npz, examples, allow_missing):
     out.save(fig, "phi-examples")
 
 
+TAIL = 0.1  # the bayes figure's y-axes fit the curves from this fraction of the epochs on
 ARM_STYLE = {"none": ("black", "--"), "partial": ("tab:blue", "-"), "full": ("tab:orange", "-"), "init": ("tab:green", "-")}
 
 
@@ -350,12 +351,19 @@ def bayes_figure(out, target, got, curves, grid):
             line(top, r, "epoch", color, label, ls=ls, marker="")
             if r["loglik_mean"].notna().any():
                 line(bottom, r.drop(columns=["mean", "sd"]).rename(columns={"loglik_mean": "mean", "loglik_sd": "sd"}), "epoch", color, label, ls=ls, marker="")
+        tail = rows[rows["epoch"] >= TAIL * rows["epoch"].max()] if len(rows) else rows  # the first epochs would flatten the rest
+        for ax, mean, sd in ((top, "mean", "sd"), (bottom, "loglik_mean", "loglik_sd")):
+            band = pd.concat([tail[mean] - tail[sd].fillna(0), tail[mean] + tail[sd].fillna(0)]).dropna()
+            if len(band) and band.max() > band.min():
+                pad = 0.08 * (band.max() - band.min())
+                ax.set_ylim(band.min() - pad, band.max() + pad)
         top.set_title(f"{target} ← {source}" if source else target)
         top.set_ylabel(ylabel(metric))
         bottom.set_ylabel("test log-likelihood (↑ better)")
         bottom.set_xlabel("epoch")
     legend = shared_legend(list(axes.flat))
     fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle(f"{target}: Bayesian distillation over training{at_size(grid)}, mean ± sd over seeds")
+    fig.suptitle(f"{target}: Bayesian distillation over training{at_size(grid)}, mean ± sd over seeds "
+                 f"(y-axes fitted to the last {1 - TAIL:.0%} of the epochs)")
     fig.tight_layout()
     out.save(fig, f"bayes-{target}")
