@@ -124,3 +124,31 @@ def test_baselines_and_verdicts_count_the_bayesian_rows_apart(run_script, tree, 
         counts = table.loc[picked, column].value_counts()
         for verdict in ("better", "no clear difference", "worse"):
             assert verdicts.loc[comparison, verdict] == counts.get(verdict, 0), (comparison, verdict)
+
+
+def test_an_arm_without_the_arm_none_of_its_size_is_refused(run_script, tree, tmp_path):
+    """Without the arm none, every comparison with it would read "too few seeds" and the Holm family against the
+    lambda = 1 baseline would shrink: the tables refuse, naming what to give."""
+    given = [p for p in tree if "bayes-none" not in str(p)]
+    r = run_script("make_tables.py", "--runs", *given, "--out-dir", tmp_path / "tables", timeout=60)
+    assert r.returncode != 0 and "has no arm none" in r.stderr and "bayes-none/seed<s>/metrics.json" in r.stderr, r.stderr
+    assert not (tmp_path / "tables").exists() or not any((tmp_path / "tables").iterdir())
+
+
+def test_s_of_curves_evaluated_at_other_epochs_is_refused(run_script, tree, tmp_path):
+    """S subtracts two areas: only over the same evaluated epochs does that equal the area between the curves."""
+    none = next(p for p in tree if "bayes-none" in str(p) and p.parent.name == "seed1")
+    record = json.loads(none.read_text())
+    for e, epoch in zip(record["epochs"], [0, 1, 3]):
+        e["epoch"] = epoch
+    none.write_text(json.dumps(record))
+    r = run_script("make_tables.py", "--runs", *tree, "--out-dir", tmp_path / "tables", timeout=60)
+    assert r.returncode != 0 and "evaluated at other epochs (seeds [1])" in r.stderr, r.stderr
+
+
+def test_compare_studies_compares_the_hinton_rows_of_tables_with_bayesian_rows(run_script, tree, tmp_path):
+    tables(run_script, tree, tmp_path / "tables")
+    r = run_script("compare_studies.py", "--a", tmp_path / "tables", "--b", tmp_path / "tables", "--out", tmp_path / "same", timeout=60)
+    assert r.returncode == 0, r.stderr
+    rows = pd.read_csv(tmp_path / "same.csv")
+    assert len(rows) == 1 and rows["source"].iloc[0] == "mnist" and rows["phi"].iloc[0] == "none"  # the one Hinton row

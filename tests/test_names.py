@@ -34,6 +34,11 @@ def test_the_schema_enums_are_the_vocabulary(schema):
     image = experiment_branch(schema, "image")
     assert "phi" not in image  # an image target takes every phi
     assert tuple(image["source"]["enum"]) == tuple(d for dataset in names.IMAGES for d in names.domains(dataset))
+    assert tuple(schema["properties"]["experiments"]["items"]["properties"]["method"]["enum"]) == names.METHODS
+    assert tuple(schema["properties"]["bayes"]["properties"]["arms"]["items"]["enum"]) == tuple(a for a in names.ARMS if a != "none")
+    from distill import prior
+
+    assert tuple(schema["properties"]["bayes"]["properties"]["select"]["enum"]) == prior.SELECT
 
 
 def test_the_vocabulary_follows_the_registry():

@@ -13,7 +13,7 @@ import jsonschema
 import yaml
 
 from distill.data import DATASETS as REGISTRY
-from distill.names import is_image, regression
+from distill.names import METHODS, is_image, regression
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -153,8 +153,8 @@ def allowed_phis(target: str, source: str) -> list[str]:
 
 
 def method(experiment: dict) -> str:
-    """An experiment's method: hinton (soft answers through phi) unless it says bayes."""
-    return experiment.get("method", "hinton")
+    """An experiment's method (distill.names.METHODS): hinton, soft answers through phi, unless it says bayes."""
+    return experiment.get("method", METHODS[0])
 
 
 def hinton(config: dict) -> list[tuple[str, str, str]]:

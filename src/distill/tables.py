@@ -269,10 +269,20 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
         test, itest = S.paired(v, _by_seed(base)), S.paired(g, _by_seed(base[base["has_integral"]], "integral"))
         if arm == "none":
             btest = stest = {**NO_TEST, "n_paired": s["n"]}
+        elif expected[(expected["size"] == size) & (expected["arm"] == "none")].empty:
+            raise ValueError(f"the Bayesian arm {arm} of {target} <- {source} at size {size} has no arm none to be compared with: give its "
+                             f"runs (.../{target}/n{size}/bayes-none/seed<s>/metrics.json)")
         else:
+            shared = set(mine["seed"]) & set(none["seed"])
+            epochs = dict(zip(none["seed"], none["evaluated"]))
+            mismatched = sorted(seed for seed, e in zip(mine["seed"], mine["evaluated"]) if seed in shared and e != epochs[seed])
+            if mismatched:
+                raise ValueError(f"the arm {arm} of {target} <- {source} at size {size} and the arm none were evaluated at other epochs "
+                                 f"(seeds {mismatched}): [2]'s S compares two curves over the same epochs; train both with one --eval-every")
             btest, stest = S.paired(v, _by_seed(none)), S.paired(_by_seed(mine, "loglik_area"), _by_seed(none, "loglik_area"))
         tests.append((test, btest))
         diverged = bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"])
+        diverged_none = bool(s["n_diverged"] or btest["n_diverged"] or stest["n_diverged"])  # the comparison with the arm none
         rows.append({"student": target, "size": size, "source": source, "phi": None, "lam": math.nan, "T": math.nan,
                      "method": "bayes", "arm": arm, "metric": metric, "better": names.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
@@ -283,7 +293,8 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
                      "integral_text": "not recorded" if s["n"] and not si["n"] else cell(si, n_expected, di),
                      "integral_diff_text": diff_cell(itest, di), **paired_columns(btest, "bayes_"), "bayes_p_holm": math.nan,
                      "bayes_verdict": None, "bayes_diff_text": "—" if arm == "none" else diff_cell(btest, d),
-                     **paired_columns(stest, "S_"), "S_text": "—" if arm == "none" else diff_cell(stest, 2), "diverged": diverged})
+                     **paired_columns(stest, "S_"), "S_text": "—" if arm == "none" else diff_cell(stest, 2), "diverged": diverged,
+                     "diverged_none": diverged_none})
     table = pd.DataFrame(rows)
     if table.empty:
         return table, [], 0, 0
@@ -297,14 +308,14 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
     table["verdict"] = [S.verdict(t, p, metric, alpha, diverged=dv) if known else "—"
                         for (t, _), p, dv in zip(tests, table["p_holm"], table["diverged"])]
     table["bayes_verdict"] = [None if arm == "none" else S.verdict(b, p, metric, alpha, diverged=dv) if known else "—"
-                              for (_, b), p, dv, arm in zip(tests, table["bayes_p_holm"], table["diverged"], table["arm"])]
+                              for (_, b), p, dv, arm in zip(tests, table["bayes_p_holm"], table["diverged_none"], table["arm"])]
     shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source or "—", "method": f"Bayes, {r.arm}", "φ": "—",
               "λ": "—", "T": "—", header(metric): r.value_text, "integral criterion (↓)": r.integral_text, "n": str(r.n),
               f"Δ {names.LABEL.get(metric, 'metric')}": r.diff_text, "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm),
               "p (Wilcoxon)": pval(r.p_wilcoxon), "verdict": r.verdict, "MDE": num(r.mde, d), "Δ integral": r.integral_diff_text,
               "p integral (t-test)": pval(r.integral_p_ttest), "Δ vs Bayes none": r.bayes_diff_text, "p (Holm) vs none": pval(r.bayes_p_holm),
               "verdict vs none": r.bayes_verdict or "—", "S": r.S_text} for r in table.itertuples()]
-    return table.drop(columns="diverged"), shown, m, m_none
+    return table.drop(columns=["diverged", "diverged_none"]), shown, m, m_none
 
 
 def note_bayes(m, m_none, alpha):
@@ -450,6 +461,8 @@ def teacher_records(teachers, answers):
     results/answers/{target}-from-{source}/{phi}.json."""
     records, by_source = [], defaultdict(dict)
     for record, path in teachers:  # one record per source, over its seeds
+        if paths.match(paths.POSTERIOR, path, ".json"):  # a teacher's posterior record (a glob seed*.json finds it too)
+            continue
         fields = paths.match(paths.TEACHER, path, ".json")
         if fields is None:
             raise ValueError(f"{path}: not a teacher metrics path (results/teachers/{{source}}/seed{{seed}}.json)")

@@ -91,7 +91,7 @@ rule train_bayes_baselines:
     params:
         script=script("train_bayes_student.py"),
         s=config["training"]["student"],
-        b=config["bayes"],
+        b={k: config["bayes"][k] for k in ("beta", "sigma0", "init_sd")},  # what the arm none depends on
         seeds=" ".join(map(str, SEEDS)),
         metrics=lambda wildcards: sweep_pattern(paths.BAYES_BASELINE, wildcards),
     shell:

@@ -51,7 +51,8 @@ def rows(folder: Path) -> pd.DataFrame:
             fail(f"{folder} has {gain_file.name} but no {table_file.name}: rerun the tables of that study")
         gains = tables.read_csv(gain_file)
         table = tables.read_csv(table_file)  # also a table of older code (small_size, teacher, std)
-        table = table[table["source"].notna()].rename(columns={"student": "target"})
+        hinton = table["method"] != "bayes" if "method" in table else table["source"].notna()  # the Bayesian rows have no gain-<target> row
+        table = table[table["source"].notna() & hinton].rename(columns={"student": "target"})
         merged = gains.merge(table[KEY + ["verdict", "mde"]], on=KEY, how="left", validate="one_to_one")
         out.append(merged[KEY + ["metric", "n_paired", "diff_mean", "ci_low", "ci_high", "verdict", "mde"]])
     return pd.concat(out, ignore_index=True)

@@ -36,7 +36,7 @@ cli.writable("out", args.out)
 paths = [f for folder in args.runs for f in sorted((folder / "students").glob("*/n*/**/metrics.json"))]
 if not paths:
     fail(f"no student runs under {', '.join(f'{r}/students' for r in args.runs)}: give the results folders of finished studies")
-runs = R.collect(paths)
+runs = R.hinton(R.collect(paths))  # the contrasts are between Hinton's rows
 if runs.duplicated(R.KEYS).any():
     fail("the runs share seeds: pool only runs with disjoint seeds (e.g. seeds 0-4 and 5-9)")
 first_T = runs.loc[~runs["baseline"], "T"].min()  # one temperature: the grid's lowest

@@ -39,7 +39,7 @@ Without --allow-missing a missing input stops the script before anything is draw
 
 Example:
     python workflow/scripts/make_figures.py --runs results/students/*/n*/*/*/seed*/metrics.json \
-        results/students/*/n*/baseline/seed*/metrics.json \
+        results/students/*/n*/*/seed*/metrics.json \
         --answers-npz results/answers/mnist-from-mnist/*.npz --out-dir results/figures
 """
 

@@ -24,12 +24,20 @@ experiment (source, phi) and size and T: the per-seed mean over its lambdas agai
 the target's experiments. Every distilled row also gets its minimum detectable effect (MDE: 80% power at
 alpha / m, statsmodels), and each table's note says what "no clear difference" means there.
 
+Bayesian rows (method bayes; docs/study.md, section 12) follow each size's Hinton rows: the arm none (the Bayesian
+baseline), then every (source, arm). Each is compared, paired by seed, with the lambda = 1 baseline of its size (the
+columns of a Hinton row; Holm over the table's Bayesian rows, a family apart from the Hinton rows') and each arm with
+the arm none (bayes_* columns, Holm over the arms) and by [2]'s S, the area between the two test log-likelihood
+curves (S_* columns). The csv columns method (hinton, bayes; empty for the baseline) and arm say which row is which.
+baselines.{csv,md,tex} lists the lambda = 1 baseline and the arm none per target and size; gains-at-lam.* every
+Hinton experiment at the lambda nearest 0.5; verdicts.* the verdict counts per target and comparison.
+
 Without --allow-missing a missing input stops the script before anything is written; with it, a cell
 short of seeds reads "0.8830 +- 0.0021 (3/5 seeds)" and an empty one "missing".
 
 Example:
     python workflow/scripts/make_tables.py --runs results/students/*/n*/*/*/seed*/metrics.json \
-        results/students/*/n*/baseline/seed*/metrics.json --teachers results/teachers/*/seed*.json \
+        results/students/*/n*/*/seed*/metrics.json --teachers results/teachers/*/seed*.json \
         --answers results/answers/*/*.json --out-dir results/tables
 """
 
@@ -43,9 +51,9 @@ from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
-p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}/seed{seed}.json")
+p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}/seed{seed}.json (posterior records beside them are skipped)")
 p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
-p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}, gain-{target}, experiments-{target} and teachers, each .csv, .md and .tex")
+p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}, gain-{target}, experiments-{target}, teachers, baselines, gains-at-lam and verdicts, each .csv, .md and .tex")
 p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
 p.add_argument("--alpha", type=cli.level, default=0.05, help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
 args = p.parse_args()
