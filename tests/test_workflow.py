@@ -107,7 +107,7 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
     # 475 Hinton runs and baselines, each on the whole small part (1000 images, 300 bike rows), and 145 Bayesian runs
     sizes = {t: [config["data"]["sizes"][t]["small"]] for t in targets}
     assert sizes == {"mnist": [1000], "fashion_mnist": [1000], "bike": [300]}
-    assert planned_runs(out) == grid_runs(config, sizes) and len(grid_runs(config, sizes)) == 475 + 13 * 2 * 5 + 3 * 5
+    assert planned_runs(out) == grid_runs(config, sizes) and len(grid_runs(config, sizes)) == 475 + 13 * 3 * 5 + 3 * 5
 
 
 def test_dry_run_of_the_extended_study(tmp_path):
