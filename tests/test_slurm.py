@@ -24,8 +24,9 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 USER_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 OVERLAY = ROOT / "tests" / "slurm" / "profile" / "config.yaml"
 GROUPS = {  # group -> its rules (the group: of workflow/rules/*.smk); prepare_data and the aggregation are localrules
-    "students": {"teacher_answers", "train_students", "train_regression_students", "train_baselines"},
-    "fit": {"train_teachers", "fit_mapping", "make_domain"},
+    "students": {"teacher_answers", "train_students", "train_regression_students", "train_baselines", "train_bayes_students",
+                 "train_bayes_baselines"},
+    "fit": {"train_teachers", "fit_mapping", "make_domain", "laplace_teachers"},
 }
 
 

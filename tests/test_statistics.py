@@ -38,20 +38,33 @@ def test_collect_and_curves_read_every_field_of_every_run(tmp_path):
     paths = [write(tmp_path, "bike", 0, 14000.5, 20.0), write(tmp_path, "bike", 1, None, 21.0),
              write(tmp_path, "bike", 0, 13000.0, None, "bike+noise", "none", 0.5, epochs=((0, 9.0), (2, 7.0), (3, 6.5)))]
     runs = R.collect(paths)
-    assert list(runs.columns) == R.KEYS + ["baseline", "metric", "value", "integral", "has_integral", "path"]
+    assert list(runs.columns) == R.KEYS + ["baseline", "metric", "value", "integral", "has_integral", "loglik_area", "evaluated", "path"]
+    assert runs["evaluated"].tolist() == ["0 5", "0 5", "0 2 3"] and runs["method"].tolist() == ["hinton"] * 3
+    assert runs["loglik_area"].isna().all()  # only a Bayesian run has one
     assert runs["baseline"].tolist() == [True, True, False] and runs["metric"].tolist() == ["mse"] * 3
     assert runs["value"].iloc[0] == 14000.5 and math.isnan(runs["value"].iloc[1]) and runs["value"].iloc[2] == 13000.0  # JSON null: NaN
     assert runs["integral"].iloc[:2].tolist() == [20.0, 21.0] and math.isnan(runs["integral"].iloc[2])
     assert runs["has_integral"].tolist() == [True, True, False] and runs["path"].tolist() == list(map(str, paths))
     assert (runs["source"].iloc[2], runs["phi"].iloc[2], runs["lam"].iloc[2], runs["T"].iloc[2], runs["size"].iloc[2]) == ("bike+noise", "none", 0.5, 1.0, 100)
     curves = R.curves(paths)
-    assert list(curves.columns) == R.KEYS + ["baseline", "metric", "epoch", "value"]
+    assert list(curves.columns) == R.KEYS + ["baseline", "metric", "epoch", "value", "loglik"]
+    assert curves["loglik"].isna().all()  # bike records no log-likelihood and its test loss is an MSE
     assert curves["epoch"].tolist() == [0, 5, 0, 5, 0, 2, 3] and curves["value"].tolist() == [0.1, 0.5, 0.1, 0.5, 9.0, 7.0, 6.5]
     assert curves["baseline"].tolist() == [True] * 4 + [False] * 3 and set(curves["metric"]) == {"mse"}
     with pytest.raises(R.MissingRuns):  # missing files are an error unless asked for
         R.curves(paths + [tmp_path / "bike" / "n100" / "baseline" / "seed9" / "metrics.json"])
     with pytest.raises(R.MissingRuns):
         R.split_missing([tmp_path / "nothing" / "metrics.json"])
+    # a Bayesian run: its arm and method from the path, the area under its log-likelihood curve over the epochs
+    bayes = tmp_path / "mnist" / "n100" / "mnist+noise-bayes" / "full" / "seed2" / "metrics.json"
+    bayes.parent.mkdir(parents=True)
+    bayes.write_text(json.dumps({"metric": "accuracy", "test_metric": 0.9, "epochs": [
+        {"epoch": 0, "accuracy": 0.1, "test_loss": 2.0, "test_loglik": -2.0}, {"epoch": 4, "accuracy": 0.9, "test_loss": 0.5, "test_loglik": -0.5},
+        {"epoch": 5, "accuracy": 0.9, "test_loss": 0.4, "test_loglik": -0.4}]}))
+    got = R.collect([bayes]).iloc[0]
+    assert (got["method"], got["arm"], got["source"], got["baseline"]) == ("bayes", "full", "mnist+noise", False)
+    assert got["loglik_area"] == pytest.approx(4 * (-2.0 - 0.5) / 2 + (-0.5 - 0.4) / 2) and got["evaluated"] == "0 4 5"
+    assert R.curves([bayes])["loglik"].tolist() == [-2.0, -0.5, -0.4]
     bad = write(tmp_path, "mnist", 0, 0.5)
     bad.write_text(json.dumps({"metric": "f1", "test_metric": 0.5, "epochs": []}))
     with pytest.raises(ValueError, match=r"unknown metric 'f1' \(expected one of \['accuracy', 'mse'\]\)"):
