@@ -60,7 +60,7 @@ rule train_bayes_students:
         b=config["bayes"],
         arms=" ".join(BAYES_ARMS),
         seeds=" ".join(map(str, SEEDS)),
-        teacher_seeds=" ".join(str(TEACHER_OF[s]) for s in SEEDS),
+        teacher_seeds=SEED_TEACHERS,
         metrics=lambda wildcards: sweep_pattern(paths.BAYES, wildcards),
     shell:
         "python {params.script} --data {input.data} --small-size {wildcards.size} --posteriors {input.posteriors}"

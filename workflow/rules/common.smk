@@ -62,6 +62,9 @@ TEACHER_OF = {
     for s in SEEDS
 }
 TEACHER_SEEDS = sorted(set(TEACHER_OF.values()))
+SEED_TEACHERS = " ".join(
+    str(TEACHER_OF[s]) for s in SEEDS
+)  # --teacher-seeds of the sweeps, in the order of SEEDS
 TEACHER = paths.TEACHER
 SIZES = {t: small_sizes(config, t) for t in TARGETS}
 
@@ -155,12 +158,13 @@ def posterior_files(ext, **wildcards):
     )
 
 
+def per_seed(pattern, source):
+    """One file of `pattern` per student seed, in the order of SEEDS: of its own teacher (paired) or the shared one."""
+    return [pattern.format(source=source, seed=TEACHER_OF[s]) for s in SEEDS]
+
+
 def seed_posteriors(wildcards):
-    """One posterior per student seed, in the order of SEEDS: its own teacher's (paired) or the shared one."""
-    return [
-        f"{paths.POSTERIOR}.pt".format(source=wildcards.source, seed=TEACHER_OF[s])
-        for s in SEEDS
-    ]
+    return per_seed(f"{paths.POSTERIOR}.pt", wildcards.source)
 
 
 def domain_data(wildcards):

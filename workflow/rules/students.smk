@@ -28,7 +28,7 @@ rule train_students:
         s=config["training"]["student"],
         t2="--t2" if config["t2"] else "",
         grid=lambda wildcards: f"--lams {' '.join(LAMS)} --temperatures {' '.join(temps(wildcards.target))}"
-        f" --seeds {' '.join(map(str, SEEDS))} --teacher-seeds {' '.join(str(TEACHER_OF[s]) for s in SEEDS)}",
+        f" --seeds {' '.join(map(str, SEEDS))} --teacher-seeds {SEED_TEACHERS}",
         metrics=lambda wildcards: sweep_pattern(SWEEP, wildcards),
     shell:
         "python {params.script} --data {input.data} --small-size {wildcards.size} --answers {input.answers} {params.grid} {params.t2}"

@@ -64,10 +64,7 @@ rule teacher_answers:
         phi=config["phi"],
         seeds=" ".join(str(s) for s in SEEDS),
         # one teacher per student seed, in the order of --seeds: its own (paired) or the shared one
-        teachers=lambda wildcards: " ".join(
-            f"{TEACHER}.pt".format(source=wildcards.source, seed=TEACHER_OF[s])
-            for s in SEEDS
-        ),
+        teachers=lambda wildcards: " ".join(per_seed(f"{TEACHER}.pt", wildcards.source)),
     shell:
         "python {params.script} --target-data {input.data} --teacher {params.teachers}"
         " --phi {wildcards.phi} {params.mapping} --sigma {params.phi[noise][sigma]}"
