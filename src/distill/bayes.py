@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -39,13 +38,15 @@ def kl_diag(mq, vq, mp, vp) -> torch.Tensor:
     return 0.5 * (torch.log(vp / vq) + (vq + (mq - mp) ** 2) / vp - 1)
 
 
-def area_between(curve: list[dict], baseline: list[dict], key: str = "test_loglik") -> float:
+def area_between(curve: list[dict], baseline: list[dict]) -> float:
     """[2]'s S: the area between a run's test log-likelihood curve and its baseline's (the none arm of its seed),
-    over epochs by the trapezoid rule; positive when the run's log-likelihood is the higher one."""
-    epochs = [e["epoch"] for e in curve]
-    if epochs != [e["epoch"] for e in baseline]:
+    over epochs by the trapezoid rule; positive when the run's log-likelihood is the higher one. Over the same
+    epochs it is the difference of the two areas under the curves, which the tables take (distill.results.loglik_area)."""
+    from distill.results import loglik_area  # pandas: only where S is computed, not in every training job
+
+    if [e["epoch"] for e in curve] != [e["epoch"] for e in baseline]:
         raise ValueError("the two curves were evaluated at different epochs")
-    return float(np.trapezoid([a[key] - b[key] for a, b in zip(curve, baseline)], epochs))
+    return loglik_area({"epochs": curve}) - loglik_area({"epochs": baseline})
 
 
 def _in_out(p: dict) -> dict:
@@ -160,7 +161,7 @@ def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: i
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # one pass over the stacked tensors
     A, m = len(model.arms), len(x)
     for epoch in range(1, epochs + 1):
-        total = torch.zeros(len(model.arms) * len(model.seeds), device=device)
+        total = torch.zeros(model.n_runs, device=device)
         for idx in batches(m, batch_size, order, device):  # [S, b]
             idx = idx.repeat_interleave(A, 0)  # [M, b]: every arm of a seed on that seed's batch
             out = model(x[idx], model.noise(draws, idx.shape[1], device))

@@ -107,7 +107,7 @@ def _records(paths):
 
 def loglik_area(record) -> float:
     """The area under a Bayesian run's test log-likelihood curve over its evaluated epochs (trapezoid rule);
-    NaN for a run that records none. Two runs of one grid differ in it by [2]'s S (distill.bayes.area_between)."""
+    NaN for a run that records none. Two runs evaluated at the same epochs differ in it by [2]'s S (distill.bayes.area_between)."""
     import numpy as np
 
     epochs = record.get("epochs") or []
@@ -160,7 +160,8 @@ def _baseline(key) -> bool:
 
 
 def hinton(frame: pd.DataFrame) -> pd.DataFrame:
-    """The runs of Hinton's distillation and their lam = 1 baselines (what distill.stats' gains and experiments read)."""
+    """The rows of Hinton's distillation and their lam = 1 baselines, of any frame with a method column (runs, a
+    grid, a target table): what distill.stats' gains and experiments read."""
     return frame[frame["method"] != "bayes"]
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 import pandas as pd
 
 from distill import names, paths
+from distill.results import hinton
 from distill import stats as S
 
 
@@ -393,8 +394,7 @@ def gains_at_table(tables, gains, lam):
     keys = ["size", "source", "phi", "T", "lam"]
     frames = []
     for target in sorted(tables):
-        hinton = tables[target][tables[target]["method"] != "bayes"]
-        verdicts = hinton[[*keys, "p_holm", "verdict"]]
+        verdicts = hinton(tables[target])[[*keys, "p_holm", "verdict"]]
         at = gains[target][gains[target]["lam"] == lam]
         frames.append(at.merge(verdicts, on=keys, how="left", validate="one_to_one"))
     columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "p_holm", "verdict"]
@@ -514,8 +514,8 @@ def build(expected, runs, teachers, answers, alpha):
             raise ValueError(f"runs of target {target} report different metrics: {sorted(metrics)}")
         metric = metrics.pop() if metrics else None
         asked = expected[expected["target"] == target]
-        bayes, got = got[got["method"] == "bayes"], got[got["method"] != "bayes"]
-        table, shown, m = target_table(target, asked[asked["method"] != "bayes"], got, metric, alpha)
+        bayes, got = got[got["method"] == "bayes"], hinton(got)
+        table, shown, m = target_table(target, hinton(asked), got, metric, alpha)
         note = note_runs(m, alpha) + note_detectable(table, m, metric, alpha)
         if (asked["method"] == "bayes").any():
             rows, bayes_shown, m_plain, m_none = bayes_rows(target, asked[asked["method"] == "bayes"], bayes, got, metric, alpha)
