@@ -4,7 +4,8 @@ on this machine, one after the other; prints both wall times and their ratio, wr
 Both start from the same prepared datasets (prepared once, untimed) and train the same teachers (one per
 seed and source domain: a stack per domain in the study, one after another in the loop),
 teacher answers and 65 student runs with the same hyperparameters and evaluation cadence:
-  - the study: `snakemake --cores all --until train_students train_regression_students train_baselines` (sweeps, one thread a job);
+  - the study: `snakemake --cores all --until train_students train_regression_students train_baselines` (sweeps, one
+  thread a job);
   - the loop: bench/one_process_loop.py (one process, one run after another, torch's default threads),
     and the same loop on one thread (often faster for such small models), for reference.
 It also checks that both give the same students: the largest difference of a run's test metric, for the
@@ -26,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--config", type=Path, default=BENCH / "config.yaml", help="the bench grid (default bench/config.yaml)")
-p.add_argument("--workdir", type=Path, default=BENCH / "work", help="scratch folder, remade each time (default bench/work)")
+p.add_argument("--workdir", type=Path, default=BENCH / "work",
+               help="scratch folder, remade each time (default bench/work)")
 p.add_argument("--out", type=Path, default=BENCH / "results.md", help="the report (default bench/results.md)")
 args = p.parse_args()
 
@@ -50,16 +52,21 @@ def timed(name, cmd, log):
 shutil.rmtree(args.workdir, ignore_errors=True)
 study, loop = args.workdir / "study", args.workdir / "loop"
 study.mkdir(parents=True)
-timed("prepare the datasets (untimed in the comparison)", [*snakemake, "--cores", "all", "--directory", study, "--until", "prepare_data"],
+timed("prepare the datasets (untimed in the comparison)",
+      [*snakemake, "--cores", "all", "--directory", study, "--until", "prepare_data"],
       args.workdir / "prepare.log")
 data = study / "results" / "data"
 shutil.copytree(data, loop / "data")
-study_s = timed("study", [*snakemake, "--cores", "all", "--directory", study, "--until", "train_students", "train_regression_students", "train_baselines"],
+study_s = timed("study", [*snakemake, "--cores", "all", "--directory", study, "--until", "train_students",
+                          "train_regression_students", "train_baselines"],
                 args.workdir / "study.log")
-loop_s = timed("one-process loop", [sys.executable, BENCH / "one_process_loop.py", "--config", args.config, "--data-dir", loop / "data",
+loop_s = timed("one-process loop", [sys.executable, BENCH / "one_process_loop.py", "--config", args.config,
+                                    "--data-dir", loop / "data",
                                     "--workdir", loop], args.workdir / "loop.log")
-loop1_s = timed("one-process loop, 1 thread", [sys.executable, BENCH / "one_process_loop.py", "--config", args.config, "--data-dir",
-                                               loop / "data", "--workdir", args.workdir / "loop1", "--threads", "1"], args.workdir / "loop1.log")
+loop1_s = timed("one-process loop, 1 thread", [sys.executable, BENCH / "one_process_loop.py", "--config", args.config,
+                                               "--data-dir",
+                                               loop / "data", "--workdir", args.workdir / "loop1", "--threads", "1"],
+                args.workdir / "loop1.log")
 
 runs = sorted((study / "results" / "students").glob("**/metrics.json"))
 looped = [loop / r.relative_to(study) for r in runs]
@@ -75,11 +82,13 @@ import torch  # noqa: E402  (versions only)
 import numpy  # noqa: E402
 import snakemake as snakemake_module  # noqa: E402
 
-cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")), platform.processor())
 ratio = study_s / loop_s
 text = f"""# Bench: the study against a one-process loop
 
-`make bench` ({time.strftime('%Y-%m-%d %H:%M')}), grid `{args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config}`: \
+`make bench` ({time.strftime('%Y-%m-%d %H:%M')}), grid \
+`{args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config}`: \
 {len(runs)} student runs and {len(teachers)} teachers, with their teacher answers, from the same prepared data.
 
 | | wall (s) |

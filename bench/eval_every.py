@@ -25,19 +25,23 @@ ROOT = Path(__file__).resolve().parents[1]
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz)")
 p.add_argument("--answers", required=True, type=Path, help="teacher answers for it (.npz)")
-p.add_argument("--cadences", type=int, nargs="+", default=[1, 2, 5, 10, 20], help="--eval-every values to try (default 1 2 5 10 20)")
+p.add_argument("--cadences", type=int, nargs="+", default=[1, 2, 5, 10, 20],
+               help="--eval-every values to try (default 1 2 5 10 20)")
 p.add_argument("--lams", default="0 0.25 0.5 0.75", help="the sweep's lams (default the study's)")
 p.add_argument("--seeds", default="0 1 2 3 4", help="the sweep's seeds (default the study's)")
 p.add_argument("--epochs", type=int, default=100, help="student epochs (default 100)")
-p.add_argument("--out", type=Path, default=ROOT / "bench" / "eval_every.md", help="the table (default bench/eval_every.md)")
+p.add_argument("--out", type=Path, default=ROOT / "bench" / "eval_every.md",
+               help="the table (default bench/eval_every.md)")
 args = p.parse_args()
 
 rows, reference = [], None
 with tempfile.TemporaryDirectory() as tmp:
     for k in args.cadences:
         folder = Path(tmp) / f"every{k}"
-        cmd = [sys.executable, str(ROOT / "workflow" / "scripts" / "train_student.py"), "--data", str(args.data), "--answers", str(args.answers),
-               "--lams", *args.lams.split(), "--seeds", *args.seeds.split(), "--epochs", str(args.epochs), "--eval-every", str(k),
+        cmd = [sys.executable, str(ROOT / "workflow" / "scripts" / "train_student.py"), "--data", str(args.data),
+               "--answers", str(args.answers),
+               "--lams", *args.lams.split(), "--seeds", *args.seeds.split(), "--epochs", str(args.epochs),
+               "--eval-every", str(k),
                "--threads", "1", "--metrics", str(folder / "lam{lam}-seed{seed}.json")]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
@@ -47,16 +51,19 @@ with tempfile.TemporaryDirectory() as tmp:
         final = np.array([r["test_metric"] for r in runs.values()])
         reference = reference or (seconds, integral, final)
         rel = np.abs(integral - reference[1]) / reference[1]
-        rows.append(f"| {k} | {len(runs[next(iter(runs))]['epochs'])} | {seconds:.1f} | {seconds / reference[0]:.2f} | {integral.mean():.2f} "
-                    f"| {100 * rel.mean():.2f} % | {100 * rel.max():.2f} % | {np.abs(final - reference[2]).max():.4f} |")
+        rows.append(f"| {k} | {len(runs[next(iter(runs))]['epochs'])} | {seconds:.1f} | {seconds / reference[0]:.2f} | "
+                    f"{integral.mean():.2f} | {100 * rel.mean():.2f} % | {100 * rel.max():.2f} % | "
+                    f"{np.abs(final - reference[2]).max():.4f} |")
         print(rows[-1], flush=True)
 
 text = f"""# Evaluation cadence of the students
 
-One sweep of {len(runs)} runs (lams {args.lams}, seeds {args.seeds}, {args.epochs} epochs, 1 thread) on `{args.data.name}`, once per cadence.
+One sweep of {len(runs)} runs (lams {args.lams}, seeds {args.seeds}, {args.epochs} epochs, 1 thread) on \
+`{args.data.name}`, once per cadence.
 The integral criterion is compared run by run with evaluating every epoch.
 
-| eval every | points on the curve | wall (s) | time vs every epoch | mean integral | mean change | largest change | largest change of the final metric |
+| eval every | points on the curve | wall (s) | time vs every epoch | mean integral | mean change | largest change \
+| largest change of the final metric |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 """ + "\n".join(rows) + "\n"
 args.out.write_text(text)

@@ -24,10 +24,12 @@ from distill.config import coerce, small_sizes, temperatures  # noqa: E402
 from distill.io import fmt  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-p.add_argument("--config", required=True, type=Path, help="grid laid over config.yaml, as Snakemake lays a --configfile")
+p.add_argument("--config", required=True, type=Path,
+               help="grid laid over config.yaml, as Snakemake lays a --configfile")
 p.add_argument("--data-dir", required=True, type=Path, help="folder with the prepared {dataset}.npz")
 p.add_argument("--workdir", required=True, type=Path, help="results/ goes here")
-p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (default 0: torch's choice, as in a notebook)")
+p.add_argument("--threads", type=int, default=0,
+               help="CPU threads for torch (default 0: torch's choice, as in a notebook)")
 args = p.parse_args()
 
 config = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -36,7 +38,8 @@ for key, value in coerce(yaml.safe_load(args.config.read_text())).items():
 results = args.workdir / "results"
 t, s, phi_cfg = config["training"]["teacher"], config["training"]["student"], config["phi"]
 seeds = [str(x) for x in config["seeds"]]
-teacher_of = {s: (s if config["teachers"] == "paired" else str(t["seed"])) for s in seeds}  # as the study's config teachers says
+# as the study's config teachers says
+teacher_of = {s: (s if config["teachers"] == "paired" else str(t["seed"])) for s in seeds}
 teacher_seeds = sorted(set(teacher_of.values()), key=int)
 
 
@@ -54,11 +57,14 @@ for source in dict.fromkeys(source for _, source, _ in experiments):
         if psi == "vae":
             raise SystemExit("the one-process loop covers noise and conv domains (no fitted VAEs)")
         domain = results / "domains" / f"{source}.npz"
-        run("make_domain.py", "--data", args.data_dir / f"{dataset}.npz", "--psi", psi, "--sigma", phi_cfg["noise"]["sigma"],
-            "--kernel-size", phi_cfg["conv"]["kernel_size"], "--blur-sigma", phi_cfg["conv"]["sigma"], "--seed", t["seed"], "--out", domain)
+        run("make_domain.py", "--data", args.data_dir / f"{dataset}.npz", "--psi", psi, "--sigma",
+            phi_cfg["noise"]["sigma"],
+            "--kernel-size", phi_cfg["conv"]["kernel_size"], "--blur-sigma", phi_cfg["conv"]["sigma"], "--seed",
+            t["seed"], "--out", domain)
     for seed in teacher_seeds:  # one teacher after another, each a stack of one
         run("train_teacher.py", "--data", domain, "--out", results / "teachers" / source / f"seed{seed}.pt",
-            "--metrics", results / "teachers" / source / f"seed{seed}.json", "--epochs", t["epochs"], "--batch-size", t["batch_size"],
+            "--metrics", results / "teachers" / source / f"seed{seed}.json", "--epochs", t["epochs"], "--batch-size",
+            t["batch_size"],
             "--lr", t["lr"], "--seed", seed)
 for target, source, phi in experiments:
     if phi == "vae":
@@ -67,16 +73,24 @@ for target, source, phi in experiments:
     run("teacher_answers.py", "--target-data", args.data_dir / f"{target}.npz",
         "--teacher", *[results / "teachers" / source / f"seed{teacher_of[s]}.pt" for s in seeds],
         "--phi", phi, "--sigma", phi_cfg["noise"]["sigma"], "--kernel-size", phi_cfg["conv"]["kernel_size"],
-        "--blur-sigma", phi_cfg["conv"]["sigma"], "--seeds", *seeds, "--out", f"{answers}.npz", "--metrics", f"{answers}.json")
+        "--blur-sigma", phi_cfg["conv"]["sigma"], "--seeds", *seeds, "--out", f"{answers}.npz", "--metrics",
+        f"{answers}.json")
 students = [("baseline", target, size, None, lam, None, seed) for target in sorted({t for t, _, _ in experiments})
             for size in small_sizes(config, target) for lam in [1] for seed in seeds]
-students += [(f"{source}-{phi}", target, size, f"{target}-from-{source}/{phi}.npz", lam, T, seed) for target, source, phi in experiments
-             for size in small_sizes(config, target) for lam in config["lams"] for T in temperatures(config, target) for seed in seeds]
+students += [(f"{source}-{phi}", target, size, f"{target}-from-{source}/{phi}.npz", lam, T, seed)
+             for target, source, phi in experiments
+             for size in small_sizes(config, target) for lam in config["lams"] for T in temperatures(config, target)
+             for seed in seeds]
 for i, (row, target, size, answers, lam, T, seed) in enumerate(students, 1):
-    folder = results / "students" / target / f"n{size}" / row / ("" if answers is None else f"lam{fmt(lam)}-T{fmt(T)}") / f"seed{seed}"
-    extra = [] if answers is None else ["--answers", results / "answers" / answers, "--temperature", T, "--teacher-seeds", teacher_of[seed]] + (
+    folder = (results / "students" / target / f"n{size}" / row
+              / ("" if answers is None else f"lam{fmt(lam)}-T{fmt(T)}") / f"seed{seed}")
+    extra = [] if answers is None else ["--answers", results / "answers" / answers, "--temperature", T,
+                                        "--teacher-seeds", teacher_of[seed]] + (
         ["--t2"] if config["t2"] else [])
-    run("train_student.py", "--data", args.data_dir / f"{target}.npz", "--small-size", size, "--lam", lam, "--seed", seed, *extra, "--epochs", s["epochs"],
-        "--batch-size", s["batch_size"], "--lr", s["lr"], "--eval-every", s["eval_every"], "--metrics", folder / "metrics.json")
+    run("train_student.py", "--data", args.data_dir / f"{target}.npz", "--small-size", size, "--lam", lam, "--seed",
+        seed, *extra, "--epochs", s["epochs"],
+        "--batch-size", s["batch_size"], "--lr", s["lr"], "--eval-every", s["eval_every"], "--metrics",
+        folder / "metrics.json")
     print(f"[loop] student {i}/{len(students)} done, {time.perf_counter() - start:.0f} s", flush=True)
-print(f"[loop] {len(students)} students and {len(set(s for _, s, _ in experiments)) * len(teacher_seeds)} teachers in {time.perf_counter() - start:.1f} s")
+print(f"[loop] {len(students)} students and {len(set(s for _, s, _ in experiments)) * len(teacher_seeds)} teachers in "
+      f"{time.perf_counter() - start:.1f} s")

@@ -55,15 +55,21 @@ def time_steps(forward, params, fused):
 alone = [models.teacher(784, 10) for _ in range(S)]
 per_alone = {k: 0.0 for k in ("forward", "backward", "adam")}
 for k, teacher in enumerate(alone):
-    for name, t in time_steps(lambda: F.cross_entropy(teacher(x[k]), y[k]), list(teacher.parameters()), fused=False).items():
+    for name, t in time_steps(lambda: F.cross_entropy(teacher(x[k]), y[k]), list(teacher.parameters()),
+                              fused=False).items():
         per_alone[name] += t / S
 stack = models.Teachers(784, 10, seeds=list(range(S)))
-per_stack = {name: t / S for name, t in time_steps(lambda: F.cross_entropy(stack(x).transpose(1, 2), y, reduction="none").mean(1).sum(),
+per_stack = {name: t / S for name, t in time_steps(lambda: F.cross_entropy(
+    stack(x).transpose(1, 2), y, reduction="none").mean(1).sum(),
                                                    list(stack.parameters()), fused=True).items()}
 
-cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
-print(f"one teacher step (batch {B}), ms per teacher, median of {args.steps}, {args.threads} thread(s), {cpu}, torch {torch.__version__}")
+cpu = next(
+    (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+     if line.startswith("model name")), "?")
+print(f"one teacher step (batch {B}), ms per teacher, median of {args.steps}, {args.threads} thread(s), {cpu}, torch "
+      f"{torch.__version__}")
 print(f"{'':>24} {'forward':>8} {'backward':>9} {'adam':>6} {'total':>7}")
 for name, t in [("alone (nn.Sequential)", per_alone), (f"stack of {S} (Teachers)", per_stack)]:
-    print(f"{name:>24} {1e3 * t['forward']:8.2f} {1e3 * t['backward']:9.2f} {1e3 * t['adam']:6.2f} {1e3 * sum(t.values()):7.2f}")
+    print(f"{name:>24} {1e3 * t['forward']:8.2f} {1e3 * t['backward']:9.2f} {1e3 * t['adam']:6.2f} "
+          f"{1e3 * sum(t.values()):7.2f}")
 print(f"speed-up of the stack: {sum(per_alone.values()) / sum(per_stack.values()):.2f}x")

@@ -13,7 +13,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs 2 workers on 2 cores: one compute thread each (torch, BLAS)
+# `make test` runs 2 workers on 2 cores: one compute thread each (torch, BLAS)
+if os.environ.get("PYTEST_XDIST_WORKER"):
     for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(_name, "1")
 
@@ -63,7 +64,9 @@ def pytest_collection_modifyitems(config, items):
         names = []
         for name, defs in (info.name2fixturedefs.items() if info else ()):
             d = defs[-1]
-            if d.scope in ("module", "session") and name not in CHEAP_FIXTURES and tests_dir in Path(d.func.__code__.co_filename).parents:
+            if d.scope in ("module",
+                           "session") and name not in CHEAP_FIXTURES and tests_dir in Path(
+                               d.func.__code__.co_filename).parents:
                 names.append(name)
         costly[item] = names
         for other in names:
@@ -177,7 +180,8 @@ def run_script():
         cmd = [sys.executable, str(SCRIPTS / script), *map(str, args)]
         result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"{script} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+            raise AssertionError(f"{script} exited "
+                                 f"{result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
         return result
 
     return run
@@ -185,7 +189,8 @@ def run_script():
 
 def kill_after_checkpoint(script: str, args: list, ckpt: Path, timeout: float = 60) -> None:
     """Start a step script, SIGKILL it as soon as its checkpoint ``ckpt`` exists (it must not end first)."""
-    proc = subprocess.Popen([sys.executable, str(SCRIPTS / script), *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / script), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + timeout
         while not ckpt.exists():

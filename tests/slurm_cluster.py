@@ -29,7 +29,8 @@ def why_no_cluster() -> str | None:
         return "needs root (the cluster script installs packages and starts slurmctld, slurmd and munged)"
     missing = [tool for tool in ("apt-get", "dpkg-query") if shutil.which(tool) is None]
     if missing:
-        return f"needs Debian/Ubuntu: {', '.join(missing)} not found (the cluster script installs slurm-wlm and munge with apt)"
+        return (f"needs Debian/Ubuntu: {', '.join(missing)} not found (the cluster script installs slurm-wlm and munge "
+                f"with apt)")
     return None
 
 

@@ -33,7 +33,8 @@ def submissions(workdir: Path, *args: str, timeout: int = 120) -> dict:
     r = subprocess.run([sys.executable, __file__, str(workdir), *args], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
-        raise AssertionError(f"slurm_dag.py {workdir} {' '.join(args)} exited {r.returncode}\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}")
+        raise AssertionError(f"slurm_dag.py {workdir} {' '.join(args)} exited "
+                             f"{r.returncode}\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -46,12 +47,14 @@ def main(workdir: str, *argv: str) -> dict:
 
     _, args = parse_args(["--snakefile", str(ROOT / "Snakefile"), "--directory", workdir, *argv])
     if args.executor != "slurm":
-        raise SystemExit(f"error: these arguments select executor {args.executor!r}, not slurm (give --profile profiles/slurm)")
+        raise SystemExit(f"error: these arguments select executor {args.executor!r}, not slurm (give --profile "
+                         f"profiles/slurm)")
     slurm = ExecutorPluginRegistry().get_plugin("slurm")
     with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(cores=args.cores, nodes=args.jobs, local_cores=args.local_cores),
-            config_settings=ConfigSettings(config=parse_config(args.config), configfiles=args.configfile, config_args=args.config),
+            config_settings=ConfigSettings(config=parse_config(args.config), configfiles=args.configfile,
+                                           config_args=args.config),
             snakefile=Path(args.snakefile),
             workdir=Path(args.directory),
         )

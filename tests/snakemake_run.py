@@ -17,10 +17,12 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 def snakemake(*args: str, workdir: Path, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
     """`snakemake --snakefile ROOT/Snakefile --directory workdir ARGS`, the venv's python first on PATH."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    cmd = ["timeout", "-s", "KILL", str(timeout), SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    cmd = ["timeout", "-s", "KILL", str(timeout), SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory",
+           str(workdir), *args]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if check and r.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} exited {r.returncode}\n--- stdout\n{r.stdout[-6000:]}\n--- stderr\n{r.stderr[-6000:]}")
+        raise AssertionError(f"snakemake {' '.join(args)} exited {r.returncode}\n--- stdout\n{r.stdout[-6000:]}\n--- "
+                             f"stderr\n{r.stderr[-6000:]}")
     return r
 
 

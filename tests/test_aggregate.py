@@ -52,9 +52,11 @@ def write_run(path, target, value, seed, lam, T):
     metric = METRIC[target]
     step = -0.05 if metric == "accuracy" else 2000.0  # earlier epochs are worse
     epochs = [{"epoch": e, metric: value + step * (3 - e), "train_loss": 1.0 / e} for e in (1, 2, 3)]
-    write_json(path, {"step": "student", "metric": metric, "test_metric": value, "epochs": epochs, "dataset": target, "n_weights": 50816,
+    write_json(path, {"step": "student", "metric": metric, "test_metric": value, "epochs": epochs, "dataset": target,
+                      "n_weights": 50816,
                       "integral": integral_of(target, value),
-                      "config": {"seed": seed, "lam": lam, "temperature": T}, "device": "cpu", "versions": {}, "wall_seconds": 1.0 + seed})
+                      "config": {"seed": seed, "lam": lam, "temperature": T}, "device": "cpu", "versions": {},
+                      "wall_seconds": 1.0 + seed})
 
 
 @pytest.fixture
@@ -70,39 +72,47 @@ def study(tmp_path):
             runs.append(run_path(tmp_path, target, source, phi, lam, T, seed))
             write_run(runs[-1], target, v + d, seed, lam, T)
     teachers = []
-    for source, metric, value in [("mnist", "accuracy", 0.97), ("fashion_mnist", "accuracy", 0.88), ("bike", "mse", 9000.0)]:
+    for source, metric, value in [("mnist", "accuracy", 0.97), ("fashion_mnist", "accuracy", 0.88),
+                                  ("bike", "mse", 9000.0)]:
         for seed in SEEDS:  # one teacher per seed; mnist's differ by seed, the others are equal
             teachers.append(tmp_path / "results" / "teachers" / source / f"seed{seed}.json")
             v = value + (0.002 * (seed - 2) if source == "mnist" else 0)
-            write_json(teachers[-1], {"step": "teacher", "metric": metric, "test_metric": v, "dataset": source, "seed": seed, "epochs": []})
+            write_json(teachers[-1], {"step": "teacher", "metric": metric, "test_metric": v, "dataset": source,
+                                      "seed": seed, "epochs": []})
     answers, npz = [], []
     rng = np.random.default_rng(0)
     for target, source, phi in sorted({k[:3] for k in SHIFT}):
         per_seed = {str(s): (0.9 - 0.01 * s if target == "mnist" else 9500.0) for s in SEEDS}
         answers.append(tmp_path / "results" / "answers" / f"{target}-from-{source}" / f"{phi}.json")
-        write_json(answers[-1], {"step": "answers", "metric": METRIC[target], "target": target, "test_metric": float(np.mean(list(per_seed.values()))),
+        write_json(answers[-1], {"step": "answers", "metric": METRIC[target], "target": target,
+                                 "test_metric": float(np.mean(list(per_seed.values()))),
                                  "test_metric_per_seed": per_seed})
         npz.append(answers[-1].with_suffix(".npz"))
         arrays = {"small_seed0": rng.random((3, 10), dtype=np.float32)}
         if target == "mnist":
-            arrays |= {"examples_x": rng.random((8, 784), dtype=np.float32), "examples_phi": rng.random((8, 784), dtype=np.float32)}
+            arrays |= {"examples_x": rng.random((8, 784), dtype=np.float32),
+                       "examples_phi": rng.random((8, 784), dtype=np.float32)}
         np.savez(npz[-1], **arrays)
     return {"root": tmp_path, "runs": runs, "teachers": teachers, "answers": answers, "npz": npz}
 
 
 def tables(run_script, study, out, *extra):
-    return run_script("make_tables.py", "--runs", *study["runs"], "--teachers", *study["teachers"], "--answers", *study["answers"],
+    return run_script("make_tables.py", "--runs", *study["runs"], "--teachers", *study["teachers"], "--answers",
+                      *study["answers"],
                       "--out-dir", out, *extra, timeout=60)
 
 
 def test_parse_paths():
     assert R.parse("results/students/mnist/n1000/baseline/seed3/metrics.json") == {
-        "target": "mnist", "size": 1000, "source": None, "phi": None, "lam": 1.0, "T": pytest.approx(math.nan, nan_ok=True), "method": "hinton", "arm": None, "seed": 3}
+        "target": "mnist", "size": 1000, "source": None, "phi": None, "lam": 1.0,
+        "T": pytest.approx(math.nan, nan_ok=True), "method": "hinton", "arm": None, "seed": 3}
     key = R.parse("/abs/x/results/students/fashion_mnist/n250/bike_uci-vae/lam0.25-T2.5/seed12/metrics.json")
-    assert key == {"target": "fashion_mnist", "size": 250, "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5, "method": "hinton", "arm": None, "seed": 12}
+    assert key == {"target": "fashion_mnist", "size": 250, "source": "bike_uci", "phi": "vae", "lam": 0.25, "T": 2.5,
+                   "method": "hinton", "arm": None, "seed": 12}
     # a transformed source domain: the source carries a '+', the one '-' splits source and phi
     key = R.parse("results/students/mnist/n100/mnist+noise-noise/lam0.5-T1/seed0/metrics.json")
-    assert key == {"target": "mnist", "size": 100, "source": "mnist+noise", "phi": "noise", "lam": 0.5, "T": 1.0, "method": "hinton", "arm": None, "seed": 0}
+    assert key == {"target": "mnist", "size": 100, "source": "mnist+noise", "phi": "noise", "lam": 0.5, "T": 1.0,
+                   "method": "hinton", "arm": None, "seed": 0}
     assert R.parse("results/students/bike/n300/bike+vae-none/lam0-T1/seed4/metrics.json")["source"] == "bike+vae"
     with pytest.raises(ValueError):  # two '-': ambiguous, never a silent wrong split
         R.parse("results/students/mnist/n1000/mnist-x-noise/lam0.5-T1/seed0/metrics.json")
@@ -114,7 +124,8 @@ def test_parse_paths():
 
 def test_collect_and_missing(study):
     runs = R.collect(study["runs"])
-    assert len(runs) == len(study["runs"]) and set(runs.columns) >= {"target", "source", "phi", "lam", "T", "seed", "metric", "value"}
+    assert (len(runs) == len(study["runs"])
+            and set(runs.columns) >= {"target", "source", "phi", "lam", "T", "seed", "metric", "value"})
     curves = R.curves(study["runs"][:2])
     assert list(curves["epoch"]) == [1, 2, 3, 1, 2, 3]
     gone = study["runs"][:2]
@@ -135,19 +146,23 @@ def test_table_values(run_script, study, tmp_path):
     assert mnist.loc[0, "verdict"] == "baseline" and pd.isna(mnist.loc[0, "source"]) and mnist.loc[0, "lam"] == 1
     # rows: baseline, then by source, phi (none, noise, conv, vae), T, lam
     assert list(zip(mnist["source"].fillna("—"), mnist["phi"].fillna("—"), mnist["lam"])) == [
-        ("—", "—", 1.0), ("fashion_mnist", "vae", 0.5), ("mnist", "none", 0.0), ("mnist", "none", 0.5), ("mnist", "noise", 0.25)]
+        ("—", "—", 1.0), ("fashion_mnist", "vae", 0.5), ("mnist", "none", 0.0), ("mnist", "none", 0.5),
+        ("mnist", "noise", 0.25)]
     base = np.array(BASE["mnist"])
     assert mnist.loc[0, "mean"] == pytest.approx(base.mean()) and mnist.loc[0, "sd"] == pytest.approx(base.std(ddof=1))
     row = mnist[(mnist["phi"] == "none") & (mnist["lam"] == 0.5)].iloc[0]
     values = base + SHIFT[("mnist", "mnist", "none", 0.5, 1.0)]
-    assert row["n"] == 5 and row["mean"] == pytest.approx(values.mean()) and row["sd"] == pytest.approx(values.std(ddof=1))
-    assert row["diff_mean"] == pytest.approx((values - base).mean()) and row["diff_sd"] == pytest.approx((values - base).std(ddof=1))
+    assert (row["n"] == 5 and row["mean"] == pytest.approx(values.mean())
+            and row["sd"] == pytest.approx(values.std(ddof=1)))
+    assert (row["diff_mean"] == pytest.approx((values - base).mean())
+            and row["diff_sd"] == pytest.approx((values - base).std(ddof=1)))
     assert row["p_ttest"] == pytest.approx(stats.ttest_rel(values, base).pvalue, rel=1e-8)
     assert row["p_wilcoxon"] == pytest.approx(stats.wilcoxon(values, base).pvalue) == pytest.approx(0.0625)
     assert row["verdict"] == "better" and row["value_text"] == f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
     integrals = np.array([integral_of("mnist", x) for x in values])
     base_integrals = np.array([integral_of("mnist", x) for x in base])
-    assert row["integral_mean"] == pytest.approx(integrals.mean()) and row["integral_sd"] == pytest.approx(integrals.std(ddof=1))
+    assert (row["integral_mean"] == pytest.approx(integrals.mean())
+            and row["integral_sd"] == pytest.approx(integrals.std(ddof=1)))
     assert row["integral_diff_mean"] == pytest.approx((integrals - base_integrals).mean())
     assert row["integral_p_ttest"] == pytest.approx(stats.ttest_rel(integrals, base_integrals).pvalue, rel=1e-6)
     assert row["integral_text"] == f"{integrals.mean():.2f} ± {integrals.std(ddof=1):.2f}"
@@ -157,7 +172,8 @@ def test_table_values(run_script, study, tmp_path):
     assert bike.loc["none", "diff_mean"] < 0 and bike.loc["none", "verdict"] == "better"  # MSE decrease is a gain
     assert bike.loc["noise", "verdict"] == "worse"
     mse = np.array(BASE["bike"]) + SHIFT[("bike", "bike", "none", 0.5, 1.0)]
-    assert bike.loc["none", "value_text"] == f"{mse.mean():.1f} ± {mse.std(ddof=1):.1f}" and bike.loc["none", "diff_text"] == "-300.0 ± 15.8"
+    assert (bike.loc["none", "value_text"] == f"{mse.mean():.1f} ± {mse.std(ddof=1):.1f}"
+            and bike.loc["none", "diff_text"] == "-300.0 ± 15.8")
     md = (out / "mnist.md").read_text()
     assert "accuracy (↑)" in md and "MSE (↓)" in (out / "bike.md").read_text()
     lines = [line for line in md.splitlines() if line.startswith("| mnist")]
@@ -169,11 +185,14 @@ def test_table_values(run_script, study, tmp_path):
     teachers = pd.read_csv(out / "teachers.csv")
     own = teachers[teachers["phi"].isna()].set_index("source")
     mnist_teachers = [0.97 + 0.002 * (s - 2) for s in SEEDS]
-    assert own.loc["mnist", "mean"] == pytest.approx(0.97) and own.loc["mnist", "n"] == 5 and own.loc["bike", "metric"] == "mse"
-    assert own.loc["mnist", "sd"] == pytest.approx(np.std(mnist_teachers, ddof=1)) and pd.isna(own.loc["bike", "sd"])  # over the teacher seeds
+    assert (own.loc["mnist", "mean"] == pytest.approx(0.97) and own.loc["mnist", "n"] == 5
+            and own.loc["bike", "metric"] == "mse")
+    # over the teacher seeds
+    assert own.loc["mnist", "sd"] == pytest.approx(np.std(mnist_teachers, ddof=1)) and pd.isna(own.loc["bike", "sd"])
     through = teachers[(teachers["phi"] == "none") & (teachers["test_set"] == "mnist")].iloc[0]
     per_seed = [0.9 - 0.01 * s for s in SEEDS]
-    assert through["n"] == 5 and through["mean"] == pytest.approx(np.mean(per_seed)) and through["sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert (through["n"] == 5 and through["mean"] == pytest.approx(np.mean(per_seed))
+            and through["sd"] == pytest.approx(np.std(per_seed, ddof=1)))
     bike_through = teachers[teachers["test_set"] == "bike"].dropna(subset=["phi"]).iloc[0]
     assert bike_through["value_text"] == "9500.0" and pd.isna(bike_through["sd"])  # identical seeds: no ± part
 
@@ -182,7 +201,8 @@ def test_tables_are_deterministic(run_script, study, tmp_path):
     for out in ("a", "b"):
         assert tables(run_script, study, tmp_path / out).returncode == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist", "experiments-bike", "teachers",
+    assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist",
+                                                "experiments-bike", "teachers",
                                                 "baselines", "gains-at-lam", "verdicts") for e in ("csv", "md", "tex"))
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
@@ -198,14 +218,18 @@ def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path
     assert list(baselines["target"]) == ["bike", "mnist"]
     for b in baselines.itertuples():
         row = per_target[b.target][per_target[b.target]["source"].isna()].iloc[0]
-        assert (b.size, b.n, b.mean, b.sd, b.value_text) == (row["size"], row["n"], row["mean"], row["sd"], row["value_text"])
-        assert b.mean == pytest.approx(np.mean(BASE[b.target])) and b.sd == pytest.approx(np.std(BASE[b.target], ddof=1))
+        assert ((b.size, b.n, b.mean, b.sd, b.value_text)
+                == (row["size"], row["n"], row["mean"], row["sd"], row["value_text"]))
+        assert (b.mean == pytest.approx(np.mean(BASE[b.target]))
+                and b.sd == pytest.approx(np.std(BASE[b.target], ddof=1)))
     md = (out / "baselines.md").read_text()
-    assert f"{np.mean(BASE['bike']):.1f} ± {np.std(BASE['bike'], ddof=1):.1f}" in md and "MSE (↓)" in md and "accuracy (↑)" in md
+    assert (f"{np.mean(BASE['bike']):.1f} ± {np.std(BASE['bike'], ddof=1):.1f}" in md and "MSE (↓)" in md
+            and "accuracy (↑)" in md)
 
     # the fixture's lams are 0, 0.25 and 0.5: the one closest to 0.5 is 0.5
     at = pd.read_csv(out / "gains-at-lam.csv")
-    assert set(at["lam"]) == {0.5} and "λ = 0.5, the grid's λ closest to 0.5 (of 0, 0.25, 0.5)" in (out / "gains-at-lam.md").read_text()
+    assert (set(at["lam"]) == {0.5}
+            and "λ = 0.5, the grid's λ closest to 0.5 (of 0, 0.25, 0.5)" in (out / "gains-at-lam.md").read_text())
     keys = ["size", "source", "phi", "T", "lam"]
     for target, table in per_target.items():
         gains = pd.read_csv(out / f"gain-{target}.csv")
@@ -242,7 +266,8 @@ def test_compare_studies_reads_the_tables_of_older_code(run_script, study, tmp_p
         if f.stem in ("bike", "mnist"):
             assert head.startswith("student,size,source,phi,")
             head = head.replace("student,size,source,", "student,small_size,teacher,", 1)
-        (old / f.name).write_text(re.sub(r"(^|,)((?:diff_|integral_|integral_diff_|baseline_)?)sd(?=,|$)", r"\1\2std", head) + "\n" + rest)
+        (old / f.name).write_text(
+            re.sub(r"(^|,)((?:diff_|integral_|integral_diff_|baseline_)?)sd(?=,|$)", r"\1\2std", head) + "\n" + rest)
     assert "diff_std" in (old / "experiments-mnist.csv").read_text() and ",std," in (old / "mnist.csv").read_text()
     done = run_script("compare_studies.py", "--a", new, "--b", old, "--out", tmp_path / "cmp", timeout=60)
     assert done.returncode == 0, done.stderr
@@ -292,9 +317,11 @@ def test_allow_missing_marks_cells(run_script, study, tmp_path):
 
 def test_figures(run_script, study, tmp_path):
     out = tmp_path / "figures"
-    result = run_script("make_figures.py", "--runs", *study["runs"], "--answers-npz", *study["npz"], "--out-dir", out, timeout=120)
+    result = run_script("make_figures.py", "--runs", *study["runs"], "--answers-npz", *study["npz"], "--out-dir", out,
+                        timeout=120)
     assert result.returncode == 0, result.stderr
-    for stem in ("lambda-mnist", "lambda-bike", "domains-mnist", "domains-bike", "curves-mnist", "curves-bike", "phi-examples"):
+    for stem in ("lambda-mnist", "lambda-bike", "domains-mnist", "domains-bike", "curves-mnist", "curves-bike",
+                 "phi-examples"):
         for ext in ("pdf", "png"):
             assert_drawn(out / f"{stem}.{ext}")
     assert (out / "phi-examples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -306,10 +333,12 @@ def test_figures(run_script, study, tmp_path):
     assert len(lam) == 1 + sum(k[0] == "mnist" for k in SHIFT)
     row = lam[(lam["source"] == "mnist") & (lam["phi"] == "noise")].iloc[0]
     values = base + SHIFT[("mnist", "mnist", "noise", 0.25, 1.0)]
-    assert row["lam"] == 0.25 and row["mean"] == pytest.approx(values.mean()) and row["sd"] == pytest.approx(values.std(ddof=1))
+    assert (row["lam"] == 0.25 and row["mean"] == pytest.approx(values.mean())
+            and row["sd"] == pytest.approx(values.std(ddof=1)))
     assert pd.read_csv(out / "domains-mnist.csv").empty  # this tree has no transformed source domain
     bike_only = [p for p in study["runs"] if "/bike/" in p.as_posix()]
-    result = run_script("make_figures.py", "--runs", *bike_only, "--answers-npz", *[p for p in study["npz"] if p.parent.name.startswith("bike-")],
+    result = run_script("make_figures.py", "--runs", *bike_only, "--answers-npz",
+                        *[p for p in study["npz"] if p.parent.name.startswith("bike-")],
                         "--out-dir", tmp_path / "bike", timeout=120)
     assert result.returncode == 0, result.stderr
     assert "phi-examples skipped" in result.stdout and not (tmp_path / "bike" / "phi-examples.png").exists()
@@ -335,11 +364,14 @@ FIG_DELTA = {
 
 
 def write_curve(path, target, final, delta, seed, lam):
-    """A metrics.json evaluated at epochs 0, 5, 10: the baseline curve final - ramp * (10 - e) / 10, plus delta * e / 10."""
+    """A metrics.json evaluated at epochs 0, 5, 10: the baseline curve final - ramp * (10 - e) / 10, plus delta * e /
+    10."""
     metric = FIG_METRIC[target]
     ramp = 0.5 if metric == "accuracy" else -5000.0
-    epochs = [{"epoch": e, metric: final - ramp * (10 - e) / 10 + delta * e / 10, "test_loss": 1.0, "train_loss": 1.0} for e in (0, 5, 10)]
-    write_json(path, {"step": "student", "metric": metric, "test_metric": final + delta, "epochs": epochs, "dataset": target,
+    epochs = [{"epoch": e, metric: final - ramp * (10 - e) / 10 + delta * e / 10, "test_loss": 1.0,
+               "train_loss": 1.0} for e in (0, 5, 10)]
+    write_json(path, {"step": "student", "metric": metric, "test_metric": final + delta, "epochs": epochs,
+                      "dataset": target,
                       "config": {"seed": seed, "lam": lam, "temperature": 1.0}})
 
 
@@ -357,25 +389,29 @@ def fig_tree(tmp_path):
             write_curve(runs[-1], target, final, delta, seed, lam)
     rng = np.random.default_rng(0)
     npz = []
-    for name in ("mnist-from-mnist+noise/none", "mnist-from-mnist+noise/noise", "mnist-from-mnist+conv/conv", "mnist-from-fashion_mnist/vae",
+    for name in ("mnist-from-mnist+noise/none", "mnist-from-mnist+noise/noise", "mnist-from-mnist+conv/conv",
+                 "mnist-from-fashion_mnist/vae",
                  "fashion_mnist-from-fashion_mnist/none", "bike-from-bike+noise/none"):
         npz.append(tmp_path / "results" / "answers" / f"{name}.npz")
         npz[-1].parent.mkdir(parents=True, exist_ok=True)
         arrays = {"small_seed0": rng.random((3, 10), dtype=np.float32)}
         if not name.startswith("bike"):
-            arrays |= {"examples_x": rng.random((8, 784), dtype=np.float32), "examples_phi": rng.random((8, 784), dtype=np.float32)}
+            arrays |= {"examples_x": rng.random((8, 784), dtype=np.float32),
+                       "examples_phi": rng.random((8, 784), dtype=np.float32)}
         np.savez(npz[-1], **arrays)
     return {"root": tmp_path, "runs": runs, "npz": npz}
 
 
 def figures(run_script, tree, out, *extra):
-    result = run_script("make_figures.py", "--runs", *tree["runs"], "--answers-npz", *tree["npz"], "--out-dir", out, *extra, timeout=120)
+    result = run_script("make_figures.py", "--runs", *tree["runs"], "--answers-npz", *tree["npz"], "--out-dir", out,
+                        *extra, timeout=120)
     assert result.returncode == 0, result.stderr
     return result
 
 
 def rows_of(frame, source, phi):
-    return frame[(frame["source"] == source) & (frame["phi"] == phi)].set_index("lam" if "epoch" not in frame else ["lam", "epoch"])
+    return frame[(frame["source"] == source) & (frame["phi"] == phi)].set_index(
+        "lam" if "epoch" not in frame else ["lam", "epoch"])
 
 
 def test_domains_figure_plots_each_transformed_domain_with_and_without_phi(run_script, fig_tree, tmp_path):
@@ -412,11 +448,13 @@ def test_curves_figure_plots_paired_differences_to_the_baseline(run_script, fig_
     assert set(zip(curves["source"], curves["phi"], curves["lam"])) == {k[1:] for k in FIG_DELTA if k[0] == "mnist"}
     noise = rows_of(curves, "mnist+noise", "noise").loc[0.5]
     assert list(noise.index) == [0, 5, 10] and (noise["n"] == 3).all()
-    assert list(noise["mean"]) == pytest.approx([0.0, 0.0025, 0.005], abs=1e-12)  # deltas 0.006, 0.004, 0.005, times e / 10
+    # deltas 0.006, 0.004, 0.005, times e / 10
+    assert list(noise["mean"]) == pytest.approx([0.0, 0.0025, 0.005], abs=1e-12)
     assert list(noise["sd"]) == pytest.approx([0.0, 0.0005, 0.001], abs=1e-12)
     # paired by seed: the same gain on every seed has sd 0, though the baseline differs between seeds
     same = rows_of(curves, "mnist", "none").loc[0.5]
-    assert list(same["mean"]) == pytest.approx([0.0, 0.01, 0.02], abs=1e-12) and list(same["sd"]) == pytest.approx([0.0] * 3, abs=1e-12)
+    assert (list(same["mean"]) == pytest.approx([0.0, 0.01, 0.02], abs=1e-12)
+            and list(same["sd"]) == pytest.approx([0.0] * 3, abs=1e-12))
     bike = rows_of(pd.read_csv(out / "curves-bike.csv"), "bike+noise", "none").loc[0.5]
     assert bike.loc[10, "mean"] == pytest.approx(-200.0) and bike.loc[10, "sd"] == pytest.approx(100.0)
 
@@ -426,9 +464,11 @@ def test_figures_with_a_missing_baseline_seed_pair_the_seeds_that_remain(run_scr
     out = tmp_path / "figures"
     figures(run_script, fig_tree, out, "--allow-missing")
     noise = rows_of(pd.read_csv(out / "curves-mnist.csv"), "mnist+noise", "noise").loc[0.5]
-    assert (noise["n"] == 2).all() and noise.loc[10, "mean"] == pytest.approx(0.005) and noise.loc[10, "sd"] == pytest.approx(math.sqrt(2e-6))
+    assert ((noise["n"] == 2).all() and noise.loc[10, "mean"] == pytest.approx(0.005)
+            and noise.loc[10, "sd"] == pytest.approx(math.sqrt(2e-6)))
     domains = pd.read_csv(out / "domains-mnist.csv")
-    assert domains.iloc[0]["n"] == 2 and domains.iloc[0]["mean"] == pytest.approx(0.882) and domains.iloc[0]["sd"] == pytest.approx(math.sqrt(8e-6))
+    assert (domains.iloc[0]["n"] == 2 and domains.iloc[0]["mean"] == pytest.approx(0.882)
+            and domains.iloc[0]["sd"] == pytest.approx(math.sqrt(8e-6)))
     assert rows_of(domains, "mnist+noise", "noise").loc[0.5, "n"] == 3  # the distilled runs are all there
 
 
@@ -449,18 +489,22 @@ def test_figures_without_any_baseline_or_any_run_of_a_domain_still_draw(run_scri
 def test_phi_examples_rows_are_the_image_experiments_with_phi(run_script, fig_tree, tmp_path):
     result = figures(run_script, fig_tree, tmp_path / "figures")
     rows = [line for line in result.stdout.splitlines() if line.startswith("phi-examples rows: ")]
-    assert rows == ["phi-examples rows: x: first mnist test images | mnist ← fashion_mnist, φ=vae | mnist ← mnist+conv, φ=conv"
-                    " | mnist ← mnist+noise, φ=noise"]  # phi = none shows x again: left out, so fashion_mnist has no rows
+    assert rows == ["phi-examples rows: x: first mnist test images | mnist ← fashion_mnist, φ=vae | mnist ← "
+                    # phi = none shows x again: left out, so fashion_mnist has no rows
+                    "mnist+conv, φ=conv | mnist ← mnist+noise, φ=noise"]
     assert_drawn(tmp_path / "figures" / "phi-examples.png")
     only_none = [p for p in fig_tree["npz"] if p.stem == "none"]
-    result = run_script("make_figures.py", "--runs", *fig_tree["runs"], "--answers-npz", *only_none, "--out-dir", tmp_path / "none", timeout=120)
+    result = run_script("make_figures.py", "--runs", *fig_tree["runs"], "--answers-npz", *only_none, "--out-dir",
+                        tmp_path / "none", timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "phi-examples: no image experiment with φ ≠ none" in result.stdout and (tmp_path / "none" / "phi-examples.png").is_file()
+    assert ("phi-examples: no image experiment with φ ≠ none" in result.stdout
+            and (tmp_path / "none" / "phi-examples.png").is_file())
 
 
 def test_runtime_table(run_script, tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    jobs = {"train_student": [(10.0, 300.0), (14.0, 320.5), (12.0, 290.0)], "train_teacher": [(100.0, 900.0)], "tables": [(2.5, "-")]}
+    jobs = {"train_student": [(10.0, 300.0), (14.0, 320.5), (12.0, 290.0)], "train_teacher": [(100.0, 900.0)],
+            "tables": [(2.5, "-")]}
     paths = []
     for rule, rows in jobs.items():
         for i, (s, rss) in enumerate(rows):
@@ -472,10 +516,12 @@ def test_runtime_table(run_script, tmp_path):
     table = pd.read_csv(tmp_path / "out" / "runtime.csv")
     assert list(table["rule"]) == ["train_teacher", "train_student", "tables", "total"]
     student = table.set_index("rule").loc["train_student"]
-    assert student["jobs"] == 3 and student["total_s"] == pytest.approx(36.0) and student["mean_s"] == pytest.approx(12.0)
+    assert (student["jobs"] == 3 and student["total_s"] == pytest.approx(36.0)
+            and student["mean_s"] == pytest.approx(12.0))
     assert student["max_rss_mb"] == pytest.approx(320.5)
     total = table.set_index("rule").loc["total"]
-    assert total["jobs"] == 5 and total["total_s"] == pytest.approx(138.5) and total["max_rss_mb"] == pytest.approx(900.0)
+    assert (total["jobs"] == 5 and total["total_s"] == pytest.approx(138.5)
+            and total["max_rss_mb"] == pytest.approx(900.0))
     assert "| total" in (tmp_path / "out" / "runtime.md").read_text()
 
 
@@ -510,7 +556,8 @@ HAND_P = {("mnist", "none", 0.5): 1 - math.sqrt(300 / 302), ("mnist", "none", 0.
 
 @pytest.fixture
 def hand_tree(tmp_path):
-    runs = [write_student(tmp_path, "mnist", "accuracy", seed, v, i) for seed, (v, i) in enumerate(zip(BASE3, BASE3_INTEGRAL))]
+    runs = [write_student(tmp_path, "mnist", "accuracy", seed, v, i) for seed, (v, i) in enumerate(
+        zip(BASE3, BASE3_INTEGRAL))]
     for (source, phi, lam), diffs in HAND.items():
         # the first row's integrals are 11, 22, 33: mean 22, sd 11, paired differences 1, 2, 3 (mean 2, sd 1, t^2 = 12)
         extra = [1.0, 2.0, 3.0] if (source, phi, lam) == ("mnist", "none", 0.5) else [1.0, 2.0, 4.0]
@@ -541,7 +588,8 @@ def test_paired_zero_variance_and_diverged():
     base = pd.Series(BASE3)
     same = S.paired(base + 0.002, base)  # float rounding makes the differences differ by ~1e-16
     assert stats.ttest_rel(base + 0.002, base).pvalue < 1e-6  # what a bare t-test would claim
-    assert same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"]) and same["diff_mean"] == pytest.approx(0.002)
+    assert (same["zero_variance"] and not same["all_zero"] and math.isnan(same["p_ttest"])
+            and same["diff_mean"] == pytest.approx(0.002))
     assert S.verdict(same, math.nan, "accuracy") == "no test (zero variance)"
     zero = S.paired(base.copy(), base)
     assert zero["zero_variance"] and zero["all_zero"] and math.isnan(zero["p_ttest"]) and math.isnan(zero["p_wilcoxon"])
@@ -589,17 +637,22 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
     # sorted 0.00332, 0.0351, 0.0742, 0.2254 -> x4, x3, x2, x1 -> 0.0133, 0.1053, 0.1484, 0.2254
     for key, p in HAND_P.items():
         assert table.loc[key, "p_ttest"] == pytest.approx(p, rel=1e-6), key
-    holm = {("mnist", "none", 0.5): 4 * HAND_P[("mnist", "none", 0.5)], ("mnist+noise", "noise", 0.5): 3 * HAND_P[("mnist+noise", "noise", 0.5)],
-            ("mnist", "none", 0.0): 2 * HAND_P[("mnist", "none", 0.0)], ("mnist", "noise", 0.25): HAND_P[("mnist", "noise", 0.25)]}
+    holm = {("mnist", "none", 0.5): 4 * HAND_P[("mnist", "none", 0.5)],
+            ("mnist+noise", "noise", 0.5): 3 * HAND_P[("mnist+noise", "noise", 0.5)],
+            ("mnist", "none", 0.0): 2 * HAND_P[("mnist", "none", 0.0)],
+            ("mnist", "noise", 0.25): HAND_P[("mnist", "noise", 0.25)]}
     for key, p in holm.items():
         assert table.loc[key, "p_holm"] == pytest.approx(p, rel=1e-6), key
     assert table.loc[("mnist", "none", 0.5), "verdict"] == "better"
     # raw p 0.0351 < 0.05 but Holm p 0.105: the verdict follows the adjusted p
-    assert HAND_P[("mnist+noise", "noise", 0.5)] < 0.05 and table.loc[("mnist+noise", "noise", 0.5), "verdict"] == "no clear difference"
+    assert (HAND_P[("mnist+noise", "noise", 0.5)] < 0.05
+            and table.loc[("mnist+noise", "noise", 0.5), "verdict"] == "no clear difference")
     assert table.loc[("mnist", "none", 0.0), "verdict"] == "no clear difference"
     # zero variance: no p at all, not p = 0 and not a confident verdict
-    for key, verdict in [(("mnist", "conv", 0.5), "no clear difference"), (("mnist", "vae", 0.5), "no test (zero variance)")]:
-        assert table.loc[key, "zero_variance"] and pd.isna(table.loc[key, "p_ttest"]) and pd.isna(table.loc[key, "p_holm"]), key
+    for key, verdict in [(("mnist", "conv", 0.5), "no clear difference"),
+                         (("mnist", "vae", 0.5), "no test (zero variance)")]:
+        assert (table.loc[key, "zero_variance"] and pd.isna(table.loc[key, "p_ttest"])
+                and pd.isna(table.loc[key, "p_holm"])), key
         assert table.loc[key, "verdict"] == verdict, key
     assert table.loc[("mnist", "vae", 0.5), "diff_text"] == "+0.0020 ± 0.0000"
     # the minimum detectable effect at the family's alpha / m = 0.05 / 4; none for a row without a test
@@ -609,10 +662,12 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
     # Markdown: the column order, the p cells and the note
     lines = md.splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
-    assert header == ["Student", "small part", "Teacher", "method", "φ", "λ", "T", "accuracy (↑)", "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
+    assert header == ["Student", "small part", "Teacher", "method", "φ", "λ", "T", "accuracy (↑)",
+                      "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
                       "p (Wilcoxon)", "verdict", "MDE", "Δ integral", "p integral (t-test)"]
     vae = next([c.strip() for c in line.strip("|").split("|")] for line in lines if "| vae " in line)
-    assert vae[header.index("p (t-test)")] == "—" and vae[header.index("p (Holm)")] == "—" and vae[header.index("verdict")] == "no test (zero variance)"
+    assert (vae[header.index("p (t-test)")] == "—" and vae[header.index("p (Holm)")] == "—"
+            and vae[header.index("verdict")] == "no test (zero variance)")
     assert "over the 4 distilled rows of this table that have a t-test" in md and "Holm p < 0.05" in md
     assert '"no test (zero variance)" otherwise' in md
     tex = (tmp_path / "tables" / "mnist.tex").read_text()
@@ -620,7 +675,8 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
 
 
 def test_table_flags_diverged_seeds(run_script, tmp_path):
-    runs = [write_student(tmp_path, "mnist", "accuracy", seed, v, i) for seed, (v, i) in enumerate(zip(BASE3, BASE3_INTEGRAL))]
+    runs = [write_student(tmp_path, "mnist", "accuracy", seed, v, i) for seed, (v, i) in enumerate(
+        zip(BASE3, BASE3_INTEGRAL))]
     rows = {("mnist", "none", 0.5): ([0.891, math.nan, 0.889], [11.0, 22.0, 33.0]),  # metric diverged on seed 1
             ("mnist", "noise", 0.5): ([0.890, 0.895, 0.887], [11.0, math.inf, 33.0]),  # integral diverged, metric fine
             ("mnist", "conv", 0.5): ([0.890, 0.891, 0.885], [None, None, None])}  # no integral recorded (older runs)
@@ -641,7 +697,8 @@ def test_table_flags_diverged_seeds(run_script, tmp_path):
     assert pd.isna(inf_row["integral_p_ttest"]) and inf_row["verdict"] == "diverged seeds"
     assert not pd.isna(inf_row["p_ttest"])  # the metric itself is finite: its test is run and joins the Holm family
     finite = [11.0 - BASE3_INTEGRAL[0], 33.0 - BASE3_INTEGRAL[2]]  # the Δ integral over the two finite pairs, flagged
-    assert inf_row["integral_diff_mean"] == pytest.approx(np.mean(finite)) and inf_row["integral_diff_sd"] == pytest.approx(np.std(finite, ddof=1))
+    assert (inf_row["integral_diff_mean"] == pytest.approx(np.mean(finite))
+            and inf_row["integral_diff_sd"] == pytest.approx(np.std(finite, ddof=1)))
     assert inf_row["integral_diff_text"] == f"{np.mean(finite):+.2f} ± {np.std(finite, ddof=1):.2f} (1 diverged)"
     old = table.loc[("mnist", "conv", 0.5)]
     assert old["integral_text"] == "not recorded" and old["integral_n"] == 0 and old["verdict"] != "diverged seeds"
@@ -693,15 +750,18 @@ def test_each_row_is_compared_with_the_baseline_of_its_own_size(run_script, size
     table = pd.read_csv(tmp_path / "tables" / "mnist.csv")
     # largest size first, each size's baseline first, then its rows by T
     assert list(zip(table["size"], table["source"].fillna("—"), table["T"].fillna(0))) == [
-        (1000, "—", 0), (1000, "mnist+noise", 1.0), (1000, "mnist+noise", 4.0), (100, "—", 0), (100, "mnist+noise", 1.0), (100, "mnist+noise", 4.0)]
+        (1000, "—", 0), (1000, "mnist+noise", 1.0), (1000, "mnist+noise", 4.0), (100, "—", 0),
+        (100, "mnist+noise", 1.0), (100, "mnist+noise", 4.0)]
     for (size, T), gains in SIZE_GAIN.items():
         row = table[(table["size"] == size) & (table["T"] == T)].iloc[0]
-        assert row["diff_mean"] == pytest.approx(np.mean(gains)) and row["diff_sd"] == pytest.approx(np.std(gains, ddof=1))
+        assert (row["diff_mean"] == pytest.approx(np.mean(gains))
+                and row["diff_sd"] == pytest.approx(np.std(gains, ddof=1)))
     assert "| small part" in (tmp_path / "tables" / "mnist.md").read_text()
     gains = pd.read_csv(tmp_path / "tables" / "gain-mnist.csv").set_index(["size", "T"])
     for (size, T), values in SIZE_GAIN.items():
         row, half = gains.loc[(size, T)], stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / math.sqrt(3)
-        assert row["diff_mean"] == pytest.approx(np.mean(values)) and row["baseline_mean"] == pytest.approx(np.mean(SIZE_BASE[size]))
+        assert (row["diff_mean"] == pytest.approx(np.mean(values))
+                and row["baseline_mean"] == pytest.approx(np.mean(SIZE_BASE[size])))
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((np.mean(values) - half, np.mean(values) + half))
     md = (tmp_path / "tables" / "gain-mnist.md").read_text()
     assert "95% interval of Δ" in md and "[-0.0048, 0.0448]" in md  # 100, T = 1: 0.02 -+ 4.303 * 0.01 / sqrt(3)
@@ -713,7 +773,8 @@ def test_figures_draw_every_size_and_temperature(run_script, size_tree, tmp_path
     assert result.returncode == 0, result.stderr
     gain = pd.read_csv(out / "gain-mnist.csv")
     assert sorted(zip(gain["size"], gain["T"])) == sorted(SIZE_GAIN) and (gain["ci_low"] < gain["diff_mean"]).all()
-    temperature = pd.read_csv(out / "temperature-mnist.csv")  # lam 0.5: the rows' mean against T, per size, and each size's baseline
+    # lam 0.5: the rows' mean against T, per size, and each size's baseline
+    temperature = pd.read_csv(out / "temperature-mnist.csv")
     dist = temperature[temperature["source"].notna()].set_index(["size", "T"])["mean"]
     assert dist.to_dict() == pytest.approx({k: np.mean(SIZE_BASE[k[0]]) + np.mean(v) for k, v in SIZE_GAIN.items()})
     assert temperature[temperature["source"].isna()].set_index("size")["mean"].to_dict() == pytest.approx(
@@ -731,13 +792,17 @@ def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():
     """S.gains summarises the baseline and the student over their own seeds, pairs the shared ones, and gives
     no interval when a shared seed diverged or fewer than 2 pairs remain."""
     def run(size, seed, value, source=None):
-        return {"target": "mnist", "size": size, "source": source, "phi": None if source is None else "none", "lam": 1.0 if source is None else 0.5,
-                "T": math.nan if source is None else 1.0, "seed": seed, "baseline": source is None, "metric": "accuracy", "value": value}
+        return {"target": "mnist", "size": size, "source": source, "phi": None if source is None else "none",
+                "lam": 1.0 if source is None else 0.5,
+                "T": math.nan if source is None else 1.0, "seed": seed, "baseline": source is None,
+                "metric": "accuracy", "value": value}
     rows = [run(100, s, v) for s, v in enumerate([0.70, 0.72, math.nan])]  # seed 2 of the baseline diverged
     rows += [run(100, s, v, "mnist") for s, v in enumerate([0.71, 0.74, 0.73])]
     rows += [run(1000, s, v, "mnist") for s, v in enumerate([0.88, 0.89])]  # no baseline at 1000 yet
     gains = S.gains(pd.DataFrame(rows)).set_index("size")
     small, large = gains.loc[100], gains.loc[1000]
-    assert (small["baseline_n"], small["baseline_n_diverged"], small["n"], small["n_paired"], small["n_paired_diverged"]) == (3, 1, 3, 3, 1)
+    assert (small["baseline_n"], small["baseline_n_diverged"], small["n"], small["n_paired"],
+            small["n_paired_diverged"]) == (3, 1, 3, 3, 1)
     assert small["diff_mean"] == pytest.approx(0.015) and math.isnan(small["ci_low"]) and math.isnan(small["ci_high"])
-    assert (large["n"], large["n_paired"]) == (2, 0) and large["mean"] == pytest.approx(0.885) and math.isnan(large["ci_low"])
+    assert ((large["n"], large["n_paired"]) == (2, 0) and large["mean"] == pytest.approx(0.885)
+            and math.isnan(large["ci_low"]))

@@ -48,7 +48,8 @@ def random_spd(n, seed):
 @settings(max_examples=25, deadline=None)
 @given(n=st.integers(2, 9), n_fixed=st.integers(1, 8), seed=st.integers(0, 10**6))
 def test_dense_conditioning_matches_the_precision_form(n, n_fixed, seed):
-    """Given w_f = v: precision of the rest = the rest's block of the joint precision; mean = mu_r - P_rr^-1 P_rf (v - mu_f)."""
+    """Given w_f = v: precision of the rest = the rest's block of the joint precision; mean = mu_r - P_rr^-1 P_rf (v -
+    mu_f)."""
     n_fixed = min(n_fixed, n - 1)
     g = torch.Generator().manual_seed(seed)
     mean, cov = torch.randn(n, generator=g, dtype=torch.float64), random_spd(n, seed)
@@ -74,14 +75,16 @@ def test_dense_chain_with_a_diagonal_covariance_is_the_diagonal_selection(sizes,
     mean, var = random_posterior(sizes, seed)
     keep = prior.keep_sets(sizes, width, seed)
     pm, pv = prior.chain(mean, var, sizes, keep)
-    dm, dc = prior.chain_dense(prior.flatten(mean, sizes).double(), torch.diag(prior.flatten(var, sizes).double()), sizes, keep)
+    dm, dc = prior.chain_dense(prior.flatten(mean, sizes).double(), torch.diag(prior.flatten(var, sizes).double()),
+                               sizes, keep)
     torch.testing.assert_close(dm, flat(pm).double())
     torch.testing.assert_close(dc, torch.diag(flat(pv).double()))  # still diagonal, and the teacher's own variances
 
 
 @pytest.mark.parametrize("sizes, width", TINY)
 def test_dense_chain_step_by_step_equals_conditioning_on_every_fixed_entry_at_once(sizes, width):
-    """With a full covariance the steps interact; their result is the law of the student's entries given all fixed ones."""
+    """With a full covariance the steps interact; their result is the law of the student's entries given all fixed
+    ones."""
     keep = prior.keep_sets(sizes, width, 3)
     steps, student = prior.plan(sizes, keep)
     n = len(prior.flatten(random_posterior(sizes)[0], sizes))
@@ -144,7 +147,8 @@ def embedding_teacher(sizes, width, seed):
     state = {}
     for i, (w, b) in enumerate(prior.names(len(sizes) - 1)):
         state[w], state[b] = torch.zeros(sizes[i + 1], sizes[i]), torch.zeros(sizes[i + 1])
-    state["0.weight"], state["0.bias"] = torch.randn(sizes[1], sizes[0], generator=g), torch.randn(sizes[1], generator=g)
+    state["0.weight"], state["0.bias"] = (torch.randn(sizes[1], sizes[0], generator=g),
+                                          torch.randn(sizes[1], generator=g))
     state["0.weight"][keep[0]], state["0.bias"][keep[0]] = s["0.weight"], s["0.bias"]
     for i in range(1, len(sizes) - 2):
         state[f"{2 * i}.weight"][keep[i], keep[i - 1]] = 1.0
@@ -162,11 +166,14 @@ def test_round_trip_the_prior_mean_of_a_teacher_that_embeds_a_student_is_that_st
     with torch.no_grad():
         torch.testing.assert_close(teacher(x), student(x), atol=1e-5, rtol=1e-5)  # the construction
     state = {k: v.detach() for k, v in teacher.state_dict().items()}
-    mean, _ = prior.chain(state, {k: torch.ones_like(v) for k, v in state.items()}, sizes, prior.keep_sets(sizes, width, seed))
+    mean, _ = prior.chain(state, {k: torch.ones_like(v) for k, v in state.items()}, sizes,
+                          prior.keep_sets(sizes, width, seed))
     rebuilt = models.mlp([sizes[0], width, sizes[-1]])
-    rebuilt.load_state_dict({"0.weight": mean["w1"], "0.bias": mean["b1"], "2.weight": mean["w2"], "2.bias": mean["b2"]})
+    rebuilt.load_state_dict({"0.weight": mean["w1"], "0.bias": mean["b1"], "2.weight": mean["w2"],
+                             "2.bias": mean["b2"]})
     task = "classification" if sizes[-1] > 1 else "regression"
-    variational = bayes.BayesStudents(sizes[0], sizes[-1], task, [seed], ["partial"], {seed: (mean, {k: torch.ones_like(v) for k, v in mean.items()})})
+    variational = bayes.BayesStudents(sizes[0], sizes[-1], task, [seed], ["partial"],
+                                      {seed: (mean, {k: torch.ones_like(v) for k, v in mean.items()})})
     with torch.no_grad():
         torch.testing.assert_close(rebuilt(x), student(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(variational(x)[0], student(x), atol=1e-5, rtol=1e-5)  # the student's layout too
@@ -216,9 +223,11 @@ def test_snr_selection_keeps_the_units_with_the_clearest_weights():
 
 def test_rescaled_prior_computes_the_teachers_function_in_the_students_units():
     g = torch.Generator().manual_seed(0)
-    mean = {"w1": torch.randn(32, 5, generator=g), "b1": torch.randn(32, generator=g), "w2": torch.randn(1, 32, generator=g), "b2": torch.randn(1, generator=g)}
+    mean = {"w1": torch.randn(32, 5, generator=g), "b1": torch.randn(32, generator=g),
+            "w2": torch.randn(1, 32, generator=g), "b2": torch.randn(1, generator=g)}
     var = {k: torch.rand(v.shape, generator=g) for k, v in mean.items()}
-    tx, sx = Scaler(torch.randn(5, generator=g), torch.rand(5, generator=g) + 0.5), Scaler(torch.randn(5, generator=g), torch.rand(5, generator=g) + 0.5)
+    tx, sx = (Scaler(torch.randn(5, generator=g), torch.rand(5, generator=g) + 0.5),
+              Scaler(torch.randn(5, generator=g), torch.rand(5, generator=g) + 0.5))
     ty, sy = Scaler(torch.tensor(3.0), torch.tensor(2.0)), Scaler(torch.tensor(1.0), torch.tensor(4.0))
     m, v = prior.rescale(mean, var, tx, sx, ty, sy)
     x = torch.randn(20, 5, generator=g) * 3
@@ -229,14 +238,17 @@ def test_rescaled_prior_computes_the_teachers_function_in_the_students_units():
     in_bikes = ty.inverse(net(mean, tx(x)))
     torch.testing.assert_close(sy.inverse(net(m, sx(x))), in_bikes, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(v["w1"], var["w1"] * (sx.std / tx.std) ** 2)
-    assert torch.equal(prior.rescale(mean, var, Scaler(torch.zeros(5), torch.ones(5)), Scaler(torch.zeros(5), torch.ones(5)))[0]["w1"], mean["w1"])
+    assert torch.equal(
+        prior.rescale(mean, var, Scaler(torch.zeros(5), torch.ones(5)), Scaler(torch.zeros(5), torch.ones(5)))[0]["w1"],
+                       mean["w1"])
 
 
 # --- the teacher's Laplace posterior ---------------------------------------------------------------------
 
 
 def test_laplace_precision_of_a_logistic_regression_is_its_hessian_diagonal():
-    """Softmax regression is linear in its weights: the GGN is the Hessian, sum_n p_c (1 - p_c) x_j^2 (bias: x_j = 1)."""
+    """Softmax regression is linear in its weights: the GGN is the Hessian, sum_n p_c (1 - p_c) x_j^2 (bias: x_j =
+    1)."""
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(300, 4, generator=g), torch.randint(0, 3, (300,), generator=g)
     model = torch.nn.Sequential(torch.nn.Linear(4, 3))
@@ -273,11 +285,13 @@ def test_laplace_precision_of_a_linear_gaussian_regression_is_x_squared_over_the
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(-3, 3), st.floats(0.05, 3), st.floats(-3, 3), st.floats(0.05, 3)), min_size=1, max_size=20))
+@given(st.lists(st.tuples(st.floats(-3, 3), st.floats(0.05, 3), st.floats(-3, 3), st.floats(0.05, 3)), min_size=1,
+                max_size=20))
 def test_closed_form_kl_equals_torch_distributions_summed(entries):
     mq, sq, mp, sp = (torch.tensor(c, dtype=torch.float64) for c in zip(*entries))
     ours = bayes.kl_diag(mq, sq**2, mp, sp**2).sum()
-    theirs = torch.distributions.kl_divergence(torch.distributions.Normal(mq, sq), torch.distributions.Normal(mp, sp)).sum()
+    theirs = torch.distributions.kl_divergence(torch.distributions.Normal(mq, sq),
+                                               torch.distributions.Normal(mp, sp)).sum()
     torch.testing.assert_close(ours, theirs)
     torch.testing.assert_close(bayes.kl_diag(mq, sq**2, mq, sq**2).sum(), torch.tensor(0.0, dtype=torch.float64))
 
@@ -286,7 +300,8 @@ def test_the_students_kl_is_the_sum_over_its_weights_per_run():
     sizes, width = [6, 80, 70, 64, 3], 64
     mean, var = random_posterior(sizes)
     p = prior.chain(mean, var, sizes, prior.keep_sets(sizes, width, 0))
-    s = bayes.BayesStudents(6, 3, "classification", [0], ["none", "partial", "full", "init"], {0: p}, sigma0=0.5, kappa=2.0, init_sd=0.1)
+    s = bayes.BayesStudents(6, 3, "classification", [0], ["none", "partial", "full", "init"], {0: p}, sigma0=0.5,
+                            kappa=2.0, init_sd=0.1)
     q = torch.distributions.Normal
     for m, arm in enumerate(s.arms):
         run = s.run(m)
@@ -297,7 +312,8 @@ def test_the_students_kl_is_the_sum_over_its_weights_per_run():
             total += torch.distributions.kl_divergence(q(run[f"mean_{k}"], run[f"sd_{k}"]), q(pm, ps)).sum()
         torch.testing.assert_close(s.kl()[m], total, rtol=1e-5, atol=1e-3)
         assert torch.allclose(run["sd_w1"], torch.tensor(0.1))
-    assert torch.equal(s.run(1)["mean_w1"], p[0]["w1"]) and torch.equal(s.run(3)["mean_w2"], p[0]["w2"])  # teacher starts
+    # teacher starts
+    assert torch.equal(s.run(1)["mean_w1"], p[0]["w1"]) and torch.equal(s.run(3)["mean_w2"], p[0]["w2"])
     plain = models.Students(6, 3, "classification", [0]).run(0)
     assert torch.equal(s.run(0)["mean_w1"], plain["w1"].T)  # none: the standard initialisation of the plain student
 
@@ -348,9 +364,12 @@ def test_a_run_inside_a_sweep_ends_as_it_would_alone(task, n_out):
     sizes = [12, 80, 70, 64, 64, n_out]
     (width,) = models.STUDENT_HIDDEN[task]
     priors = {s: prior.chain(*random_posterior(sizes, s), sizes, prior.keep_sets(sizes, width, s)) for s in (0, 1)}
-    sweep = bayes.train(bayes.BayesStudents(12, n_out, task, [0, 1], ["none", "partial", "full", "init"], priors, init_sd=0.05), x, y, 2, 32)
+    sweep = bayes.train(
+        bayes.BayesStudents(12, n_out, task, [0, 1], ["none", "partial", "full", "init"], priors, init_sd=0.05), x, y,
+                        2, 32)
     for seed, arm in [(1, "full"), (0, "none"), (1, "init")]:
-        alone = bayes.train(bayes.BayesStudents(12, n_out, task, [seed], [arm], {seed: priors[seed]}, init_sd=0.05), x, y, 2, 32)
+        alone = bayes.train(bayes.BayesStudents(12, n_out, task, [seed], [arm], {seed: priors[seed]}, init_sd=0.05), x,
+                            y, 2, 32)
         m = [0, 1].index(seed) * 4 + bayes.ARMS.index(arm)
         for k, v in alone.run(0).items():
             torch.testing.assert_close(sweep.run(m)[k], v, atol=1e-6, rtol=1e-5)
@@ -379,51 +398,65 @@ def ok(r):
 @pytest.fixture(scope="module")
 def bike_posteriors(prepared, run_script, tmp_path_factory):
     out = tmp_path_factory.mktemp("bayes-teachers")
-    ok(run_script("train_teacher.py", "--data", prepared["bike"], "--seeds", 0, 1, "--out", out / "seed{seed}.pt", "--metrics", out / "seed{seed}.json",
+    ok(run_script("train_teacher.py", "--data", prepared["bike"], "--seeds", 0, 1, "--out", out / "seed{seed}.pt",
+                  "--metrics", out / "seed{seed}.json",
                   "--epochs", 2, "--threads", 1))
-    ok(run_script("laplace_teacher.py", "--data", prepared["bike"], "--teachers", out / "seed0.pt", out / "seed1.pt", "--threads", 1))
+    ok(run_script("laplace_teacher.py", "--data", prepared["bike"], "--teachers", out / "seed0.pt", out / "seed1.pt",
+                  "--threads", 1))
     return out
 
 
 @pytest.mark.slow
-def test_laplace_teacher_writes_a_byte_reproducible_posterior_beside_each_teacher(bike_posteriors, prepared, run_script, tmp_path):
+def test_laplace_teacher_writes_a_byte_reproducible_posterior_beside_each_teacher(bike_posteriors, prepared, run_script,
+                                                                                  tmp_path):
     from distill import cli
 
     first = bike_posteriors / "seed0.posterior.pt"
     assert cli.kind(first) == "posterior"
     record = json.loads((bike_posteriors / "seed0.posterior.json").read_text())
     saved = torch.load(first, weights_only=True)
-    assert record["step"] == "laplace" and record["seed"] == 0 == saved["seed"] and record["noise_var"] > 0 and record["laplace_seconds"] > 0
+    assert (record["step"] == "laplace" and record["seed"] == 0 == saved["seed"] and record["noise_var"] > 0
+            and record["laplace_seconds"] > 0)
     assert saved["teacher"]["sha256"] == record["teacher"]["sha256"] and saved["mean"]["0.weight"].shape == (256, 58)
     assert (saved["var"]["0.weight"] > 0).all() and (saved["var"]["0.weight"] <= 1).all()
-    ok(run_script("laplace_teacher.py", "--data", prepared["bike"], "--teachers", bike_posteriors / "seed0.pt", "--out", tmp_path / "again{seed}.pt", "--threads", 1))
+    ok(run_script("laplace_teacher.py", "--data", prepared["bike"], "--teachers", bike_posteriors / "seed0.pt", "--out",
+                  tmp_path / "again{seed}.pt", "--threads", 1))
     assert (tmp_path / "again0.pt").read_bytes() == first.read_bytes()
     r = run_script("laplace_teacher.py", "--data", prepared["mnist"], "--teachers", bike_posteriors / "seed0.pt")
     assert r.returncode != 0 and r.stderr.startswith("error: ") and "was not trained on" in r.stderr
 
 
 @pytest.mark.slow
-def test_train_bayes_student_sweep_writes_every_run_and_a_run_alone_matches(bike_posteriors, prepared, run_script, tmp_path):
+def test_train_bayes_student_sweep_writes_every_run_and_a_run_alone_matches(bike_posteriors, prepared, run_script,
+                                                                            tmp_path):
     posteriors = [bike_posteriors / "seed0.posterior.pt", bike_posteriors / "seed1.posterior.pt"]
     common = ["--data", prepared["bike"], "--epochs", 3, "--threads", 1, "--small-size", 200]
-    ok(run_script("train_bayes_student.py", *common, "--posteriors", *posteriors, "--arms", *bayes.ARMS, "--seeds", 0, 1,
-                  "--metrics", tmp_path / "{arm}/seed{seed}/metrics.json"))
-    ok(run_script("train_bayes_student.py", *common, "--posteriors", posteriors[1], "--arms", "full", "--seeds", 1, "--metrics", tmp_path / "alone.json"))
-    runs = {(arm, s): json.loads((tmp_path / arm / f"seed{s}" / "metrics.json").read_text()) for arm in bayes.ARMS for s in (0, 1)}
+    ok(run_script("train_bayes_student.py", *common, "--posteriors", *posteriors, "--arms", *bayes.ARMS, "--seeds",
+                  0, 1, "--metrics", tmp_path / "{arm}/seed{seed}/metrics.json"))
+    ok(run_script("train_bayes_student.py", *common, "--posteriors", posteriors[1], "--arms", "full", "--seeds", 1,
+                  "--metrics", tmp_path / "alone.json"))
+    runs = {(arm, s): json.loads((tmp_path / arm / f"seed{s}" / "metrics.json").read_text())
+            for arm in bayes.ARMS for s in (0, 1)}
     for (arm, s), r in runs.items():
         assert r["arm"] == arm and r["beta"] == 1.0 and r["kl"] > 0 and r["sweep_runs"] == 8 and r["size"] == 200
-        assert [e["epoch"] for e in r["epochs"]] == [0, 1, 2, 3] and {"mse", "test_loss", "test_loglik", "train_loss"} <= set(r["epochs"][1])
-        assert r["test_metric"] == r["epochs"][-1]["mse"] and np.isfinite(r["test_loglik"]) and r["n_weights"] == 58 * 32 + 32
+        assert ([e["epoch"] for e in r["epochs"]] == [0, 1, 2, 3]
+                and {"mse", "test_loss", "test_loglik", "train_loss"} <= set(r["epochs"][1]))
+        assert (r["test_metric"] == r["epochs"][-1]["mse"] and np.isfinite(r["test_loglik"])
+                and r["n_weights"] == 58 * 32 + 32)
         assert (r["prior_units"] is None) == (arm == "none")
     alone = json.loads((tmp_path / "alone.json").read_text())
     for a, b in zip(alone["epochs"], runs[("full", 1)]["epochs"]):
-        assert a["test_loglik"] == pytest.approx(b["test_loglik"], rel=1e-4) and a["mse"] == pytest.approx(b["mse"], rel=1e-4)
-    assert runs[("partial", 0)]["epochs"][0]["mse"] == runs[("full", 0)]["epochs"][0]["mse"] != runs[("none", 0)]["epochs"][0]["mse"]
+        assert (a["test_loglik"] == pytest.approx(b["test_loglik"], rel=1e-4)
+                and a["mse"] == pytest.approx(b["mse"], rel=1e-4))
+    assert (runs[("partial", 0)]["epochs"][0]["mse"] == runs[("full", 0)]["epochs"][0]["mse"]
+            != runs[("none", 0)]["epochs"][0]["mse"])
     assert bayes.area_between(runs[("full", 0)]["epochs"], runs[("none", 0)]["epochs"]) != 0
     # refusals: a posterior of another seed, no posterior for a distilled arm
-    r = run_script("train_bayes_student.py", *common, "--posteriors", posteriors[1], "--arms", "full", "--seeds", 0, "--metrics", tmp_path / "x.json")
+    r = run_script("train_bayes_student.py", *common, "--posteriors", posteriors[1], "--arms", "full", "--seeds", 0,
+                   "--metrics", tmp_path / "x.json")
     assert r.returncode != 0 and "teacher seed 1, not 0" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = run_script("train_bayes_student.py", *common, "--arms", "partial", "--metrics", tmp_path / "x.json")
     assert r.returncode != 0 and "--posteriors is required" in r.stderr
-    r = run_script("train_bayes_student.py", "--data", prepared["mnist"], "--posteriors", posteriors[0], "--arms", "full", "--metrics", tmp_path / "x.json")
+    r = run_script("train_bayes_student.py", "--data", prepared["mnist"], "--posteriors", posteriors[0], "--arms",
+                   "full", "--metrics", tmp_path / "x.json")
     assert r.returncode != 0 and "one input space" in r.stderr

@@ -22,7 +22,8 @@ NONE_LOGLIK = [-2.0, -1.0, -0.5]
 
 
 def lift(seed):
-    """An arm's test log-likelihood above the arm none's at EPOCHS: S = 2 (1 + seed) over the epochs (1.5 (1 + seed) over indices)."""
+    """An arm's test log-likelihood above the arm none's at EPOCHS: S = 2 (1 + seed) over the epochs (1.5 (1 + seed)
+    over indices)."""
     return [0.0, 1.0 + seed, 1.0 + seed]
 
 
@@ -30,7 +31,8 @@ def write(path, value, integral, loglik=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     epochs = [{"epoch": e, "accuracy": value, "test_loss": 1.0, **({"test_loglik": ll} if loglik else {})}
               for e, ll in zip(EPOCHS, loglik or [None] * len(EPOCHS))]
-    path.write_text(json.dumps({"step": "student", "metric": "accuracy", "test_metric": value, "integral": integral, "epochs": epochs}))
+    path.write_text(json.dumps({"step": "student", "metric": "accuracy", "test_metric": value, "integral": integral,
+                                "epochs": epochs}))
     return path
 
 
@@ -44,19 +46,23 @@ def tree(tmp_path):
     runs = []
     for seed, plain in enumerate(PLAIN):
         runs.append(write(at(paths.BASELINE, seed=seed), plain, 10.0 * (seed + 1)))
-        runs.append(write(at(paths.SWEEP, source="mnist", phi="none", lam="0.5", T="1", seed=seed), plain + HINTON[seed], 10.0))
+        runs.append(write(at(paths.SWEEP, source="mnist", phi="none", lam="0.5", T="1", seed=seed),
+                          plain + HINTON[seed], 10.0))
         none = plain + NONE[seed]
-        runs.append(write(at(paths.BAYES_BASELINE, seed=seed), none, 10.0 * (seed + 1) - 1.0, [x + seed for x in NONE_LOGLIK]))
+        runs.append(write(at(paths.BAYES_BASELINE, seed=seed), none, 10.0 * (seed + 1) - 1.0,
+                          [x + seed for x in NONE_LOGLIK]))
         for arm, diffs in ARMS.items():
             loglik = [x + seed + d for x, d in zip(NONE_LOGLIK, lift(seed))]
-            runs.append(write(at(paths.BAYES, source="mnist+noise", arm=arm, seed=seed), none + diffs[seed], 10.0 * (seed + 1) - 2.0, loglik))
+            runs.append(write(at(paths.BAYES, source="mnist+noise", arm=arm, seed=seed), none + diffs[seed],
+                              10.0 * (seed + 1) - 2.0, loglik))
     return runs
 
 
 def tables(run_script, runs, out):
     r = run_script("make_tables.py", "--runs", *runs, "--out-dir", out, timeout=60)
     assert r.returncode == 0, r.stderr
-    return {name: pd.read_csv(out / f"{name}.csv") for name in ("mnist", "baselines", "verdicts")}, (out / "mnist.md").read_text()
+    return ({name: pd.read_csv(out / f"{name}.csv") for name in ("mnist", "baselines", "verdicts")},
+            (out / "mnist.md").read_text())
 
 
 def holm(p):
@@ -83,7 +89,8 @@ def test_bayesian_rows_against_the_plain_baseline_the_arm_none_and_s(run_script,
     for arm, v in values.items():
         row = bayes.loc[arm]
         assert row["mean"] == pytest.approx(v.mean()) and row["sd"] == pytest.approx(v.std(ddof=1))
-        assert row["diff_mean"] == pytest.approx((v - plain).mean()) and row["p_ttest"] == pytest.approx(p[arm], rel=1e-9)
+        assert row["diff_mean"] == pytest.approx((v
+                                                  - plain).mean()) and row["p_ttest"] == pytest.approx(p[arm], rel=1e-9)
         assert row["p_holm"] == pytest.approx(adjusted[arm], rel=1e-9), arm
         assert row["integral_diff_mean"] == pytest.approx(-1.0 if arm == "none" else -2.0)
     # the arms against the arm none: t^2 = 12 and 300 (test_aggregate's closed forms), Holm over the 2 arms
@@ -93,7 +100,8 @@ def test_bayesian_rows_against_the_plain_baseline_the_arm_none_and_s(run_script,
         assert bayes.loc[arm, "bayes_diff_mean"] == pytest.approx(np.mean(ARMS[arm]))
     assert bayes.loc["full", "bayes_p_holm"] == pytest.approx(2 * p_none["full"], rel=1e-6)
     assert bayes.loc["partial", "bayes_p_holm"] == pytest.approx(max(2 * p_none["full"], p_none["partial"]), rel=1e-6)
-    assert bayes.loc["full", "bayes_verdict"] == "better" and bayes.loc["partial", "bayes_verdict"] == "no clear difference"
+    assert bayes.loc["full",
+                     "bayes_verdict"] == "better" and bayes.loc["partial", "bayes_verdict"] == "no clear difference"
     assert pd.isna(bayes.loc["none", "bayes_p_ttest"]) and pd.isna(bayes.loc["none", "bayes_verdict"])
     # [2]'s S over the evaluated epochs: 2, 4, 6 (mean 4, sd 2), the same for both arms
     for arm in ARMS:
@@ -116,11 +124,13 @@ def test_baselines_and_verdicts_count_the_bayesian_rows_apart(run_script, tree, 
     assert baselines.loc["plain", "mean"] == pytest.approx(np.mean(PLAIN))
     assert baselines.loc["bayes-none", "mean"] == pytest.approx(np.mean(np.array(PLAIN) + NONE))
     verdicts = t["verdicts"].set_index("comparison")
-    assert verdicts.loc["hinton", "rows"] == 1 and verdicts.loc["bayes", "rows"] == 3 and verdicts.loc["bayes-none", "rows"] == 2
+    assert (verdicts.loc["hinton", "rows"] == 1 and verdicts.loc["bayes", "rows"] == 3
+            and verdicts.loc["bayes-none", "rows"] == 2)
     assert verdicts.loc["bayes-none", "better"] == 1 and verdicts.loc["bayes-none", "no clear difference"] == 1
     table = t["mnist"]
     for comparison, column, picked in (("bayes", "verdict", table["method"] == "bayes"),
-                                       ("bayes-none", "bayes_verdict", (table["method"] == "bayes") & (table["arm"] != "none"))):
+                                       ("bayes-none", "bayes_verdict",
+                                        (table["method"] == "bayes") & (table["arm"] != "none"))):
         counts = table.loc[picked, column].value_counts()
         for verdict in ("better", "no clear difference", "worse"):
             assert verdicts.loc[comparison, verdict] == counts.get(verdict, 0), (comparison, verdict)
@@ -131,7 +141,8 @@ def test_an_arm_without_the_arm_none_of_its_size_is_refused(run_script, tree, tm
     lambda = 1 baseline would shrink: the tables refuse, naming what to give."""
     given = [p for p in tree if "bayes-none" not in str(p)]
     r = run_script("make_tables.py", "--runs", *given, "--out-dir", tmp_path / "tables", timeout=60)
-    assert r.returncode != 0 and "has no arm none" in r.stderr and "bayes-none/seed<s>/metrics.json" in r.stderr, r.stderr
+    assert (r.returncode != 0 and "has no arm none" in r.stderr
+            and "bayes-none/seed<s>/metrics.json" in r.stderr), r.stderr
     assert not (tmp_path / "tables").exists() or not any((tmp_path / "tables").iterdir())
 
 
@@ -148,7 +159,8 @@ def test_s_of_curves_evaluated_at_other_epochs_is_refused(run_script, tree, tmp_
 
 def test_compare_studies_compares_the_hinton_rows_of_tables_with_bayesian_rows(run_script, tree, tmp_path):
     tables(run_script, tree, tmp_path / "tables")
-    r = run_script("compare_studies.py", "--a", tmp_path / "tables", "--b", tmp_path / "tables", "--out", tmp_path / "same", timeout=60)
+    r = run_script("compare_studies.py", "--a", tmp_path / "tables", "--b", tmp_path / "tables", "--out",
+                   tmp_path / "same", timeout=60)
     assert r.returncode == 0, r.stderr
     rows = pd.read_csv(tmp_path / "same.csv")
     assert len(rows) == 1 and rows["source"].iloc[0] == "mnist" and rows["phi"].iloc[0] == "none"  # the one Hinton row

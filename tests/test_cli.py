@@ -36,7 +36,8 @@ PROMISES = {
     cli.lam: lambda v: 0 <= v <= 1 and float(fmt(v)) == v,
     cli.temperature: lambda v: math.isfinite(v) and v > 0 and float(fmt(v)) == v and len(fmt(v)) <= 20,
 }
-EDGES = ["nan", "NaN", "inf", "-inf", "infinity", "0", "-0", "0.0", "-1", "1", "2", "4", "1e-9", "5e-7", "0.1234567", "1e300", "1e400",
+EDGES = ["nan", "NaN", "inf", "-inf", "infinity", "0", "-0", "0.0", "-1", "1", "2", "4", "1e-9", "5e-7", "0.1234567",
+         "1e300", "1e400",
          "-1e-300", "4097", str(2**64), "1.5", "", " ", "x", "0x10", "1_000", "½", "3.0"]
 texts = st.one_of(
     st.sampled_from(EDGES),
@@ -123,13 +124,17 @@ def make_files(folder: Path) -> dict[str, Path]:
     from distill.io import save_torch
 
     folder.mkdir(exist_ok=True)
-    parts = {f"{xy}_{p}": np.zeros((4, 3) if xy == "x" else 4, np.float32) for p in ("big", "small", "test") for xy in "xy"}
-    info = {"dataset": "bike", "task": "regression", "sizes": {"big": 4, "small": 4, "test": 4}, "input_shape": [3], "n_classes": None}
+    parts = {f"{xy}_{p}": np.zeros((4, 3) if xy == "x" else 4,
+                                   np.float32) for p in ("big", "small", "test") for xy in "xy"}
+    info = {"dataset": "bike", "task": "regression", "sizes": {"big": 4, "small": 4, "test": 4}, "input_shape": [3],
+            "n_classes": None}
     files = {k: folder / name for k, name in
-             [("data", "bike.npz"), ("domain", "bike+noise.npz"), ("teacher", "t.pt"), ("mapping", "v.pt"), ("answers", "a.npz"),
+             [("data", "bike.npz"), ("domain", "bike+noise.npz"), ("teacher", "t.pt"), ("mapping", "v.pt"),
+              ("answers", "a.npz"),
               ("posterior", "p.pt")]}
     data.save(files["data"], parts, info)
-    data.save(files["domain"], {k: v for k, v in parts.items() if "small" not in k}, {**info, "domain": {"psi": "noise"}})
+    data.save(files["domain"], {k: v for k, v in parts.items() if "small" not in k},
+              {**info, "domain": {"psi": "noise"}})
     save_torch(files["teacher"], {"state": {}, "task": "regression", "n_in": 3, "n_out": 1, "seed": 0, "made_from": {}})
     save_torch(files["mapping"], {"state": {}, "meta": {"n_in": 3}})
     save_torch(files["posterior"], {"kind": "posterior", "mean": {}, "var": {}, "task": "regression", "seed": 0})
@@ -152,7 +157,8 @@ def test_each_kind_is_read_from_its_own_record(files):
 @example(blob=b"", cut=0)
 def test_random_bytes_or_a_cut_file_are_no_kind(files, tmp_path_factory, blob, cut):
     folder = tmp_path_factory.mktemp("bytes", numbered=True)
-    for name, content in (("random.npz", blob), ("cut.pt", files["teacher"].read_bytes()[:cut]), ("cut.npz", files["answers"].read_bytes()[:cut])):
+    for name, content in (("random.npz", blob), ("cut.pt", files["teacher"].read_bytes()[:cut]),
+                          ("cut.npz", files["answers"].read_bytes()[:cut])):
         path = folder / name
         path.write_bytes(content)
         found = cli.kind(path)
@@ -176,9 +182,11 @@ def test_a_file_of_another_kind_is_one_line_naming_both(files, wanted, capsys, t
 def test_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys):
     a_file = tmp_path / "file"
     a_file.write_text("")
-    cli.writable("out", tmp_path / "new" / "deeper" / "m.json", tmp_path / "m.json")  # folders are made later, as needed
+    # folders are made later, as needed
+    cli.writable("out", tmp_path / "new" / "deeper" / "m.json", tmp_path / "m.json")
     cli.writable("out-dir", tmp_path / "tables", tmp_path, folder=True)
-    for option, path, folder in [("metrics", a_file / "m.json", False), ("metrics", tmp_path, False), ("out-dir", a_file, True),
+    for option, path, folder in [("metrics", a_file / "m.json", False), ("metrics", tmp_path, False),
+                                 ("out-dir", a_file, True),
                                  ("out-dir", a_file / "tables", True)]:
         with pytest.raises(SystemExit):
             cli.writable(option, path, folder=folder)
@@ -190,10 +198,13 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path, capsys):
 # A few real scripts with bad arguments or files of the wrong kind: one line, no traceback, nothing written.
 BAD_RUNS = {
     "teacher-metrics-unwritable": ("train_teacher.py", ["--data", "{data}", "--metrics", "{data}/m.json"], "--metrics"),
-    "student-answers-a-teacher": ("train_student.py", ["--data", "{data}", "--answers", "{teacher}", "--lam", "0.5"], "--answers"),
-    "answers-from-random-bytes": ("teacher_answers.py", ["--target-data", "{data}", "--teacher", "{random}", "--phi", "none", "--seeds", "0"],
+    "student-answers-a-teacher": ("train_student.py", ["--data", "{data}", "--answers", "{teacher}", "--lam", "0.5"],
+                                  "--answers"),
+    "answers-from-random-bytes": ("teacher_answers.py",
+                                  ["--target-data", "{data}", "--teacher", "{random}", "--phi", "none", "--seeds", "0"],
                                   "--teacher"),
-    "mapping-latent-0": ("fit_mapping.py", ["--target-data", "{data}", "--source-data", "{data}", "--latent", "0"], "--latent"),
+    "mapping-latent-0": ("fit_mapping.py", ["--target-data", "{data}", "--source-data", "{data}", "--latent", "0"],
+                         "--latent"),
 }
 OUTS = {"train_teacher.py": ["--out", "t.pt", "--metrics", "t.json"], "train_student.py": ["--metrics", "m.json"],
         "teacher_answers.py": ["--out", "a.npz", "--metrics", "a.json"], "make_domain.py": ["--out", "d.npz"],
@@ -210,7 +221,8 @@ def test_real_scripts_refuse_bad_arguments_in_one_line(run_script, files, tmp_pa
         out = tmp_path / case
         out.mkdir()
         filled = [a.format(data=files["data"], teacher=files["teacher"], random=random) for a in args]
-        outs = [x for k, v in zip(OUTS[script][::2], OUTS[script][1::2]) if k not in args for x in (k, out / v)]  # unless the case gives one
+        # unless the case gives one
+        outs = [x for k, v in zip(OUTS[script][::2], OUTS[script][1::2]) if k not in args for x in (k, out / v)]
         return case, option, out, run_script(script, *filled, *outs, "--threads", 1, timeout=120)
 
     with ThreadPoolExecutor(2) as pool:

@@ -39,67 +39,98 @@ CASES = {
     "lam-above-one": ({"lams": [0.5, 1.5]}, "lams[1]", "allowed: number >= 0 and <= 1"),
     "lam-negative": ({"lams": [-0.25]}, "lams[0]", "allowed: number >= 0 and <= 1"),
     # unknown dataset or phi
-    "unknown-dataset": ({"experiments": [exp("cifar10", "mnist", "none"), GOOD[1]]}, "experiments[0].target", f"allowed: {DATASETS}"),
-    "unknown-phi": ({"experiments": [GOOD[0], exp("mnist", "mnist", "blur")]}, "experiments[1].phi", "allowed: one of none, noise, conv, vae"),
+    "unknown-dataset": ({"experiments": [exp("cifar10", "mnist", "none"), GOOD[1]]}, "experiments[0].target",
+                        f"allowed: {DATASETS}"),
+    "unknown-phi": ({"experiments": [GOOD[0], exp("mnist", "mnist", "blur")]}, "experiments[1].phi",
+                    "allowed: one of none, noise, conv, vae"),
     # a phi not valid for the dataset
-    "conv-on-bike": ({"experiments": [GOOD[0], exp("bike", "bike", "conv")]}, "experiments[1].phi", "allowed: one of none, noise, vae"),
+    "conv-on-bike": ({"experiments": [GOOD[0], exp("bike", "bike", "conv")]}, "experiments[1].phi",
+                     "allowed: one of none, noise, vae"),
     # mismatched input shapes for a cross pair
-    "bike-from-mnist": ({"experiments": [GOOD[0], exp("bike", "mnist", "none")]}, "experiments[1].source", "allowed: one of bike, bike+noise, bike+vae, bike_uci"),
-    "mnist-from-bike": ({"experiments": [exp("mnist", "bike", "vae"), GOOD[1]]}, "experiments[0].source", "allowed: one of mnist, mnist+noise, mnist+conv, mnist+vae, fashion_mnist"),
+    "bike-from-mnist": ({"experiments": [GOOD[0], exp("bike", "mnist", "none")]}, "experiments[1].source",
+                        "allowed: one of bike, bike+noise, bike+vae, bike_uci"),
+    "mnist-from-bike": ({"experiments": [exp("mnist", "bike", "vae"), GOOD[1]]}, "experiments[0].source",
+                        "allowed: one of mnist, mnist+noise, mnist+conv, mnist+vae, fashion_mnist"),
     # a phi that does not lead into the source domain
-    "conv-into-a-noise-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+noise", "conv")]}, "experiments[1].phi", "allowed: none, noise"),
-    "noise-into-the-real-dataset": ({"experiments": [exp("mnist", "mnist", "noise"), GOOD[1]]}, "experiments[0].phi", "allowed: none"),
-    "translator-into-a-domain-of-another-dataset": ({"experiments": [GOOD[0], exp("mnist", "fashion_mnist+conv", "vae")]}, "experiments[1].phi", "allowed: none"),
+    "conv-into-a-noise-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+noise", "conv")]}, "experiments[1].phi",
+                                 "allowed: none, noise"),
+    "noise-into-the-real-dataset": ({"experiments": [exp("mnist", "mnist", "noise"), GOOD[1]]}, "experiments[0].phi",
+                                    "allowed: none"),
+    "translator-into-a-domain-of-another-dataset": ({"experiments": [GOOD[0],
+                                                                     exp("mnist", "fashion_mnist+conv", "vae")]},
+                                                    "experiments[1].phi", "allowed: none"),
     # two values that would share a path and a table row
     "lams-equal-in-6-decimals": ({"lams": [0.5, 0.5000001]}, "lams", "allowed: values that differ within 6 decimals"),
-    "temperatures-equal-in-6-decimals": ({"temperatures": [2.0, 2.0000004]}, "temperatures", "allowed: values that differ within 6 decimals"),
-    "unknown-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+rotate", "none")]}, "experiments[1].source", "allowed: one of mnist, mnist+noise"),
+    "temperatures-equal-in-6-decimals": ({"temperatures": [2.0, 2.0000004]}, "temperatures",
+                                         "allowed: values that differ within 6 decimals"),
+    "unknown-domain": ({"experiments": [GOOD[0], exp("mnist", "mnist+rotate", "none")]}, "experiments[1].source",
+                       "allowed: one of mnist, mnist+noise"),
     # duplicates
     "duplicate-seeds": ({"seeds": [0, 1, 0]}, "seeds", "allowed: each entry once"),
     "duplicate-experiment": ({"experiments": [GOOD[0], GOOD[1], GOOD[0]]}, "experiments", "allowed: each entry once"),
     # empty lists
     "empty-seeds": ({"seeds": []}, "seeds", "allowed: student seeds"),
-    "empty-experiments": ({"experiments": []}, "experiments", "allowed: the rows of the study: (target, source domain, phi)"),
+    "empty-experiments": ({"experiments": []}, "experiments",
+                          "allowed: the rows of the study: (target, source domain, phi)"),
     # missing keys
-    "experiment-without-phi": ({"experiments": [{"target": "mnist", "source": "mnist"}]}, "experiments[0].phi", "allowed: one of none, noise, conv, vae, or method: bayes"),
+    "experiment-without-phi": ({"experiments": [{"target": "mnist", "source": "mnist"}]}, "experiments[0].phi",
+                               "allowed: one of none, noise, conv, vae, or method: bayes"),
     # Bayesian distillation: no phi, one input space, its own keys
-    "phi-with-bayes": ({"experiments": [GOOD[0], {"target": "mnist", "source": "mnist+noise", "method": "bayes", "phi": "noise"}]},
+    "phi-with-bayes": ({"experiments": [GOOD[0], {"target": "mnist", "source": "mnist+noise", "method": "bayes",
+                                                  "phi": "noise"}]},
                        "experiments[1].phi", "allowed: drop phi"),
-    "bayes-bike-from-an-image-teacher": ({"experiments": [GOOD[0], {"target": "bike", "source": "fashion_mnist+vae", "method": "bayes"}]},
-                                         "experiments[1].source", "allowed: one of bike, bike+noise, bike+vae, bike_uci"),
-    "bayes-mnist-from-a-bike-teacher": ({"experiments": [{"target": "mnist", "source": "bike+noise", "method": "bayes"}, GOOD[1]]},
-                                        "experiments[0].source", "allowed: one of mnist, mnist+noise, mnist+conv, mnist+vae, fashion_mnist"),
-    "unknown-method": ({"experiments": [GOOD[0], {"target": "mnist", "source": "mnist", "method": "bayesian"}]}, "experiments[1].method",
+    "bayes-bike-from-an-image-teacher": ({"experiments": [GOOD[0], {"target": "bike", "source": "fashion_mnist+vae",
+                                                                    "method": "bayes"}]},
+                                         "experiments[1].source",
+                                         "allowed: one of bike, bike+noise, bike+vae, bike_uci"),
+    "bayes-mnist-from-a-bike-teacher": ({"experiments": [{"target": "mnist", "source": "bike+noise", "method": "bayes"},
+                                                         GOOD[1]]},
+                                        "experiments[0].source",
+                                        "allowed: one of mnist, mnist+noise, mnist+conv, mnist+vae, fashion_mnist"),
+    "unknown-method": ({"experiments": [GOOD[0], {"target": "mnist", "source": "mnist", "method": "bayesian"}]},
+                       "experiments[1].method",
                        "allowed: one of hinton, bayes"),
-    "hinton-twice-once-named": ({"experiments": [GOOD[0], {**GOOD[0], "method": "hinton"}]}, "experiments[1]", "allowed: each experiment once"),
+    "hinton-twice-once-named": ({"experiments": [GOOD[0], {**GOOD[0], "method": "hinton"}]}, "experiments[1]",
+                                "allowed: each experiment once"),
     "unknown-arm": ({"bayes.arms": ["partial", "none"]}, "bayes.arms[1]", "allowed: one of partial, full, init"),
     "negative-beta": ({"bayes.beta": -1}, "bayes.beta", "allowed: number >= 0"),
     "sigma0-nan": ({"bayes.sigma0": float("nan")}, "bayes.sigma0", "allowed: a finite number"),
     "kappa-zero": ({"bayes.kappa": 0}, "bayes.kappa", "allowed: number > 0"),
     "unknown-selection": ({"bayes.select": "best"}, "bayes.select", "allowed: one of random, snr"),
-    "dataset-without-sizes": ({"experiments": [exp("bike_uci", "bike_uci", "none")]}, "data.sizes.bike_uci", "allowed: a mapping with big, small, test"),
+    "dataset-without-sizes": ({"experiments": [exp("bike_uci", "bike_uci", "none")]}, "data.sizes.bike_uci",
+                              "allowed: a mapping with big, small, test"),
     # split sizes too large
-    "mnist-split-too-large": ({"data.sizes.mnist": {"big": 59500, "small": 1000, "test": 200}}, "data.sizes.mnist", "allowed: at most 60000"),
-    "bike-split-too-large": ({"data.sizes.bike": {"big": 8000, "small": 300, "test": 1000}}, "data.sizes.bike", "allowed: at most 7645"),
+    "mnist-split-too-large": ({"data.sizes.mnist": {"big": 59500, "small": 1000, "test": 200}}, "data.sizes.mnist",
+                              "allowed: at most 60000"),
+    "bike-split-too-large": ({"data.sizes.bike": {"big": 8000, "small": 300, "test": 1000}}, "data.sizes.bike",
+                             "allowed: at most 7645"),
     # small-part sizes: within the small part, positive, once each, of known datasets; no translator fitted on more
-    "small-size-above-the-small-part": ({"small_sizes": {"mnist": [50, 200]}}, "small_sizes.mnist", "allowed: sizes up to 100"),
+    "small-size-above-the-small-part": ({"small_sizes": {"mnist": [50, 200]}}, "small_sizes.mnist",
+                                        "allowed: sizes up to 100"),
     "small-size-zero": ({"small_sizes": {"mnist": [0]}}, "small_sizes.mnist[0]", "allowed: integer >= 1"),
     "small-size-twice": ({"small_sizes": {"mnist": [50, 50]}}, "small_sizes.mnist", "allowed: each entry once"),
     "small-sizes-of-an-unknown-dataset": ({"small_sizes": {"cifar10": [10]}}, "small_sizes", f"allowed: {DATASETS}"),
-    "small-sizes-of-no-target": ({"small_sizes": {"fashion_mnist": [10]}}, "small_sizes.fashion_mnist", "allowed: the targets bike, mnist"),
-    "translator-fitted-on-more-than-the-student": ({"experiments": [exp("mnist", "fashion_mnist", "vae")], "small_sizes": {"mnist": [50, 100]},
-                                                    "data.sizes.fashion_mnist": {"big": 1000, "small": 100, "test": 200}},
-                                                   "small_sizes.mnist", "allowed: only 100 for this target, or drop the experiment"),
+    "small-sizes-of-no-target": ({"small_sizes": {"fashion_mnist": [10]}}, "small_sizes.fashion_mnist",
+                                 "allowed: the targets bike, mnist"),
+    "translator-fitted-on-more-than-the-student": ({"experiments": [exp("mnist", "fashion_mnist", "vae")],
+                                                    "small_sizes": {"mnist": [50, 100]},
+                                                    "data.sizes.fashion_mnist": {"big": 1000, "small": 100,
+                                                                                 "test": 200}},
+                                                   "small_sizes.mnist",
+                                                   "allowed: only 100 for this target, or drop the experiment"),
     # negative epochs, T <= 0
     "negative-epochs": ({"training.student.epochs": -5}, "training.student.epochs", "allowed: integer >= 1"),
     "temperature-zero": ({"temperatures": [0]}, "temperatures[0]", "allowed: number > 0"),
     # unknown keys from a typo, at the top and nested
-    "typo-top-level": ({"seed": [0, 1]}, "(top level)", "allowed: the keys experiments, lams, temperatures, t2, seeds, teachers, small_sizes"),
+    "typo-top-level": ({"seed": [0, 1]}, "(top level)",
+                       "allowed: the keys experiments, lams, temperatures, t2, seeds, teachers, small_sizes"),
     "typo-nested": ({"training.teacher.epoch": 5}, "training.teacher", "allowed: the keys epochs, batch_size, lr"),
     # names that would escape results/ or the shell if they reached a path: rejected by the schema
-    "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target", f"allowed: {DATASETS}"),
+    "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target",
+                               f"allowed: {DATASETS}"),
     "teachers-unknown": ({"teachers": "both"}, "teachers", "allowed: one of paired, shared"),
-    "dataset-shell-injection": ({"data.sizes.a;rm -rf ~": {"big": 1, "small": 1, "test": 1}}, "data.sizes", f"allowed: {DATASETS}"),
+    "dataset-shell-injection": ({"data.sizes.a;rm -rf ~": {"big": 1, "small": 1, "test": 1}}, "data.sizes",
+                                f"allowed: {DATASETS}"),
     # numbers that compare false (a NaN passes every minimum and maximum) or are infinite, anywhere
     "lam-nan": ({"lams": [0.5, float("nan")]}, "lams[1]", "allowed: a finite number"),
     "lam-nan-as-text": ({"lams": [".nan"]}, "lams[0]", "allowed: a finite number"),
@@ -108,10 +139,12 @@ CASES = {
     "sigma-inf": ({"phi.noise.sigma": float("inf")}, "phi.noise.sigma", "allowed: a finite number"),
     "split-seed-minus-inf": ({"data.split_seed": float("-inf")}, "data.split_seed", "allowed: a finite number"),
     # values that a path or a table would show as another number
-    "temperature-prints-as-zero": ({"temperatures": [1e-9]}, "temperatures[0]", "e.g. 0.000001 (the smallest positive one)"),
+    "temperature-prints-as-zero": ({"temperatures": [1e-9]}, "temperatures[0]",
+                                   "e.g. 0.000001 (the smallest positive one)"),
     "temperature-as-text-prints-as-zero": ({"temperatures": ["1e-7"]}, "temperatures[0]", "e.g. 0.000001"),
     "lam-with-7-decimals": ({"lams": [0.1234567]}, "lams[0]", "allowed: at most 6 decimals, e.g. 0.123457"),
-    "temperature-too-long-for-a-path": ({"temperatures": [1e300]}, "temperatures[0]", "allowed: number > 0 and <= 1e+19"),
+    "temperature-too-long-for-a-path": ({"temperatures": [1e300]}, "temperatures[0]",
+                                        "allowed: number > 0 and <= 1e+19"),
     "seed-as-a-float": ({"seeds": [0.0, 1]}, "seeds[0]", "allowed: a value of type integer"),
 }
 
@@ -134,7 +167,8 @@ def broken(changes: dict) -> dict:
 
 def merge(base: dict, over: dict) -> dict:
     """How Snakemake lays a --configfile over config.yaml: dicts merged, the rest replaced."""
-    return {**base, **{k: merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v for k, v in over.items()}}
+    return {**base, **{k: merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict)
+                       else v for k, v in over.items()}}
 
 
 def as_the_workflow_sees_it(config: dict) -> dict:
@@ -196,7 +230,8 @@ def outcomes(tmp_path_factory):
 
     with ThreadPoolExecutor(2) as pool:
         out = dict(pool.map(run, END_TO_END))
-    print(f"\n{len(out)} broken configs run through snakemake, {sum(rc != 0 for _, rc, _ in out.values())} rejected", file=sys.stderr)
+    print(f"\n{len(out)} broken configs run through snakemake, {sum(rc != 0 for _, rc, _ in out.values())} rejected",
+          file=sys.stderr)
     return out
 
 
@@ -219,5 +254,6 @@ def test_command_line_values_arrive_typed():
     """Snakemake's --config 'seeds=[0]' gives ['0']: numbers and true/false become values, words stay words."""
     from distill.config import coerce
 
-    got = coerce({"seeds": ["0", "1"], "lams": ["0.25"], "t2": "true", "allow_missing": "False", "phi": "none", "x": "yes"})
+    got = coerce({"seeds": ["0", "1"], "lams": ["0.25"], "t2": "true", "allow_missing": "False", "phi": "none",
+                  "x": "yes"})
     assert got == {"seeds": [0, 1], "lams": [0.25], "t2": True, "allow_missing": False, "phi": "none", "x": "yes"}

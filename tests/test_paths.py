@@ -8,7 +8,8 @@ from distill import paths, results
 
 
 @pytest.mark.parametrize("pattern, suffix, values", [
-    (paths.SWEEP, "", {"target": "fashion_mnist", "size": "250", "source": "mnist+noise", "phi": "noise", "lam": "0.25", "T": "4", "seed": "3"}),
+    (paths.SWEEP, "", {"target": "fashion_mnist", "size": "250", "source": "mnist+noise", "phi": "noise", "lam": "0.25",
+                       "T": "4", "seed": "3"}),
     (paths.BASELINE, "", {"target": "bike", "size": "50", "seed": "12"}),
     (paths.TEACHER, ".json", {"source": "bike_uci+vae", "seed": "0"}),
     (paths.ANSWERS, ".npz", {"target": "mnist", "source": "fashion_mnist", "phi": "vae"}),
@@ -30,17 +31,22 @@ def test_a_path_made_from_a_pattern_parses_back_to_its_fields(pattern, suffix, v
 
 def test_results_reads_the_runs_with_the_patterns_parsers():
     run = paths.SWEEP.format(target="mnist", size=1000, source="mnist+conv", phi="none", lam="0.5", T="2", seed=4)
-    assert results.parse(run) == {"target": "mnist", "size": 1000, "source": "mnist+conv", "phi": "none", "lam": 0.5, "T": 2.0,
+    assert results.parse(run) == {"target": "mnist", "size": 1000, "source": "mnist+conv", "phi": "none", "lam": 0.5,
+                                  "T": 2.0,
                                   "method": "hinton", "arm": None, "seed": 4}
     baseline = results.parse(paths.BASELINE.format(target="bike", size=300, seed=1))
-    assert {k: v for k, v in baseline.items() if k != "T"} == {"target": "bike", "size": 300, "source": None, "phi": None, "lam": 1.0,
+    assert {k: v for k, v in baseline.items() if k != "T"} == {"target": "bike", "size": 300, "source": None,
+                                                               "phi": None, "lam": 1.0,
                                                                "method": "hinton", "arm": None, "seed": 1}
     assert math.isnan(baseline["T"])
     bayes = results.parse(paths.BAYES.format(target="mnist", size=100, source="fashion_mnist+vae", arm="full", seed=3))
     none = results.parse(paths.BAYES_BASELINE.format(target="bike", size=300, seed=2))
-    assert {k: v for k, v in bayes.items() if k not in ("lam", "T")} == {"target": "mnist", "size": 100, "source": "fashion_mnist+vae",
-                                                                         "phi": None, "method": "bayes", "arm": "full", "seed": 3}
-    assert {k: v for k, v in none.items() if k not in ("lam", "T")} == {"target": "bike", "size": 300, "source": None, "phi": None,
+    assert {k: v for k, v in bayes.items() if k not in ("lam", "T")} == {"target": "mnist", "size": 100,
+                                                                         "source": "fashion_mnist+vae",
+                                                                         "phi": None, "method": "bayes", "arm": "full",
+                                                                         "seed": 3}
+    assert {k: v for k, v in none.items() if k not in ("lam", "T")} == {"target": "bike", "size": 300, "source": None,
+                                                                        "phi": None,
                                                                         "method": "bayes", "arm": "none", "seed": 2}
     assert all(math.isnan(x) for x in (bayes["lam"], bayes["T"], none["lam"], none["T"]))
     assert results.STUDENT.pattern == paths.parser(paths.SWEEP).pattern

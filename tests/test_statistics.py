@@ -22,7 +22,8 @@ from distill.names import phi_rank
 from distill.training import Checkpoint
 
 
-def write(root, target, seed, value, integral=None, source=None, phi=None, lam=1.0, T=1.0, size=100, epochs=((0, 0.1), (5, 0.5))):
+def write(root, target, seed, value, integral=None, source=None, phi=None, lam=1.0, T=1.0, size=100,
+          epochs=((0, 0.1), (5, 0.5))):
     where = "baseline" if source is None else f"{source}-{phi}/lam{lam:g}-T{T:g}"
     path = root / target / f"n{size}" / where / f"seed{seed}" / "metrics.json"
     path.parent.mkdir(parents=True)
@@ -36,20 +37,25 @@ def write(root, target, seed, value, integral=None, source=None, phi=None, lam=1
 
 def test_collect_and_curves_read_every_field_of_every_run(tmp_path):
     paths = [write(tmp_path, "bike", 0, 14000.5, 20.0), write(tmp_path, "bike", 1, None, 21.0),
-             write(tmp_path, "bike", 0, 13000.0, None, "bike+noise", "none", 0.5, epochs=((0, 9.0), (2, 7.0), (3, 6.5)))]
+             write(tmp_path, "bike", 0, 13000.0, None, "bike+noise", "none", 0.5,
+                   epochs=((0, 9.0), (2, 7.0), (3, 6.5)))]
     runs = R.collect(paths)
-    assert list(runs.columns) == R.KEYS + ["baseline", "metric", "value", "integral", "has_integral", "loglik_area", "evaluated", "path"]
+    assert list(runs.columns) == R.KEYS + ["baseline", "metric", "value", "integral", "has_integral", "loglik_area",
+                                           "evaluated", "path"]
     assert runs["evaluated"].tolist() == ["0 5", "0 5", "0 2 3"] and runs["method"].tolist() == ["hinton"] * 3
     assert runs["loglik_area"].isna().all()  # only a Bayesian run has one
     assert runs["baseline"].tolist() == [True, True, False] and runs["metric"].tolist() == ["mse"] * 3
-    assert runs["value"].iloc[0] == 14000.5 and math.isnan(runs["value"].iloc[1]) and runs["value"].iloc[2] == 13000.0  # JSON null: NaN
+    # JSON null: NaN
+    assert runs["value"].iloc[0] == 14000.5 and math.isnan(runs["value"].iloc[1]) and runs["value"].iloc[2] == 13000.0
     assert runs["integral"].iloc[:2].tolist() == [20.0, 21.0] and math.isnan(runs["integral"].iloc[2])
     assert runs["has_integral"].tolist() == [True, True, False] and runs["path"].tolist() == list(map(str, paths))
-    assert (runs["source"].iloc[2], runs["phi"].iloc[2], runs["lam"].iloc[2], runs["T"].iloc[2], runs["size"].iloc[2]) == ("bike+noise", "none", 0.5, 1.0, 100)
+    assert ((runs["source"].iloc[2], runs["phi"].iloc[2], runs["lam"].iloc[2], runs["T"].iloc[2], runs["size"].iloc[2])
+            == ("bike+noise", "none", 0.5, 1.0, 100))
     curves = R.curves(paths)
     assert list(curves.columns) == R.KEYS + ["baseline", "metric", "epoch", "value", "loglik"]
     assert curves["loglik"].isna().all()  # bike records no log-likelihood and its test loss is an MSE
-    assert curves["epoch"].tolist() == [0, 5, 0, 5, 0, 2, 3] and curves["value"].tolist() == [0.1, 0.5, 0.1, 0.5, 9.0, 7.0, 6.5]
+    assert (curves["epoch"].tolist() == [0, 5, 0, 5, 0, 2, 3]
+            and curves["value"].tolist() == [0.1, 0.5, 0.1, 0.5, 9.0, 7.0, 6.5])
     assert curves["baseline"].tolist() == [True] * 4 + [False] * 3 and set(curves["metric"]) == {"mse"}
     with pytest.raises(R.MissingRuns):  # missing files are an error unless asked for
         R.curves(paths + [tmp_path / "bike" / "n100" / "baseline" / "seed9" / "metrics.json"])
@@ -59,7 +65,8 @@ def test_collect_and_curves_read_every_field_of_every_run(tmp_path):
     bayes = tmp_path / "mnist" / "n100" / "mnist+noise-bayes" / "full" / "seed2" / "metrics.json"
     bayes.parent.mkdir(parents=True)
     bayes.write_text(json.dumps({"metric": "accuracy", "test_metric": 0.9, "epochs": [
-        {"epoch": 0, "accuracy": 0.1, "test_loss": 2.0, "test_loglik": -2.0}, {"epoch": 4, "accuracy": 0.9, "test_loss": 0.5, "test_loglik": -0.5},
+        {"epoch": 0, "accuracy": 0.1, "test_loss": 2.0, "test_loglik": -2.0},
+        {"epoch": 4, "accuracy": 0.9, "test_loss": 0.5, "test_loglik": -0.5},
         {"epoch": 5, "accuracy": 0.9, "test_loss": 0.4, "test_loglik": -0.4}]}))
     got = R.collect([bayes]).iloc[0]
     assert (got["method"], got["arm"], got["source"], got["baseline"]) == ("bayes", "full", "mnist+noise", False)
@@ -76,8 +83,10 @@ def test_collect_and_curves_read_every_field_of_every_run(tmp_path):
 
 
 def run(size, seed, value, source=None, phi="none", lam=0.5, T=1.0, target="mnist"):
-    return {"target": target, "size": size, "source": source, "phi": None if source is None else phi, "lam": 1.0 if source is None else lam,
-            "T": math.nan if source is None else T, "seed": seed, "baseline": source is None, "metric": "accuracy", "value": value}
+    return {"target": target, "size": size, "source": source, "phi": None if source is None else phi,
+            "lam": 1.0 if source is None else lam,
+            "T": math.nan if source is None else T, "seed": seed, "baseline": source is None, "metric": "accuracy",
+            "value": value}
 
 
 BASE = [0.80, 0.82, 0.81, 0.85]
@@ -85,47 +94,63 @@ GAIN = [0.010, 0.030, 0.020, 0.025]
 
 
 def test_gains_by_hand_with_every_column_and_in_order():
-    rows = [run(100, s, v) for s, v in enumerate(BASE)] + [run(100, s, v + g, "mnist") for s, (v, g) in enumerate(zip(BASE, GAIN))]
-    rows += [run(100, s, v, "mnist", "vae", 0.0, 4.0) for s, v in enumerate(BASE)] + [run(100, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
-    rows += [run(50, s, v) for s, v in enumerate(BASE)] + [run(50, s, v - 0.01, "fashion_mnist") for s, v in enumerate(BASE)]
+    rows = ([run(100, s, v) for s, v in enumerate(BASE)]
+            + [run(100, s, v + g, "mnist") for s, (v, g) in enumerate(zip(BASE, GAIN))])
+    rows += ([run(100, s, v, "mnist", "vae", 0.0, 4.0) for s, v in enumerate(BASE)]
+             + [run(100, s, v, "mnist", "noise") for s, v in enumerate(BASE)])
+    rows += ([run(50, s, v) for s, v in enumerate(BASE)]
+             + [run(50, s, v - 0.01, "fashion_mnist") for s, v in enumerate(BASE)])
     gains = S.gains(pd.DataFrame(rows[::-1]))  # the input order must not matter
-    assert list(gains.columns) == ["target", "size", "source", "phi", "T", "lam", "metric", "baseline_n", "baseline_n_diverged", "baseline_mean",
-                                   "baseline_sd", "n", "n_diverged", "mean", "sd", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd",
+    assert list(gains.columns) == ["target", "size", "source", "phi", "T", "lam", "metric", "baseline_n",
+                                   "baseline_n_diverged", "baseline_mean",
+                                   "baseline_sd", "n", "n_diverged", "mean", "sd", "n_paired", "n_paired_diverged",
+                                   "diff_mean", "diff_sd",
                                    "ci_low", "ci_high"]
     # sorted by target, size, source, phi in the display order none, noise, conv, vae, then T and lam
-    assert list(zip(gains["size"], gains["source"], gains["phi"])) == [(50, "fashion_mnist", "none"), (100, "mnist", "none"),
+    assert list(zip(gains["size"], gains["source"], gains["phi"])) == [(50, "fashion_mnist", "none"),
+                                                                       (100, "mnist", "none"),
                                                                         (100, "mnist", "noise"), (100, "mnist", "vae")]
     assert gains.index.tolist() == [0, 1, 2, 3] and gains["target"].tolist() == ["mnist"] * 4
     row = gains.iloc[1]
     values = np.add(BASE, GAIN)
     low, high = stats.t.interval(0.95, 3, loc=np.mean(GAIN), scale=np.std(GAIN, ddof=1) / 2)
-    expected = {"T": 1.0, "lam": 0.5, "metric": "accuracy", "baseline_n": 4, "baseline_n_diverged": 0, "baseline_mean": np.mean(BASE),
-                "baseline_sd": np.std(BASE, ddof=1), "n": 4, "n_diverged": 0, "mean": values.mean(), "sd": values.std(ddof=1), "n_paired": 4,
-                "n_paired_diverged": 0, "diff_mean": np.mean(GAIN), "diff_sd": np.std(GAIN, ddof=1), "ci_low": low, "ci_high": high}
+    expected = {"T": 1.0, "lam": 0.5, "metric": "accuracy", "baseline_n": 4, "baseline_n_diverged": 0,
+                "baseline_mean": np.mean(BASE),
+                "baseline_sd": np.std(BASE, ddof=1), "n": 4, "n_diverged": 0, "mean": values.mean(),
+                "sd": values.std(ddof=1), "n_paired": 4,
+                "n_paired_diverged": 0, "diff_mean": np.mean(GAIN), "diff_sd": np.std(GAIN, ddof=1), "ci_low": low,
+                "ci_high": high}
     for key, value in expected.items():
         assert row[key] == pytest.approx(value, rel=1e-9) if isinstance(value, float) else row[key] == value, key
     wide = S.gains(pd.DataFrame(rows), level=0.5).iloc[1]
-    assert (wide["ci_low"], wide["ci_high"]) == pytest.approx(stats.t.interval(0.5, 3, loc=np.mean(GAIN), scale=np.std(GAIN, ddof=1) / 2))
+    assert ((wide["ci_low"], wide["ci_high"])
+            == pytest.approx(stats.t.interval(0.5, 3, loc=np.mean(GAIN), scale=np.std(GAIN, ddof=1) / 2)))
     assert gains.iloc[3]["T"] == 4.0 and gains.iloc[3]["lam"] == 0.0 and gains.iloc[3]["diff_mean"] == 0.0
 
 
 def test_experiments_by_hand_largest_size_first():
     rows = [run(size, s, v) for size in (100, 1000) for s, v in enumerate(BASE)]
-    rows += [run(size, s, v + g, "mnist", lam=lam) for size in (100, 1000) for lam in (0.0, 0.5) for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    rows += [run(size, s, v + g, "mnist", lam=lam) for size in (100, 1000) for lam in (0.0, 0.5)
+             for s, (v, g) in enumerate(zip(BASE, GAIN))]
     rows += [run(1000, s, v, "mnist", "noise") for s, v in enumerate(BASE)]
     out = S.experiments(pd.DataFrame(rows[::-1]))
-    assert list(zip(out["size"], out["phi"])) == [(1000, "none"), (1000, "noise"), (100, "none")] and out.index.tolist() == [0, 1, 2]
-    assert list(out.columns) == ["target", "size", "source", "phi", "T", "metric", "lams", "n", "n_paired", "n_diverged", "diff_mean", "diff_sd",
+    assert (list(zip(out["size"], out["phi"])) == [(1000, "none"), (1000, "noise"), (100, "none")]
+            and out.index.tolist() == [0, 1, 2])
+    assert list(out.columns) == ["target", "size", "source", "phi", "T", "metric", "lams", "n", "n_paired",
+                                 "n_diverged", "diff_mean", "diff_sd",
                                  "p_ttest", "p_wilcoxon", "zero_variance", "all_zero"]
     top = out.iloc[0]
     assert (top["metric"], top["lams"], top["n"], top["n_paired"]) == ("accuracy", 2, 4, 4)
-    assert top["diff_mean"] == pytest.approx(np.mean(GAIN)) and top["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue)
+    assert (top["diff_mean"] == pytest.approx(np.mean(GAIN))
+            and top["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue))
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 20])
 def test_interval_is_the_t_interval(n):
-    assert S.interval(0.3, 0.2, n) == pytest.approx(stats.t.interval(0.95, n - 1, loc=0.3, scale=0.2 / math.sqrt(n)), rel=1e-12)
-    assert S.interval(-1.0, 2.0, n, level=0.8) == pytest.approx(stats.t.interval(0.8, n - 1, loc=-1.0, scale=2.0 / math.sqrt(n)), rel=1e-12)
+    assert S.interval(0.3, 0.2, n) == pytest.approx(stats.t.interval(0.95, n - 1, loc=0.3, scale=0.2 / math.sqrt(n)),
+                                                    rel=1e-12)
+    assert (S.interval(-1.0, 2.0, n, level=0.8)
+            == pytest.approx(stats.t.interval(0.8, n - 1, loc=-1.0, scale=2.0 / math.sqrt(n)), rel=1e-12))
     assert all(map(math.isnan, S.interval(0.3, math.nan, n))) and all(map(math.isnan, S.interval(0.3, math.inf, n)))
 
 
@@ -182,11 +207,13 @@ def test_the_random_streams_are_the_ones_the_published_results_were_drawn_from()
     assert seeds.stream("teacher_batches", 3) == PINNED[("teacher_batches", 3)]
     assert seeds.stream("phi", 7) == PINNED[("phi", 7)]
     assert all(0 <= v < 2**63 for v in PINNED.values())
-    with pytest.raises(ValueError, match="unknown random role 'students'; known: teacher_init, teacher_batches, vae_init"):
+    with pytest.raises(ValueError,
+                       match="unknown random role 'students'; known: teacher_init, teacher_batches, vae_init"):
         seeds.stream("students", 0)
 
 
-PINNED = {("student_init", 0): 4464321566333347331, ("teacher_batches", 3): 7412683631247761940, ("phi", 7): 2037152079364568360}
+PINNED = {("student_init", 0): 4464321566333347331, ("teacher_batches", 3): 7412683631247761940,
+          ("phi", 7): 2037152079364568360}
 
 
 def test_a_checkpoint_resumes_only_a_run_of_the_same_settings(tmp_path):
@@ -201,13 +228,17 @@ def test_a_checkpoint_resumes_only_a_run_of_the_same_settings(tmp_path):
     ck.save(2, model, optimizer, g, [{"epoch": 1}, {"epoch": 2}])
     same = argparse.Namespace(**{**vars(args), "epochs": 5, "threads": 2, "metrics": tmp_path / "other.json"})
     fresh = torch.nn.Linear(2, 1)
-    assert Checkpoint(same, data={"dataset": "bike"}).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator()) == (2, [{"epoch": 1}, {"epoch": 2}])
+    assert Checkpoint(same, data={"dataset": "bike"}).resume(fresh, torch.optim.Adam(fresh.parameters()),
+                                                             torch.Generator()) == (2, [{"epoch": 1}, {"epoch": 2}])
     assert torch.equal(fresh.weight, model.weight)
     done = argparse.Namespace(**{**vars(args), "epochs": 2})  # the checkpoint of the last epoch still resumes
-    assert Checkpoint(done, data={"dataset": "bike"}).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator())[0] == 2
-    for other, data in ((argparse.Namespace(**{**vars(args), "lr": 0.01}), {"dataset": "bike"}), (args, {"dataset": "mnist"}),
+    assert Checkpoint(done, data={"dataset": "bike"}).resume(fresh, torch.optim.Adam(fresh.parameters()),
+                                                             torch.Generator())[0] == 2
+    for other, data in ((argparse.Namespace(**{**vars(args), "lr": 0.01}), {"dataset": "bike"}),
+                        (args, {"dataset": "mnist"}),
                         (argparse.Namespace(**{**vars(args), "epochs": 1}), {"dataset": "bike"})):
-        assert Checkpoint(other, data=data).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator()) == (0, [])
+        assert (Checkpoint(other, data=data).resume(fresh, torch.optim.Adam(fresh.parameters()), torch.Generator())
+                == (0, []))
     assert Checkpoint(args, data={}, path=tmp_path / "x.ckpt").resume(fresh, optimizer, g) == (0, [])  # none there
     assert Checkpoint(args, data={}, path=tmp_path / "x.ckpt").path == tmp_path / "x.ckpt"
 
@@ -217,9 +248,11 @@ def test_paired_by_hand_with_scipy():
     varied = S.paired(base + GAIN, base)
     assert varied["p_ttest"] == pytest.approx(stats.ttest_rel(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
     assert varied["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, GAIN), BASE).pvalue, rel=1e-12)
-    assert (varied["n_paired"], varied["n_diverged"], varied["zero_variance"], varied["all_zero"]) == (4, 0, False, False)
+    assert ((varied["n_paired"], varied["n_diverged"], varied["zero_variance"], varied["all_zero"])
+            == (4, 0, False, False))
     mixed = [0.01, -0.005, 0.03, 0.02]  # of both signs: a one-sample test of either series would give another p
-    assert S.paired(base + mixed, base)["p_wilcoxon"] == pytest.approx(stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue, rel=1e-12)
+    assert (S.paired(base + mixed, base)["p_wilcoxon"]
+            == pytest.approx(stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue, rel=1e-12))
     assert stats.wilcoxon(np.add(BASE, mixed), BASE).pvalue != pytest.approx(stats.wilcoxon(np.add(BASE, mixed)).pvalue)
     two = S.paired(base.iloc[:2] + GAIN[:2], base.iloc[:2])  # two pairs: a spread, and a test
     assert two["diff_sd"] == pytest.approx(np.std(GAIN[:2], ddof=1)) and math.isfinite(two["p_ttest"])

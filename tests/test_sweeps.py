@@ -93,7 +93,8 @@ def test_the_answers_are_the_teachers_outputs_on_phi_drawn_from_the_phi_stream(s
         f = teacher_of(answers["bike"].parent / "t.pt")
         expected = f(torch.tensor(z["x_small"], dtype=torch.float32))
         torch.testing.assert_close(torch.tensor(a["small_seed3"]), expected, rtol=1e-4, atol=1e-2)
-        assert abs(float(expected.mean()) - float(z["y_small"].mean())) < float(z["y_small"].std())  # bikes, not standard units
+        # bikes, not standard units
+        assert abs(float(expected.mean()) - float(z["y_small"].mean())) < float(z["y_small"].std())
 
 
 def test_random_roles_are_independent_streams():
@@ -106,11 +107,13 @@ def test_random_roles_are_independent_streams():
 
 @pytest.fixture(scope="module")
 def noise_answers(prepared, run_script, tmp_path_factory):
-    """A small real teacher of the domain mnist+noise (seed 0) and its answers through phi = noise (a fresh draw per student
-    seed, every seed from that one teacher: the students here pass --teacher-seeds 0)."""
+    """A small real teacher of the domain mnist+noise (seed 0) and its answers through phi = noise (a fresh draw per
+    student seed, every seed from that one teacher: the students here pass --teacher-seeds 0)."""
     out = tmp_path_factory.mktemp("sweep-teacher")
-    run_script("make_domain.py", "--data", prepared["mnist"], "--psi", "noise", "--sigma", 0.3, "--out", out / "mnist+noise.npz", check=True)
-    run_script("train_teacher.py", "--data", out / "mnist+noise.npz", "--out", out / "t.pt", "--metrics", out / "t.json",
+    run_script("make_domain.py", "--data", prepared["mnist"], "--psi", "noise", "--sigma", 0.3, "--out",
+               out / "mnist+noise.npz", check=True)
+    run_script("train_teacher.py", "--data", out / "mnist+noise.npz", "--out", out / "t.pt", "--metrics",
+               out / "t.json",
                "--epochs", 2, "--threads", 1, check=True)
     run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", out / "t.pt", "--phi", "noise",
                "--sigma", 0.3, "--seeds", *range(8), "--out", out / "noise.npz", "--metrics", out / "noise.json",
@@ -129,10 +132,12 @@ def by_hand(data_path, answers_path, lam, T, t2, seed, epochs, eval_every, small
     with np.load(data_path) as z:
         x, y, x_test, y_test = (z[k] for k in ("x_small", "y_small", "x_test", "y_test"))
     images = x.dtype == np.uint8
-    decode = (lambda a: torch.tensor(a, dtype=torch.float32) / 255) if images else (lambda a: torch.tensor(a, dtype=torch.float32))
+    decode = (lambda a: torch.tensor(a, dtype=torch.float32) / 255) if images else (lambda a: torch.tensor(
+        a, dtype=torch.float32))
     n = len(x) if small_size is None else small_size
     x, x_test = decode(x[:n]), decode(x_test)
-    y, y_test = (torch.tensor(y[:n]), torch.tensor(y_test)) if images else (torch.tensor(y[:n], dtype=torch.float32), torch.tensor(y_test, dtype=torch.float32))
+    y, y_test = (torch.tensor(y[:n]), torch.tensor(y_test)) if images else (
+        torch.tensor(y[:n], dtype=torch.float32), torch.tensor(y_test, dtype=torch.float32))
     teacher = None
     if answers_path is not None:
         with np.load(answers_path) as z:
@@ -156,7 +161,8 @@ def by_hand(data_path, answers_path, lam, T, t2, seed, epochs, eval_every, small
         out = net(x[idx])
         if images:
             hard = F.cross_entropy(out, y[idx])
-            soft = 0 if teacher is None else F.cross_entropy(out / T, F.softmax(teacher[idx] / T, dim=1)) * (T**2 if t2 else 1)
+            soft = (0 if teacher is None
+                    else F.cross_entropy(out / T, F.softmax(teacher[idx] / T, dim=1)) * (T**2 if t2 else 1))
         else:
             hard = F.mse_loss(out.squeeze(1), y_train[idx])
             soft = 0 if teacher is None else F.mse_loss(out.squeeze(1), teacher[idx])
@@ -189,15 +195,18 @@ def by_hand(data_path, answers_path, lam, T, t2, seed, epochs, eval_every, small
 
 def sweep(run_script, data, answers, folder, lams, seeds_, temperatures=(1.0,), *extra, epochs=EPOCHS):
     """Train one sweep through the step script; {(lam, T, seed): (weights, metrics)}."""
-    run_script("train_student.py", "--data", data, "--answers", answers, "--lams", *lams, "--temperatures", *temperatures,
+    run_script("train_student.py", "--data", data, "--answers", answers, "--lams", *lams, "--temperatures",
+               *temperatures,
                "--seeds", *seeds_, "--teacher-seeds", 0, "--epochs", epochs, "--eval-every", 2, "--threads", 1, *extra,
-               "--metrics", folder / "lam{lam}-T{T}-seed{seed}.json", "--weights", folder / "lam{lam}-T{T}-seed{seed}.pt", check=True)
+               "--metrics", folder / "lam{lam}-T{T}-seed{seed}.json", "--weights",
+               folder / "lam{lam}-T{T}-seed{seed}.pt", check=True)
     out = {}
     for lam in lams:
         for T in temperatures:
             for s in seeds_:
                 name = f"lam{lam:g}-T{T:g}-seed{s}"
-                out[lam, T, s] = torch.load(folder / f"{name}.pt", weights_only=True), json.loads((folder / f"{name}.json").read_text())
+                out[lam, T, s] = torch.load(folder / f"{name}.pt",
+                                            weights_only=True), json.loads((folder / f"{name}.json").read_text())
     return out
 
 
@@ -205,8 +214,10 @@ def sweep(run_script, data, answers, folder, lams, seeds_, temperatures=(1.0,), 
 def bike_answers(prepared, run_script, tmp_path_factory):
     """A small real bike teacher (seed 0, 2 epochs) and its answers on bike through phi = none, in bikes."""
     out = tmp_path_factory.mktemp("bike-teacher")
-    run_script("train_teacher.py", "--data", prepared["bike"], "--out", out / "t.pt", "--metrics", out / "t.json", "--epochs", 2, "--threads", 1, check=True)
-    run_script("teacher_answers.py", "--target-data", prepared["bike"], "--teacher", out / "t.pt", "--phi", "none", "--seeds", 0, 3,
+    run_script("train_teacher.py", "--data", prepared["bike"], "--out", out / "t.pt", "--metrics", out / "t.json",
+               "--epochs", 2, "--threads", 1, check=True)
+    run_script("teacher_answers.py", "--target-data", prepared["bike"], "--teacher", out / "t.pt", "--phi", "none",
+               "--seeds", 0, 3,
                "--out", out / "none.npz", "--metrics", out / "none.json", "--threads", 1, check=True)
     return out / "none.npz"
 
@@ -231,14 +242,18 @@ def assert_matches_by_hand(sweeps, name, dataset, t2=False, small_size=None):
     the settings its metrics.json records."""
     metric = "accuracy" if dataset == "mnist" else "mse"
     for (lam, T, seed), (weights, metrics) in sweeps[name].items():
-        hand_weights, curve, integral = by_hand(sweeps["data"][dataset], sweeps["answers"][dataset], lam, T, t2, seed, EPOCHS, 2, small_size)
+        hand_weights, curve, integral = by_hand(sweeps["data"][dataset], sweeps["answers"][dataset], lam, T, t2, seed,
+                                                EPOCHS, 2, small_size)
         where = f"{name} lam={lam} T={T} seed={seed}"
         for key, value in hand_weights.items():
             torch.testing.assert_close(weights[key], value, rtol=1e-4, atol=2e-5, msg=lambda m: f"{where} {key}: {m}")
         assert [e["epoch"] for e in metrics["epochs"]] == [e["epoch"] for e in curve] == [0, 2, 4, 5], where
-        np.testing.assert_allclose([e[metric] for e in metrics["epochs"]], [e["metric"] for e in curve], rtol=1e-4, atol=2e-3, err_msg=where)
-        np.testing.assert_allclose([e["test_loss"] for e in metrics["epochs"]], [e["test_loss"] for e in curve], rtol=1e-4, err_msg=where)
-        np.testing.assert_allclose([e["train_loss"] for e in metrics["epochs"][1:]], [e["train_loss"] for e in curve[1:]], rtol=1e-4, err_msg=where)
+        np.testing.assert_allclose([e[metric] for e in metrics["epochs"]], [e["metric"] for e in curve], rtol=1e-4,
+                                   atol=2e-3, err_msg=where)
+        np.testing.assert_allclose([e["test_loss"] for e in metrics["epochs"]], [e["test_loss"] for e in curve],
+                                   rtol=1e-4, err_msg=where)
+        np.testing.assert_allclose([e["train_loss"] for e in metrics["epochs"][1:]],
+                                   [e["train_loss"] for e in curve[1:]], rtol=1e-4, err_msg=where)
         assert metrics["integral"] == pytest.approx(integral, rel=1e-4), where
         assert metrics["test_metric"] == pytest.approx(curve[-1]["metric"], rel=1e-4, abs=2e-3), where
         config = metrics["config"]
@@ -286,7 +301,8 @@ def test_the_same_sweep_twice_gives_identical_files(sweeps):
         else:  # everything but the wall time
             first, second = json.loads(path.read_text()), json.loads(again.read_text())
             assert first.pop("wall_seconds") > 0 and second.pop("wall_seconds") > 0
-            first["config"].pop("metrics"), second["config"].pop("metrics"), first["config"].pop("weights"), second["config"].pop("weights")
+            first["config"].pop("metrics"), second["config"].pop("metrics"), first["config"].pop("weights"), second[
+                "config"].pop("weights")
             assert first == second, path.name
 
 
@@ -298,10 +314,13 @@ def test_a_domain_teacher_trains_on_the_transformed_inputs(prepared, run_script,
     from distill.training import Scaler
 
     domain, teacher = tmp_path / "bike+noise.npz", tmp_path / "teacher.pt"
-    run_script("make_domain.py", "--data", prepared["bike"], "--psi", "noise", "--sigma", 0.5, "--seed", 3, "--out", domain, check=True)
-    run_script("train_teacher.py", "--data", domain, "--out", teacher, "--metrics", tmp_path / "teacher.json", "--epochs", 1, "--threads", 1, check=True)
+    run_script("make_domain.py", "--data", prepared["bike"], "--psi", "noise", "--sigma", 0.5, "--seed", 3, "--out",
+               domain, check=True)
+    run_script("train_teacher.py", "--data", domain, "--out", teacher, "--metrics", tmp_path / "teacher.json",
+               "--epochs", 1, "--threads", 1, check=True)
     clean = torch.as_tensor(data.load(prepared["bike"], "big")["x_big"])
-    psi_big = mappings.in_raw_units("noise", clean, seeds.generator("domain", 3), Scaler.fit(clean), images=False, sigma=0.5)
+    psi_big = mappings.in_raw_units("noise", clean, seeds.generator("domain", 3), Scaler.fit(clean), images=False,
+                                    sigma=0.5)
     made = torch.as_tensor(data.load(domain, "big")["x_big"])
     torch.testing.assert_close(made, psi_big)
     assert (made - clean).abs().mean() > 0.1 * clean.std(dim=0).mean()  # really transformed
@@ -309,7 +328,8 @@ def test_a_domain_teacher_trains_on_the_transformed_inputs(prepared, run_script,
     torch.testing.assert_close(scale["mean"], made.mean(dim=0))
     torch.testing.assert_close(scale["std"], made.std(dim=0))
     assert (scale["std"] > clean.std(dim=0) * 1.05).all()  # noise of 0.5 feature std widens every feature
-    assert data.meta(domain)["dataset"] == "bike+noise" and json.loads((tmp_path / "teacher.json").read_text())["dataset"] == "bike+noise"
+    assert data.meta(domain)["dataset"] == "bike+noise" and json.loads((tmp_path / "teacher.json").read_text())[
+        "dataset"] == "bike+noise"
 
 
 @pytest.mark.slow
@@ -323,7 +343,8 @@ def test_a_lam_zero_student_catches_answers_out_of_row_order(prepared, run_scrip
     np.savez(shuffled, **{**arrays, "small_seed0": arrays["small_seed0"][order]})
     accuracy = {}
     for name, answers in (("aligned", noise_answers), ("shuffled", shuffled)):
-        run_script("train_student.py", "--data", prepared["mnist"], "--answers", answers, "--lam", 0, "--seed", 0, "--epochs", 20,
+        run_script("train_student.py", "--data", prepared["mnist"], "--answers", answers, "--lam", 0, "--seed", 0,
+                   "--epochs", 20,
                    "--eval-every", 20, "--threads", 1, "--metrics", tmp_path / f"{name}.json", check=True)
         accuracy[name] = json.loads((tmp_path / f"{name}.json").read_text())["test_metric"]
     assert accuracy["aligned"] > 0.5 and accuracy["shuffled"] < 0.3, accuracy
@@ -351,26 +372,32 @@ def first_rows(prepared_npz, folder, n, answers=None):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset, lams", [("mnist", [0.5]), ("bike", [1.0])])
-def test_a_smaller_student_trains_on_the_first_rows_of_the_small_part(prepared, run_script, noise_answers, dataset, lams, tmp_path):
+def test_a_smaller_student_trains_on_the_first_rows_of_the_small_part(prepared, run_script, noise_answers, dataset,
+                                                                      lams, tmp_path):
     """--small-size 60 on the whole prepared data equals a student of a dataset whose small part is those 60
     rows (with the teacher's answers on them): same weights, same curve. mnist at lam = 0.5, T = 4 with t2;
     bike's baseline, whose input scaling comes from the rows it trains on."""
     answers = noise_answers if dataset == "mnist" else None
     cut, cut_answers = first_rows(prepared[dataset], tmp_path, 60, answers)
-    common = ["--lams", *lams, "--temperatures", 4, "--t2", "--seeds", 0, 3, "--teacher-seeds", 0, "--epochs", EPOCHS, "--eval-every", 2, "--threads", 1]
+    common = ["--lams", *lams, "--temperatures", 4, "--t2", "--seeds", 0, 3, "--teacher-seeds", 0, "--epochs", EPOCHS,
+              "--eval-every", 2, "--threads", 1]
     runs = {}
-    for name, data_path, extra in (("subset", prepared[dataset], ["--small-size", 60] + (["--answers", answers] if answers else [])),
+    for name, data_path, extra in (("subset", prepared[dataset],
+                                    ["--small-size", 60] + (["--answers", answers] if answers else [])),
                                    ("cut", cut, ["--answers", cut_answers] if cut_answers else [])):
-        run_script("train_student.py", "--data", data_path, *extra, *common, "--metrics", tmp_path / name / "s{seed}.json",
+        run_script("train_student.py", "--data", data_path, *extra, *common, "--metrics",
+                   tmp_path / name / "s{seed}.json",
                    "--weights", tmp_path / name / "s{seed}.pt", check=True)
-        runs[name] = {s: (torch.load(tmp_path / name / f"s{s}.pt", weights_only=True), json.loads((tmp_path / name / f"s{s}.json").read_text()))
+        runs[name] = {s: (torch.load(tmp_path / name / f"s{s}.pt", weights_only=True),
+                          json.loads((tmp_path / name / f"s{s}.json").read_text()))
                       for s in (0, 3)}
     for s in (0, 3):
         (w_subset, m_subset), (w_cut, m_cut) = runs["subset"][s], runs["cut"][s]
         for name in w_subset:
             torch.testing.assert_close(w_subset[name], w_cut[name], rtol=0, atol=0)
         assert m_subset["size"] == m_cut["size"] == 60 and m_subset["epochs"] == m_cut["epochs"]
-    full = run_script("train_student.py", "--data", prepared[dataset], *(["--answers", answers] if answers else []), *common,
+    full = run_script("train_student.py", "--data", prepared[dataset], *(["--answers", answers] if answers else []),
+                      *common,
                       "--metrics", tmp_path / "full" / "s{seed}.json", check=True)
     assert json.loads((tmp_path / "full" / "s0.json").read_text())["size"] == 300 and full.returncode == 0
     assert json.loads((tmp_path / "full" / "s0.json").read_text())["epochs"] != runs["subset"][0][1]["epochs"]
@@ -379,5 +406,6 @@ def test_a_smaller_student_trains_on_the_first_rows_of_the_small_part(prepared, 
 def test_a_small_size_above_the_small_part_is_refused(prepared, run_script, tmp_path):
     r = run_script("train_student.py", "--data", prepared["bike"], "--small-size", 301, "--lams", 1, "--epochs", 1,
                    "--metrics", tmp_path / "m.json")
-    assert r.returncode == 1 and "--small-size 301 is larger than the small part" in r.stderr and "(300 rows)" in r.stderr
+    assert (r.returncode == 1 and "--small-size 301 is larger than the small part" in r.stderr
+            and "(300 rows)" in r.stderr)
     assert not (tmp_path / "m.json").exists()

@@ -97,16 +97,19 @@ def test_each_teacher_of_a_bike_stack_is_the_teacher_trained_by_hand(prepared, r
         hand, mse, train_loss = teacher_by_hand(prepared["bike"], seed, epochs=2, batch_size=64)
         for i, value in enumerate(hand):
             name = f"{2 * (i // 2)}.{'weight' if i % 2 == 0 else 'bias'}"
-            torch.testing.assert_close(saved["state"][name], value, rtol=1e-4, atol=1e-5, msg=lambda m: f"seed {seed} {name}: {m}")
+            torch.testing.assert_close(saved["state"][name], value, rtol=1e-4, atol=1e-5,
+                                       msg=lambda m: f"seed {seed} {name}: {m}")
         record = json.loads((tmp_path / f"seed{seed}.json").read_text())
         assert record["test_metric"] == pytest.approx(mse, rel=1e-4)
-        assert [e["train_loss"] for e in record["epochs"]] == pytest.approx(train_loss, rel=1e-4)  # each epoch's mean, not its last batch's
+        # each epoch's mean, not its last batch's
+        assert [e["train_loss"] for e in record["epochs"]] == pytest.approx(train_loss, rel=1e-4)
     assert mse > 1000  # bikes^2
 
 
 def train(run_script, data, folder, seeds, *extra, epochs=2):
     return ok(run_script("train_teacher.py", "--data", data, "--seeds", *seeds, "--out", folder / "seed{seed}.pt",
-                         "--metrics", folder / "seed{seed}.json", "--epochs", epochs, "--batch-size", 64, "--threads", 1, *extra))
+                         "--metrics", folder / "seed{seed}.json", "--epochs", epochs, "--batch-size", 64, "--threads",
+                         1, *extra))
 
 
 def weights(path):
@@ -115,7 +118,8 @@ def weights(path):
 
 @pytest.fixture(scope="module")
 def stacks(prepared, run_script, tmp_path_factory):
-    """Real MNIST teachers (small parts, 2 epochs): the stack of seeds 0 1 2, it again, seed 1 alone and the stack 2 1."""
+    """Real MNIST teachers (small parts, 2 epochs): the stack of seeds 0 1 2, it again, seed 1 alone and the stack 2
+    1."""
     out = tmp_path_factory.mktemp("stacks")
     for name, seeds in [("a", [0, 1, 2]), ("again", [0, 1, 2]), ("alone", [1]), ("mates", [2, 1])]:
         train(run_script, prepared["mnist"], out / name, seeds)
@@ -132,8 +136,10 @@ def test_a_teacher_trained_in_a_stack_ends_as_it_does_alone_whatever_its_stack_m
     # and the metric each file records is its own teacher's, not a neighbour's
     records = {s: json.loads((stacks / "a" / f"seed{s}.json").read_text()) for s in (0, 1, 2)}
     assert [records[s]["seed"] for s in (0, 1, 2)] == [0, 1, 2]
-    assert records[1]["test_metric"] == pytest.approx(json.loads((stacks / "alone" / "seed1.json").read_text())["test_metric"], abs=2e-3)
-    assert len({tuple(weights(stacks / "a" / f"seed{s}.pt")["8.bias"].tolist()) for s in (0, 1, 2)}) == 3  # three teachers, not one
+    assert (records[1]["test_metric"]
+            == pytest.approx(json.loads((stacks / "alone" / "seed1.json").read_text())["test_metric"], abs=2e-3))
+    # three teachers, not one
+    assert len({tuple(weights(stacks / "a" / f"seed{s}.pt")["8.bias"].tolist()) for s in (0, 1, 2)}) == 3
     assert torch.load(stacks / "a" / "seed2.pt", weights_only=True)["seed"] == 2
 
 
@@ -147,7 +153,8 @@ def test_the_same_stack_twice_gives_byte_identical_files(stacks):
 def test_a_killed_stack_leaves_no_output_and_resumes_to_the_same_files(prepared, run_script, tmp_path):
     """Bike teachers of seeds 0 and 1 in small batches: killed after its first checkpoint, then run again."""
     folder = tmp_path / "killed"
-    args = ["--data", prepared["bike"], "--seeds", 0, 1, "--out", folder / "seed{seed}.pt", "--metrics", folder / "seed{seed}.json",
+    args = ["--data", prepared["bike"], "--seeds", 0, 1, "--out", folder / "seed{seed}.pt", "--metrics",
+            folder / "seed{seed}.json",
             "--batch-size", 8, "--threads", 1]
     ckpt = folder / "seed0-1.pt.ckpt"
     kill_after_checkpoint("train_teacher.py", args + ["--epochs", 1000], ckpt)  # 1000 epochs: it cannot end first
@@ -168,29 +175,37 @@ def test_a_killed_stack_leaves_no_output_and_resumes_to_the_same_files(prepared,
 @pytest.mark.slow
 def test_answers_record_the_teacher_of_each_seed_and_a_student_refuses_another(stacks, prepared, run_script, tmp_path):
     teachers = [stacks / "a" / f"seed{s}.pt" for s in (0, 1, 2)]
-    paired = ok(run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers, "--phi", "none",
-                           "--seeds", 0, 1, 2, "--out", tmp_path / "paired.npz", "--metrics", tmp_path / "paired.json", "--threads", 1))
+    paired = ok(run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers, "--phi",
+                           "none",
+                           "--seeds", 0, 1, 2, "--out", tmp_path / "paired.npz", "--metrics", tmp_path / "paired.json",
+                           "--threads", 1))
     assert "teacher seed 2" in paired.stdout
     ok(run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", teachers[0], "--phi", "none",
-                  "--seeds", 0, 1, 2, "--out", tmp_path / "shared.npz", "--metrics", tmp_path / "shared.json", "--threads", 1))
+                  "--seeds", 0, 1, 2, "--out", tmp_path / "shared.npz", "--metrics", tmp_path / "shared.json",
+                  "--threads", 1))
     with np.load(tmp_path / "paired.npz") as p, np.load(tmp_path / "shared.npz") as s:
         assert json.loads(str(p["provenance"]))["teacher_seeds"] == {"0": 0, "1": 1, "2": 2}
         assert json.loads(str(s["provenance"]))["teacher_seeds"] == {"0": 0, "1": 0, "2": 0}
         np.testing.assert_array_equal(p["small_seed0"], s["small_seed0"])  # seed 0's teacher and draw of phi in both
         assert not np.array_equal(p["small_seed1"], s["small_seed1"])  # seed 1: its own teacher against teacher 0
     per_seed = json.loads((tmp_path / "paired.json").read_text())
-    assert per_seed["teacher_seeds"] == {"0": 0, "1": 1, "2": 2} and len(set(per_seed["test_metric_per_seed"].values())) > 1
+    assert (per_seed["teacher_seeds"] == {"0": 0, "1": 1, "2": 2}
+            and len(set(per_seed["test_metric_per_seed"].values())) > 1)
 
     student = ["--data", prepared["mnist"], "--lams", 0.5, "--seeds", 0, 1, "--epochs", 1, "--threads", 1]
-    ok(run_script("train_student.py", *student, "--answers", tmp_path / "paired.npz", "--metrics", tmp_path / "p{seed}.json"))
+    ok(run_script("train_student.py", *student, "--answers", tmp_path / "paired.npz", "--metrics",
+                  tmp_path / "p{seed}.json"))
     assert json.loads((tmp_path / "p1.json").read_text())["config"]["teacher_seed"] == 1
-    ok(run_script("train_student.py", *student, "--answers", tmp_path / "shared.npz", "--teacher-seeds", 0, "--metrics", tmp_path / "s{seed}.json"))
+    ok(run_script("train_student.py", *student, "--answers", tmp_path / "shared.npz", "--teacher-seeds", 0, "--metrics",
+                  tmp_path / "s{seed}.json"))
     assert json.loads((tmp_path / "s1.json").read_text())["config"]["teacher_seed"] == 0
     for answers, extra in [("shared.npz", []), ("paired.npz", ["--teacher-seeds", 0])]:
-        r = run_script("train_student.py", *student, "--answers", tmp_path / answers, *extra, "--metrics", tmp_path / "x{seed}.json")
+        r = run_script("train_student.py", *student, "--answers", tmp_path / answers, *extra, "--metrics",
+                       tmp_path / "x{seed}.json")
         one_line_error(r, "student seed 1 with teacher seed", answers)
         assert not list(tmp_path.glob("x*.json"))
-    r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers[:2], "--phi", "none",
+    r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers[:2], "--phi",
+                   "none",
                    "--seeds", 0, 1, 2, "--out", tmp_path / "bad.npz", "--metrics", tmp_path / "bad.json")
     one_line_error(r, "2 teachers for 3 seeds")
     assert not (tmp_path / "bad.npz").exists()

@@ -63,13 +63,17 @@ def grid_runs(config: dict, sizes: dict) -> set[tuple]:
     runs = set()
     for e in hinton(config):
         temps = [1.0] if e["target"] == "bike" else config["temperatures"]
-        runs |= {(e["target"], n, e["source"], e["phi"], lam, T, "hinton", None, s) for n in sizes[e["target"]] for lam in config["lams"]
+        runs |= {(e["target"], n, e["source"], e["phi"], lam, T, "hinton", None,
+                  s) for n in sizes[e["target"]] for lam in config["lams"]
                  for T in temps for s in config["seeds"]}
     for e in bayes(config):
-        runs |= {(e["target"], n, e["source"], None, None, None, "bayes", arm, s) for n in sizes[e["target"]] for arm in config["bayes"]["arms"]
+        runs |= {(e["target"], n, e["source"], None, None, None, "bayes", arm,
+                  s) for n in sizes[e["target"]] for arm in config["bayes"]["arms"]
                  for s in config["seeds"]}
-    runs |= {(e["target"], n, None, None, None, None, "bayes", "none", s) for e in bayes(config) for n in sizes[e["target"]] for s in config["seeds"]}
-    return runs | {(t, n, None, None, 1.0, None, "hinton", None, s) for t in sizes for n in sizes[t] for s in config["seeds"]}
+    runs |= {(e["target"], n, None, None, None, None, "bayes", "none",
+              s) for e in bayes(config) for n in sizes[e["target"]] for s in config["seeds"]}
+    return runs | {(t, n, None, None, 1.0, None, "hinton", None,
+                    s) for t in sizes for n in sizes[t] for s in config["seeds"]}
 
 
 def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
@@ -78,13 +82,15 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
     experiments = hinton(config)
     targets = {e["target"] for e in experiments}
     sources = {e["source"] for e in experiments}
-    assert {e["source"] for e in bayes(config)} == sources and {e["target"] for e in bayes(config)} == targets  # every domain, each target
+    # every domain, each target
+    assert {e["source"] for e in bayes(config)} == sources and {e["target"] for e in bayes(config)} == targets
     bases = {s.split("+")[0] for s in sources}
     domains = {s for s in sources if "+" in s}
     expected = {
         "prepare_data": len(targets | bases),  # 3
         "fit_mapping": len({s.split("+")[0] for s in domains if s.endswith("+vae")})  # 3 VAEs, one per dataset,
-        + len({(e["target"], e["source"]) for e in experiments if e["phi"] == "vae" and "+" not in e["source"]}),  # + 2 translators
+        # + 2 translators
+        + len({(e["target"], e["source"]) for e in experiments if e["phi"] == "vae" and "+" not in e["source"]}),
         "make_domain": len(domains),  # 8: once per transformed domain
         "train_teachers": len(sources),  # 11: one stack per source domain
         "teacher_answers": len(experiments),  # 23: once per experiment
@@ -101,7 +107,8 @@ def test_dry_run_of_the_default_grid_does_each_thing_once(tmp_path):
         "all": 1,
     }
     assert (len(experiments), len(sources)) == (23, 11)
-    n_runs = len(experiments) * len([lam for lam in config["lams"] if lam != 1]) * len(config["temperatures"]) * len(config["seeds"])
+    n_runs = (len(experiments) * len([lam for lam in config["lams"] if lam != 1]) * len(config["temperatures"])
+              * len(config["seeds"]))
     assert n_runs + len(targets) * len(config["seeds"]) == 475
     assert job_counts(out) == expected | {"total": sum(expected.values())}  # 108
     # 475 Hinton runs and baselines, each on the whole small part (1000 images, 300 bike rows), and 145 Bayesian runs
@@ -132,10 +139,11 @@ def test_default_grid_makes_few_slurm_submissions(tmp_path):
     plan = submissions(tmp_path, "--profile", "profiles/slurm", "--configfile", str(ROOT / "config.yaml"))
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     n_remote = sum(plan["jobs"].values()) - sum(plan["local"].values())
-    print(f"\ndefault grid through profiles/slurm: {plan['submissions']} SLURM submissions for the {n_remote} jobs not run locally "
-          f"(group jobs {', '.join(f'{g} {len(sizes)} x {sizes}' for g, sizes in plan['groups'].items())}; "
+    print(f"\ndefault grid through profiles/slurm: {plan['submissions']} SLURM submissions for the {n_remote} jobs not "
+          f"run locally (group jobs {', '.join(f'{g} {len(sizes)} x {sizes}' for g, sizes in plan['groups'].items())}; "
           f"ungrouped {plan['ungrouped']}; local {plan['local']})")
-    assert plan["jobs"]["train_students"] + plan["jobs"]["train_regression_students"] == len(hinton(config))  # the grid this counts
+    # the grid this counts
+    assert plan["jobs"]["train_students"] + plan["jobs"]["train_regression_students"] == len(hinton(config))
     assert plan["jobs"]["train_bayes_students"] == len(bayes(config))
     assert set(plan["local"]) == {"all", "prepare_data", "tables", "figures", "runtime", "config_used"}
     assert plan["submissions"] <= 25, plan
@@ -150,10 +158,12 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
         bayes_rows = [e for e in bayes(config) if e["target"] == target]
         sizes = config["small_sizes"].get(target, [config["data"]["sizes"][target]["small"]])
         temps = [1.0] if target == "bike" else config["temperatures"]
-        n_bayes = (1 + len(bayes_rows) * len(config["bayes"]["arms"])) if bayes_rows else 0  # the arm none, then each arm
+        # the arm none, then each arm
+        n_bayes = (1 + len(bayes_rows) * len(config["bayes"]["arms"])) if bayes_rows else 0
         assert len(table) == len(sizes) * (1 + len(rows) * len(config["lams"]) * len(temps) + n_bayes)
         assert sorted(table["size"].unique(), reverse=True) == list(table["size"].drop_duplicates())  # largest first
-        for _, one in table.groupby("size", sort=False):  # each size: its own baseline first, then the Hinton rows, then the Bayesian
+        # each size: its own baseline first, then the Hinton rows, then the Bayesian
+        for _, one in table.groupby("size", sort=False):
             assert one.iloc[0]["verdict"] == "baseline" and one.iloc[0]["lam"] == 1 and pd.isna(one.iloc[0]["method"])
             assert list(one["method"].iloc[1:]) == ["hinton"] * (len(one) - 1 - n_bayes) + ["bayes"] * n_bayes
             assert one.loc[one["method"] == "hinton", "source"].notna().all()
@@ -172,7 +182,8 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
             for ext in ("png", "pdf"):
                 assert_drawn(results / "figures" / f"{kind}-{target}.{ext}")
     # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only
-    hot = json.loads(next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
+    hot = json.loads(
+        next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
     assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["size"] == 100
     assert {p.name for p in (results / "students" / "bike" / "n200").glob("*-*/*")} == {"lam0.5-T1"}
     temperature = pd.read_csv(results / "figures" / "temperature-mnist.csv")
@@ -195,31 +206,43 @@ def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_loca
     config = yaml.safe_load(SMOKE_CONFIG.read_text())
     results = smoke_local / "results"
     students = sorted((results / "students").rglob("metrics.json"))
-    assert len(students) == len(grid_runs(config, {t: config["small_sizes"].get(t, [config["data"]["sizes"][t]["small"]])
-                                                   for t in {e["target"] for e in config["experiments"]}}))
+    assert len(students) == len(grid_runs(
+        config, {t: config["small_sizes"].get(t, [config["data"]["sizes"][t]["small"]])
+                 for t in {e["target"] for e in config["experiments"]}}))
     for path in students:
         key, record = parse(path), json.loads(path.read_text())
         run, where = record["config"], path.relative_to(results)
-        assert record["dataset"] == key["target"] and Path(run["data"]) == Path("results/data") / f"{key['target']}.npz", where
+        assert (record["dataset"] == key["target"]
+                and Path(run["data"]) == Path("results/data") / f"{key['target']}.npz"), where
         assert record["size"] == run["small_size"] == key["size"], where
-        if key["method"] == "bayes":  # its arm, seed, the posterior of its paired teacher, and the config's bayes settings
+        # its arm, seed, the posterior of its paired teacher, and the config's bayes settings
+        if key["method"] == "bayes":
             assert record["step"] == "bayes_student" and (run["arm"], run["seed"]) == (key["arm"], key["seed"]), where
             assert all(run[k] == config["bayes"][k] for k in ("beta", "sigma0", "init_sd", "select")), where
-            assert (run["epochs"], run["eval_every"]) == (config["training"]["student"]["epochs"], config["training"]["student"]["eval_every"])
-            posterior = None if key["arm"] == "none" else f"results/teachers/{key['source']}/seed{key['seed']}.posterior.pt"
-            assert record["posterior"] == posterior and run["teacher_seed"] == (None if posterior is None else key["seed"]), where
+            assert (run["epochs"], run["eval_every"]) == (config["training"]["student"]["epochs"],
+                                                          config["training"]["student"]["eval_every"])
+            posterior = (None if key["arm"] == "none"
+                         else f"results/teachers/{key['source']}/seed{key['seed']}.posterior.pt")
+            assert (record["posterior"] == posterior
+                    and run["teacher_seed"] == (None if posterior is None else key["seed"])), where
             continue
-        assert (run["lam"], run["seed"], run["epochs"], run["eval_every"]) == (key["lam"], key["seed"], config["training"]["student"]["epochs"],
-                                                                               config["training"]["student"]["eval_every"]), where
+        assert (run["lam"], run["seed"], run["epochs"], run["eval_every"]) == (
+            key["lam"], key["seed"], config["training"]["student"]["epochs"],
+            config["training"]["student"]["eval_every"]), where
         if key["source"] is None:
             assert run["answers"] is None and run["teacher_seed"] is None, where
         else:
-            assert run["temperature"] == key["T"] and run["t2"] == config["t2"] and run["teacher_seed"] == key["seed"], where
-            assert Path(run["answers"]) == Path("results/answers") / f"{key['target']}-from-{key['source']}" / f"{key['phi']}.npz", where
-    for path in sorted((results / "teachers").glob("*/seed*.posterior.json")):  # each teacher's posterior: of that teacher file
+            assert (run["temperature"] == key["T"] and run["t2"] == config["t2"]
+                    and run["teacher_seed"] == key["seed"]), where
+            assert (Path(run["answers"])
+                    == Path("results/answers") / f"{key['target']}-from-{key['source']}" / f"{key['phi']}.npz"), where
+    # each teacher's posterior: of that teacher file
+    for path in sorted((results / "teachers").glob("*/seed*.posterior.json")):
         record = json.loads(path.read_text())
-        assert record["teacher"]["path"] == str(Path("results/teachers") / path.parent.name / f"seed{record['seed']}.pt"), path
-    for path in sorted(p for p in (results / "teachers").glob("*/seed*.json") if not p.name.endswith(".posterior.json")):
+        assert (record["teacher"]["path"]
+                == str(Path("results/teachers") / path.parent.name / f"seed{record['seed']}.pt")), path
+    for path in sorted(p for p in (results / "teachers").glob("*/seed*.json")
+                       if not p.name.endswith(".posterior.json")):
         record = json.loads(path.read_text())
         assert record["dataset"] == path.parent.name and f"seed{record['seed']}.json" == path.name, path
     for path in sorted((results / "answers").glob("*/*.json")):
@@ -233,7 +256,8 @@ def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_loca
 def test_report_builds_with_every_table_and_figure(smoke_local):
     snakemake("--configfile", str(SMOKE_CONFIG), "--report", "results/report.html", workdir=smoke_local, timeout=300)
     html = (smoke_local / "results" / "report.html").read_text(errors="replace")
-    for name in ("mnist.csv", "teachers.csv", "curves-mnist.png", "lambda-bike.png", "phi-examples.png", "runtime.csv", "config.yaml"):
+    for name in ("mnist.csv", "teachers.csv", "curves-mnist.png", "lambda-bike.png", "phi-examples.png", "runtime.csv",
+                 "config.yaml"):
         assert name in html, name
 
 
@@ -244,7 +268,8 @@ def test_adding_a_lambda_reruns_each_sweep_and_the_aggregation_only(smoke_local)
     assert "Nothing to be done" in output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), workdir=smoke_local))
     lams = config["lams"] + [0.25]
     out = output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), "--config", f"lams={lams}", workdir=smoke_local))
-    sweeps = {t: len(config["small_sizes"].get(t, [0])) for t in ("mnist", "fashion_mnist", "bike")}  # sweep jobs per experiment
+    # sweep jobs per experiment
+    sweeps = {t: len(config["small_sizes"].get(t, [0])) for t in ("mnist", "fashion_mnist", "bike")}
     expected = {"train_students": sum(sweeps[e["target"]] for e in hinton(config) if e["target"] != "bike"),
                 "train_regression_students": sum(sweeps[e["target"]] for e in hinton(config) if e["target"] == "bike"),
                 "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
@@ -260,7 +285,8 @@ def test_a_new_small_size_reruns_its_sweeps_and_the_aggregation_only(smoke_local
     out = output(snakemake("-n", "--configfile", str(SMOKE_CONFIG), str(more), workdir=smoke_local))
     mnist_rows = sum(e["target"] == "mnist" for e in hinton(config))
     mnist_bayes = sum(e["target"] == "mnist" for e in bayes(config))
-    expected = {"train_students": mnist_rows, "train_baselines": 1, "train_bayes_students": mnist_bayes, "train_bayes_baselines": 1,
+    expected = {"train_students": mnist_rows, "train_baselines": 1, "train_bayes_students": mnist_bayes,
+                "train_bayes_baselines": 1,
                 "tables": 1, "figures": 1, "runtime": 1, "config_used": 1, "all": 1}
     assert job_counts(out) == expected | {"total": sum(expected.values())}
 
@@ -268,7 +294,8 @@ def test_a_new_small_size_reruns_its_sweeps_and_the_aggregation_only(smoke_local
 def test_workflow_passes_lint_and_is_snakefmt_formatted(tmp_path):
     assert "Lints for" not in output(snakemake("--lint", "--configfile", str(ROOT / "config.yaml"), workdir=tmp_path))
     snakefmt = Path(sys.executable).with_name("snakefmt")
-    r = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True,
+                       text=True)
     assert r.returncode == 0, r.stderr
 
 

@@ -40,7 +40,8 @@ def cluster_boot(request):
 
 @pytest.fixture(scope="session")
 def smoke_local(cluster_boot, tmp_path_factory):
-    """The smoke study, run once locally (the workflow profile profiles/default, 2 cores); returns its working directory."""
+    """The smoke study, run once locally (the workflow profile profiles/default, 2 cores); returns its working
+    directory."""
     workdir = tmp_path_factory.mktemp("smoke-local")
     snakemake("--cores", "2", "--configfile", str(SMOKE_CONFIG), workdir=workdir, timeout=900)
     return workdir
@@ -51,7 +52,8 @@ def cluster(cluster_boot):
     """The one-node test cluster, up (its start began with the smoke study); stopped at the end of the session."""
     if slurm_cluster.NO_CLUSTER:
         pytest.skip(f"SLURM test cluster cannot run on this machine: {slurm_cluster.NO_CLUSTER}")
-    assert cluster_boot is not None, "the SLURM tests are selected, so the cluster's start began with the session's smoke study"
+    assert cluster_boot is not None, ("the SLURM tests are selected, so the cluster's start began with the session's "
+                                      "smoke study")
     out, err = cluster_boot.communicate(timeout=900)
     if cluster_boot.returncode != 0:
         pytest.fail(f"{slurm_cluster.CLUSTER.name} start exited {cluster_boot.returncode}\n{out}\n{err}", pytrace=False)
@@ -72,11 +74,12 @@ def slurm_smoke(smoke_local, cluster, tmp_path_factory) -> slurm_cluster.SlurmRu
     if r.returncode != 0:
         m = slurm_cluster.RUN_ID.search(out)
         try:
-            queue = slurm_cluster.squeue("-n", m.group(1), "-o", "%i %T %r %C %m %l") if m else "(no SLURM run ID in the output)\n"
+            queue = (slurm_cluster.squeue("-n", m.group(1), "-o", "%i %T %r %C %m %l") if m
+                     else "(no SLURM run ID in the output)\n")
         except (subprocess.SubprocessError, OSError) as e:
             queue = f"(squeue failed: {e})\n"
-        pytest.fail(f"smoke study through SLURM exited {r.returncode} after {seconds:.0f} s\n--- squeue of this run\n{queue}"
-                    f"--- snakemake output (tail)\n{out[-8000:]}", pytrace=False)
+        pytest.fail(f"smoke study through SLURM exited {r.returncode} after {seconds:.0f} s\n--- squeue of this "
+                    f"run\n{queue}--- snakemake output (tail)\n{out[-8000:]}", pytrace=False)
     return slurm_cluster.SlurmRun(workdir, out, jobs, seconds, plan)
 
 

@@ -41,7 +41,8 @@ def kl_diag(mq, vq, mp, vp) -> torch.Tensor:
 def area_between(curve: list[dict], baseline: list[dict]) -> float:
     """[2]'s S: the area between a run's test log-likelihood curve and its baseline's (the none arm of its seed),
     over epochs by the trapezoid rule; positive when the run's log-likelihood is the higher one. Over the same
-    epochs it is the difference of the two areas under the curves, which the tables take (distill.results.loglik_area)."""
+    epochs it is the difference of the two areas under the curves, which the tables take
+    (distill.results.loglik_area)."""
     from distill.results import loglik_area  # pandas: only where S is computed, not in every training job
 
     if [e["epoch"] for e in curve] != [e["epoch"] for e in baseline]:
@@ -121,7 +122,8 @@ class BayesStudents(nn.Module):
 
     def noise(self, generators: list[torch.Generator], batch: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """One draw per seed (on the CPU, the same on any device), shared by the arms of that seed."""
-        draws = [(torch.randn(batch, self.hidden, generator=g), torch.randn(batch, self.n_out, generator=g)) for g in generators]
+        draws = [(torch.randn(batch, self.hidden, generator=g),
+                  torch.randn(batch, self.n_out, generator=g)) for g in generators]
         A = len(self.arms)
         return tuple(torch.stack([d[i] for d in draws]).repeat_interleave(A, 0).to(device) for i in (0, 1))
 
@@ -134,7 +136,8 @@ class BayesStudents(nn.Module):
         return total
 
     def nll(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Mean negative log-likelihood per run of outputs [M, B, R] for labels [M, B] or standardized targets [M, B, 1]."""
+        """Mean negative log-likelihood per run of outputs [M, B, R] for labels [M, B] or standardized targets
+        [M, B, 1]."""
         if self.task == "classification":
             return F.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1)
         log_noise = self.log_noise[:, None, None]
@@ -145,10 +148,12 @@ class BayesStudents(nn.Module):
         def plain(k, t):
             return (t[m].T if k.startswith("w") else t[m, 0]).detach().clone()
 
-        return {**{f"mean_{k}": plain(k, getattr(self, f"mu_{k}")) for k in LAYERS}, **{f"sd_{k}": plain(k, self.sd(k)) for k in LAYERS}}
+        return {**{f"mean_{k}": plain(k, getattr(self, f"mu_{k}")) for k in LAYERS},
+                **{f"sd_{k}": plain(k, self.sd(k)) for k in LAYERS}}
 
 
-def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: int, batch_size: int = 64, lr: float = 1e-3,
+def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: int, batch_size: int = 64,
+          lr: float = 1e-3,
           beta: float = 1.0, after_epoch=None):
     """Fit every run of the sweep on rows x (the small part): Adam over the stacked tensors, each seed its own
     batch order and noise stream. after_epoch(epoch, train_loss [M]) is called after each epoch, with each run's

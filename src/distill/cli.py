@@ -58,14 +58,17 @@ nonnegative = number(float, lambda v: math.isfinite(v) and v >= 0, "a finite num
 level = number(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1 (e.g. 0.05)")
 unit = number(float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
 lam = number(float, lambda v: 0 <= v <= 1 and written(v), "a number in [0, 1] of at most 6 decimals")
-temperature = number(float, lambda v: 0 < v and written(v), "a finite number from 0.000001 to 1e19 of at most 6 decimals")
+temperature = number(float, lambda v: 0 < v and written(v),
+                     "a finite number from 0.000001 to 1e19 of at most 6 decimals")
 
 def add_training_options(p: argparse.ArgumentParser, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3) -> None:
     """--epochs, --batch-size, --lr and --eval-every of a student-like training script."""
     p.add_argument("--epochs", type=positive_int, default=epochs, help=f"passes over the small part (default {epochs})")
-    p.add_argument("--batch-size", type=positive_int, default=batch_size, help=f"mini-batch size (default {batch_size})")
+    p.add_argument("--batch-size", type=positive_int, default=batch_size,
+                   help=f"mini-batch size (default {batch_size})")
     p.add_argument("--lr", type=positive, default=lr, help=f"Adam learning rate (default {lr:g})")
-    p.add_argument("--eval-every", type=positive_int, default=1, help="evaluate on the test part every N epochs (and after the last; default 1)")
+    p.add_argument("--eval-every", type=positive_int, default=1,
+                   help="evaluate on the test part every N epochs (and after the last; default 1)")
 
 
 # The kinds of file the steps write, each told apart by its own record (what it says it is).
@@ -146,7 +149,8 @@ def writable(option: str, *paths, folder: bool = False) -> None:
         else:
             problem = _unwritable(path / "-" if folder else path)
         if problem:
-            allowed = "a folder that can be made or written" if folder else "a file path in a folder that can be made or written"
+            allowed = ("a folder that can be made or written" if folder
+                       else "a file path in a folder that can be made or written")
             fail(f"--{option} {path} {problem}; allowed: {allowed}")
 
 

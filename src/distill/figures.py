@@ -90,9 +90,11 @@ def domains_figure(out, target, got, grid, col_wrap):
         baseline_band(ax, b.iloc[0])
         phis = sorted(transformed.loc[transformed["source"] == domain, "phi"].unique(), key=names.phi_rank)
         for phi in phis:
-            for T in sorted(transformed.loc[(transformed["source"] == domain) & (transformed["phi"] == phi), "T"].unique()):
+            for T in sorted(
+                transformed.loc[(transformed["source"] == domain) & (transformed["phi"] == phi), "T"].unique()):
                 rows = summary[(summary["source"] == domain) & (summary["phi"] == phi) & (summary["T"] == T)]
-                what = "teacher on raw x" if phi == "none" else "the domain's ψ" if domain.endswith(f"+{phi}") else "mapping"
+                what = ("teacher on raw x" if phi == "none" else "the domain's ψ" if domain.endswith(f"+{phi}")
+                        else "mapping")
                 label = f"φ={phi} ({what})" + (f", T={T:g}" if several_T else "")
                 line(ax, rows, "lam", phi_color(phi), label, ls=styles[T])
         if dist[dist["source"] == domain].empty:
@@ -103,7 +105,8 @@ def domains_figure(out, target, got, grid, col_wrap):
         ax.set_ylabel(ylabel(metric))
     legend = shared_legend(axes)  # one legend for all panels: a φ has one colour everywhere
     fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle(f"{target}{at_size(grid)}: transformed source domains, with and without φ; mean ± sd over seeds, y-axes per panel")
+    fig.suptitle(f"{target}{at_size(grid)}: transformed source domains, with and without φ; mean ± sd over seeds, "
+                 f"y-axes per panel")
     fig.tight_layout()
     out.save(fig, f"domains-{target}")
 
@@ -129,7 +132,8 @@ def curves_figure(out, target, got, grid, col_wrap):
         if sp is not None:
             for lam in lams:
                 for T in temps:
-                    rows = summary[(summary["source"] == sp[0]) & (summary["phi"] == sp[1]) & (summary["lam"] == lam) & (summary["T"] == T)]
+                    rows = summary[(summary["source"] == sp[0]) & (summary["phi"] == sp[1]) & (summary["lam"] == lam)
+                                   & (summary["T"] == T)]
                     line(ax, rows, "epoch", palette[lam], f"λ={lam:g}", ls=styles[T], marker=None)
         if got.empty:
             empty(ax)
@@ -143,7 +147,8 @@ def curves_figure(out, target, got, grid, col_wrap):
     handles += [Line2D([], [], color="black", label="0 = baseline (λ=1, no teacher)")]
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.supxlabel("epoch")
-    better = " (above 0 = better)" if names.BETTER.get(metric) == "higher" else " (below 0 = better)" if metric in names.BETTER else ""
+    better = (" (above 0 = better)" if names.BETTER.get(metric) == "higher" else " (below 0 = better)"
+              if metric in names.BETTER else "")
     fig.supylabel(f"distilled − baseline, test {names.LABEL.get(metric, 'metric')}{better}")
     last = base[base["epoch"] == base["epoch"].max()]["value"] if len(base) else pd.Series(dtype=float)
     ends = f"; the baseline ends at {last.mean():.4g} ± {last.std(ddof=1):.2g}" if len(last) > 1 else ""
@@ -162,7 +167,8 @@ def gain_figure(out, target, got, grid):
     metric = got["metric"].iloc[0] if len(got) else None
     lams = sorted(gains["lam"].unique()) or [None]
     temps = sorted(gains["T"].unique()) or [None]
-    fig, axes = plt.subplots(len(temps), len(lams), figsize=(3.2 * len(lams) + 1, 2.8 * len(temps) + 0.8), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(len(temps), len(lams), figsize=(3.2 * len(lams) + 1, 2.8 * len(temps) + 0.8),
+                             squeeze=False, sharey=True)
     pairs = order(gains)
     colors = row_colors(pairs)
     sizes = sorted(grid["size"].unique())
@@ -171,11 +177,13 @@ def gain_figure(out, target, got, grid):
             ax = axes[i, j]
             ax.axhline(0.0, color="black", lw=1.2)
             for sp in pairs:
-                rows = gains[(gains["source"] == sp[0]) & (gains["phi"] == sp[1]) & (gains["T"] == T) & (gains["lam"] == lam)]
+                rows = gains[(gains["source"] == sp[0]) & (gains["phi"] == sp[1]) & (gains["T"] == T)
+                             & (gains["lam"] == lam)]
                 if rows.empty:
                     continue
                 yerr = np.vstack([rows["diff_mean"] - rows["ci_low"], rows["ci_high"] - rows["diff_mean"]])
-                ax.errorbar(rows["size"], rows["diff_mean"], yerr=yerr, color=colors[sp], marker="o", ms=3.5, lw=1.4, capsize=2.5,
+                ax.errorbar(rows["size"], rows["diff_mean"], yerr=yerr, color=colors[sp], marker="o", ms=3.5, lw=1.4,
+                            capsize=2.5,
                             label=f"{sp[0]}, φ={sp[1]}")
             if gains.empty or gains["n_paired"].eq(0).all():
                 empty(ax, "no distilled runs yet" if gains.empty else "no baseline runs yet:\nno difference to draw")
@@ -183,11 +191,15 @@ def gain_figure(out, target, got, grid):
             ax.set_xlim(min(sizes) / 1.25, max(sizes) * 1.25)
             ax.set_xticks(sizes, [str(n) for n in sizes])
             ax.minorticks_off()
-            ax.set_title(", ".join(t for t in [f"λ={lam:g}" if lam is not None else "", f"T={T:g}" if len(temps) > 1 else ""] if t))
+            ax.set_title(
+                ", ".join(t for t in [f"λ={lam:g}" if lam is not None else "", f"T={T:g}" if len(temps) > 1 else ""]
+                          if t))
     legend = shared_legend(axes.flat)
     legend["0 = baseline of the same size"] = Line2D([], [], color="black")
-    fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, title=f"teacher of {target}")
-    better = " (above 0 = better)" if names.BETTER.get(metric) == "higher" else " (below 0 = better)" if metric in names.BETTER else ""
+    fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
+               title=f"teacher of {target}")
+    better = (" (above 0 = better)" if names.BETTER.get(metric) == "higher" else " (below 0 = better)"
+              if metric in names.BETTER else "")
     fig.supxlabel("rows of the small part the student trains on (log scale)")
     fig.supylabel(f"student − baseline, test {names.LABEL.get(metric, 'metric')}{better}")
     fig.suptitle(f"{target}: gain over the baseline of the same size, paired by seed, mean and 95% interval over seeds")
@@ -204,7 +216,8 @@ def temperature_figure(out, target, got, grid, lam):
     sizes = sorted(grid["size"].unique())
     summary = over_seeds(dist, ["source", "phi", "size", "T", "lam"])
     baselines = base.groupby("size")["value"].agg(n="count", mean="mean", sd="std").reset_index().assign(lam=1.0)
-    out.save_csv(pd.concat([baselines, summary], ignore_index=True)[["size", "source", "phi", "T", "lam", "n", "mean", "sd"]]
+    out.save_csv(pd.concat([baselines, summary], ignore_index=True)
+                 [["size", "source", "phi", "T", "lam", "n", "mean", "sd"]]
              .sort_values(["size"], kind="stable"), f"temperature-{target}")
     fig, axes = panels(len(sizes), wrap=4)  # the sizes side by side (4 in the extended study)
     if regression(target):
@@ -231,7 +244,8 @@ def temperature_figure(out, target, got, grid, lam):
         ax.set_ylabel(ylabel(metric))
     legend = shared_legend(axes)
     fig.legend(legend.values(), legend.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle(f"{target}: student against T at λ = {lam:g}, mean ± sd over seeds; the baseline of each size as a band")
+    fig.suptitle(f"{target}: student against T at λ = {lam:g}, mean ± sd over seeds; the baseline of each size as a "
+                 f"band")
     fig.tight_layout()
     out.save(fig, f"temperature-{target}")
 
@@ -264,17 +278,21 @@ def phi_examples(out, answers_npz, examples, allow_missing):
             continue
         target, source = path.parent.name.split("-from-", 1)
         if target in xs and not np.array_equal(xs[target], x.reshape(-1, side, side)):
-            print(f"{path}: its example images x differ from the other {target} answers; the {target} x row shows the first file's", file=sys.stderr)
+            print(f"{path}: its example images x differ from the other {target} answers; the {target} x row shows the "
+                  f"first file's", file=sys.stderr)
         xs.setdefault(target, x.reshape(-1, side, side))
-        rows.append(((target, source, names.phi_rank(path.stem)), experiment(target, source, path.stem), y.reshape(-1, side, side)))
+        rows.append(((target, source, names.phi_rank(path.stem)), experiment(target, source, path.stem),
+                     y.reshape(-1, side, side)))
     missing = any(not path.is_file() for path in answers_npz)
     if not rows and not images_seen and not unreadable and not missing:
         print("no answers with example images given: phi-examples skipped")
         return
-    if not rows:  # the image answers are all φ = none, or (--allow-missing) not there yet: a placeholder keeps the outputs complete
+    # the image answers are all φ = none, or (--allow-missing) not there yet: a placeholder keeps the outputs complete
+    if not rows:
         fig, ax = plt.subplots(figsize=(4, 1.5))
         ax.axis("off")
-        why = "no image experiment with φ ≠ none" if images_seen and not unreadable and not missing else "no example images yet (answers missing)"
+        why = ("no image experiment with φ ≠ none" if images_seen and not unreadable and not missing
+               else "no example images yet (answers missing)")
         print(f"phi-examples: {why} (a placeholder)")
         empty(ax, why)
         return out.save(fig, "phi-examples")
@@ -303,11 +321,13 @@ def phi_examples(out, answers_npz, examples, allow_missing):
 
 
 TAIL = 0.1  # the bayes figure's y-axes fit the curves from this fraction of the epochs on
-ARM_STYLE = {"none": ("black", "--"), "partial": ("tab:blue", "-"), "full": ("tab:orange", "-"), "init": ("tab:green", "-")}
+ARM_STYLE = {"none": ("black", "--"), "partial": ("tab:blue", "-"), "full": ("tab:orange", "-"),
+             "init": ("tab:green", "-")}
 
 
 def hinton_best(got):
-    """(source, phi, T, lam) of the Hinton row with the best mean final metric, in the metric's direction; None without one."""
+    """(source, phi, T, lam) of the Hinton row with the best mean final metric, in the metric's direction; None without
+    one."""
     dist = got[(got["method"] == "hinton") & ~got["baseline"]]
     if dist.empty:
         return None
@@ -327,17 +347,22 @@ def bayes_figure(out, target, got, curves, grid):
     parts = []
     for source in sources:
         for arm in names.ARMS:
-            rows = bayes[(bayes["arm"] == arm) & ((bayes["source"] == source) if arm != "none" else bayes["source"].isna())]
+            rows = bayes[(bayes["arm"] == arm)
+                         & ((bayes["source"] == source) if arm != "none" else bayes["source"].isna())]
             if len(rows):
                 parts.append(rows.assign(source=source, label=f"Bayes, {arm}", arm=arm))
         if best is not None:
             b = curves[(curves["method"] == "hinton") & (curves["source"] == best[0]) & (curves["phi"] == best[1])
                        & (curves["T"] == best[2]) & (curves["lam"] == best[3])]
-            parts.append(b.assign(source=source, label=f"Hinton's best: {best[0]}, φ={best[1]}, T={best[2]:g}, λ={best[3]:g}", arm="hinton"))
-    long = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["source", "label", "arm", "epoch", "seed", "value", "loglik"])
+            parts.append(b.assign(source=source, label=f"Hinton's best: {best[0]}, φ={best[1]}, T={best[2]:g}, "
+                                                       f"λ={best[3]:g}", arm="hinton"))
+    long = (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame(columns=["source", "label", "arm", "epoch", "seed", "value", "loglik"]))
     summary = (long.groupby(["source", "label", "arm", "epoch"], sort=False)
-               .agg(n=("value", "count"), mean=("value", "mean"), sd=("value", "std"), loglik_mean=("loglik", "mean"), loglik_sd=("loglik", "std"))
-               .reset_index()) if len(long) else pd.DataFrame(columns=["source", "label", "arm", "epoch", "n", "mean", "sd", "loglik_mean", "loglik_sd"])
+               .agg(n=("value", "count"), mean=("value", "mean"), sd=("value", "std"), loglik_mean=("loglik", "mean"),
+                    loglik_sd=("loglik", "std"))
+               .reset_index()) if len(long) else pd.DataFrame(
+        columns=["source", "label", "arm", "epoch", "n", "mean", "sd", "loglik_mean", "loglik_sd"])
     out.save_csv(summary, f"bayes-{target}")
     n = max(len(sources), 1)
     fig, axes = plt.subplots(2, n, figsize=(3.6 * n + 2.6, 6.2), squeeze=False)
@@ -350,8 +375,10 @@ def bayes_figure(out, target, got, curves, grid):
             color, ls = ARM_STYLE.get(r["arm"].iloc[0], ("gray", ":"))
             line(top, r, "epoch", color, label, ls=ls, marker="")
             if r["loglik_mean"].notna().any():
-                line(bottom, r.drop(columns=["mean", "sd"]).rename(columns={"loglik_mean": "mean", "loglik_sd": "sd"}), "epoch", color, label, ls=ls, marker="")
-        tail = rows[rows["epoch"] >= TAIL * rows["epoch"].max()] if len(rows) else rows  # the first epochs would flatten the rest
+                line(bottom, r.drop(columns=["mean", "sd"]).rename(columns={"loglik_mean": "mean", "loglik_sd": "sd"}),
+                     "epoch", color, label, ls=ls, marker="")
+        # the first epochs would flatten the rest
+        tail = rows[rows["epoch"] >= TAIL * rows["epoch"].max()] if len(rows) else rows
         for ax, mean, sd in ((top, "mean", "sd"), (bottom, "loglik_mean", "loglik_sd")):
             band = pd.concat([tail[mean] - tail[sd].fillna(0), tail[mean] + tail[sd].fillna(0)]).dropna()
             if len(band) and band.max() > band.min():

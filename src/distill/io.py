@@ -43,10 +43,12 @@ def unwritten(value: float) -> str | None:
         return f"{value!r} is not a finite number; allowed: a finite number"
     shown = fmt(value) if abs(value) < 10**FMT_WIDTH else "9" * (FMT_WIDTH + 1)  # a huge int overflows a float
     if len(shown) > FMT_WIDTH:
-        return f"{value!r} is over {FMT_WIDTH} digits in paths and tables; allowed: at most {FMT_WIDTH} characters (up to 1e19)"
+        return (f"{value!r} is over {FMT_WIDTH} digits in paths and tables; allowed: at most {FMT_WIDTH} characters "
+                f"(up to 1e19)")
     if float(shown) != value:
         nearest = "0.000001 (the smallest positive one)" if value > 0 and float(shown) == 0 else shown
-        return f"{value!r} is written {shown} in paths and tables, which reads back as another number; allowed: at most 6 decimals, e.g. {nearest}"
+        return (f"{value!r} is written {shown} in paths and tables, which reads back as another number; allowed: at "
+                f"most 6 decimals, e.g. {nearest}")
     return None
 
 
@@ -95,7 +97,8 @@ class Record:
         def plain(v):  # paths as text, also inside lists (--teacher gives one per seed)
             return str(v) if isinstance(v, Path) else [plain(x) for x in v] if isinstance(v, list) else v
 
-        self.data = {"step": step, "config": {k: plain(v) for k, v in vars(args).items()}, "metric": metric, "device": device, "epochs": []}
+        self.data = {"step": step, "config": {k: plain(v) for k, v in vars(args).items()}, "metric": metric,
+                     "device": device, "epochs": []}
 
     def write(self, path, **final) -> dict:
         self.data.update(final)

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 
-def diag_ggn(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, task: str, batch_size: int = 4096) -> dict[str, torch.Tensor]:
+def diag_ggn(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, task: str,
+             batch_size: int = 4096) -> dict[str, torch.Tensor]:
     """The diagonal of sum over rows of J^T H J, per parameter name of ``model`` (shapes as the parameters).
 
     Regression: H = 1, the GGN of 0.5 * (y - f)^2 per row (divide by the noise variance for a Gaussian NLL)."""
@@ -49,7 +50,8 @@ def noise_variance(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float(((model(x) - y) ** 2).mean())
 
 
-def posterior(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, task: str, sigma0: float = 1.0, batch_size: int = 4096):
+def posterior(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor, task: str, sigma0: float = 1.0,
+              batch_size: int = 4096):
     """(mean, var, noise_var): per-parameter mean and variance of the diagonal Laplace posterior (names and shapes
     of model.state_dict(), PyTorch's (out, in) layout). y: labels, or the standardized target [N, 1] (regression)."""
     ggn = diag_ggn(model, x, y, task, batch_size)

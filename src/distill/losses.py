@@ -14,7 +14,8 @@ def _per_run(value, like: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(value, dtype=like.dtype, device=like.device).expand(like.shape[:-2])
 
 
-def distillation_loss(z: torch.Tensor, y: torch.Tensor, v: torch.Tensor | None, lam, temperature=1.0, t2: bool = False) -> torch.Tensor:
+def distillation_loss(z: torch.Tensor, y: torch.Tensor, v: torch.Tensor | None, lam, temperature=1.0,
+                      t2: bool = False) -> torch.Tensor:
     """lam * CE(y, softmax(z)) + (1 - lam) * CE(softmax(v / T), softmax(z / T)), times T^2 on the soft term if t2.
 
     z: student logits [..., B, R]; y: labels [..., B]; v: teacher logits f(phi(x)) [..., B, R], or None when

@@ -12,11 +12,15 @@ import torch
 from distill.models import VAE
 
 def add_options(parser) -> None:
-    """The settings of psi and phi (the same functions), for the scripts that apply them: make_domain.py, teacher_answers.py."""
+    """The settings of psi and phi (the same functions), for the scripts that apply them: make_domain.py,
+    teacher_answers.py."""
     from distill import cli
 
-    parser.add_argument("--sigma", type=cli.nonnegative, default=0.3, help="noise: standard deviation (pixels in [0, 1], or feature standard deviations; default 0.3)")
-    parser.add_argument("--kernel-size", type=cli.odd_size, default=5, help="conv: Gaussian blur kernel size, odd (default 5)")
+    parser.add_argument("--sigma", type=cli.nonnegative, default=0.3,
+                        help="noise: standard deviation (pixels in [0, 1], or feature standard deviations; default "
+                             "0.3)")
+    parser.add_argument("--kernel-size", type=cli.odd_size, default=5,
+                        help="conv: Gaussian blur kernel size, odd (default 5)")
     parser.add_argument("--blur-sigma", type=cli.positive, default=1.5, help="conv: Gaussian blur sigma (default 1.5)")
 
 
@@ -59,7 +63,8 @@ def in_raw_units(phi: str, x: torch.Tensor, generator: torch.Generator, scale, *
     return x if phi == "none" else scale.inverse(apply(phi, scale(x), generator, **kwargs))
 
 
-def apply(phi: str, x: torch.Tensor, generator: torch.Generator, *, images: bool, shape=(28, 28), sigma: float = 0.0, kernel_size: int = 5, blur_sigma: float = 1.0, vae: VAE | None = None) -> torch.Tensor:
+def apply(phi: str, x: torch.Tensor, generator: torch.Generator, *, images: bool, shape=(28, 28), sigma: float = 0.0,
+          kernel_size: int = 5, blur_sigma: float = 1.0, vae: VAE | None = None) -> torch.Tensor:
     """phi(x) for a batch of target inputs (images in [0, 1], or standardized features)."""
     if phi == "none":
         return x

@@ -69,7 +69,8 @@ class Teachers(nn.Module):
         last = len(self.sizes) - 2
         for i in range(last + 1):
             w, b = getattr(self, f"w{i}"), getattr(self, f"b{i}")
-            x = torch.baddbmm(b, x, w) if x.dim() == 3 else torch.addmm(b.reshape(-1), x, w.permute(1, 0, 2).reshape(w.shape[1], -1))
+            x = (torch.baddbmm(b, x, w) if x.dim() == 3
+                 else torch.addmm(b.reshape(-1), x, w.permute(1, 0, 2).reshape(w.shape[1], -1)))
             if x.dim() == 2:  # the shared input of the first layer: [N, S * width] -> [S, N, width]
                 x = x.view(len(x), len(self.seeds), -1).transpose(0, 1)
             if i < last:

@@ -17,7 +17,8 @@ IMAGES = tuple(name for name in DATASETS if len(REGISTRY[name].shape) == 2)  # 2
 TABULAR = tuple(name for name in DATASETS if name not in IMAGES)
 PSIS = ("noise", "conv", "vae")  # the transforms of a source domain <dataset>+<psi>
 PHIS = ("none", *PSIS)  # a mapping is the raw input, or a domain's psi (vae: also the translator across datasets)
-METHODS = ("hinton", "bayes")  # how a teacher enters: soft answers through phi (Hinton), or the student's prior (Bayesian)
+# how a teacher enters: soft answers through phi (Hinton), or the student's prior (Bayesian)
+METHODS = ("hinton", "bayes")
 ARMS = ("none", "partial", "full", "init")  # Bayesian students by prior (distill.bayes); none is the Bayesian baseline
 IMAGE_ONLY = ("conv",)  # a blur needs pixels: no conv domain or mapping for a tabular dataset
 # The test metrics: which way is better, how tables and figures name them, how many decimals they show.

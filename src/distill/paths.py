@@ -13,7 +13,8 @@ import re
 import string
 
 DATA = "results/data/{dataset}"  # + .npz (the parts) and .json (what they are): a prepared dataset
-DOMAIN = "results/domains/{dataset}+{psi}"  # + .npz and .json: a source domain, a dataset's big and test parts through psi
+# + .npz and .json: a source domain, a dataset's big and test parts through psi
+DOMAIN = "results/domains/{dataset}+{psi}"
 MAPPING = "results/mappings/{target}-to-{source}/vae"  # + .pt (model) and .json (metrics): a VAE or a translator
 TEACHER = "results/teachers/{source}/seed{seed}"  # + .pt (weights) and .json (metrics)
 POSTERIOR = TEACHER + ".posterior"  # + .pt and .json: the teacher's diagonal Laplace posterior (laplace_teacher.py)

@@ -19,7 +19,8 @@ import seaborn as sns  # noqa: E402
 from distill import names  # noqa: E402
 from distill.io import atomic_path  # noqa: E402
 
-PHI_COLOR = dict(zip(names.PHIS, [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)]))  # none, noise, conv, vae: blue, orange, green, purple
+# none, noise, conv, vae: blue, orange, green, purple
+PHI_COLOR = dict(zip(names.PHIS, [sns.color_palette("colorblind")[i] for i in (0, 1, 2, 4)]))
 BASELINE_LABEL = "baseline (λ=1, no teacher), mean ± sd"
 
 
@@ -40,7 +41,8 @@ class Out:
     def save(self, fig, stem):
         for ext in ("pdf", "png"):
             with atomic_path(self.folder / f"{stem}.{ext}") as tmp:
-                fig.savefig(tmp, format=ext, dpi=self.dpi, bbox_inches="tight", metadata={"CreationDate": None} if ext == "pdf" else None)
+                fig.savefig(tmp, format=ext, dpi=self.dpi, bbox_inches="tight",
+                            metadata={"CreationDate": None} if ext == "pdf" else None)
             self.written.append(f"{stem}.{ext}")
         plt.close(fig)
 
@@ -55,7 +57,8 @@ def experiment(target, source, phi):
 
 
 def ylabel(metric):
-    return f"test {names.LABEL[metric]} ({names.ARROW[names.BETTER[metric]]} better)" if metric in names.BETTER else "test metric"
+    return (f"test {names.LABEL[metric]} ({names.ARROW[names.BETTER[metric]]} better)" if metric in names.BETTER
+            else "test metric")
 
 
 def phi_color(phi):
@@ -74,14 +77,16 @@ def over_seeds(frame, by, column="value"):
         return pd.DataFrame(columns=[*by, "n", "mean", "sd"])
     out = frame.groupby(by)[column].agg(n="count", mean="mean", sd="std").reset_index()
     rank = out["phi"].map(lambda phi: names.phi_rank(phi)[0])
-    return out.assign(rank=rank).sort_values(["source", "rank", "phi", *by[2:]]).drop(columns="rank").reset_index(drop=True)
+    return out.assign(rank=rank).sort_values(["source", "rank", "phi", *by[2:]]).drop(columns="rank").reset_index(
+        drop=True)
 
 
 def baseline_row(base):
     """The baseline as one row of a summary: no source or phi, lam = 1."""
     values = base["value"]
     return pd.DataFrame([{"source": None, "phi": None, "T": math.nan, "lam": 1.0, "n": len(values),
-                          "mean": values.mean() if len(values) else math.nan, "sd": values.std(ddof=1) if len(values) > 1 else math.nan}])
+                          "mean": values.mean() if len(values) else math.nan,
+                          "sd": values.std(ddof=1) if len(values) > 1 else math.nan}])
 
 
 def line(ax, rows, x, color, label, ls="-", marker="o"):

@@ -40,7 +40,8 @@ def names(n_layers: int) -> list[tuple[str, str]]:
     return [(f"{2 * i}.weight", f"{2 * i}.bias") for i in range(n_layers)]
 
 
-def keep_sets(sizes: list[int], width: int, seed: int, select: str = "random", mean=None, var=None) -> list[torch.Tensor]:
+def keep_sets(sizes: list[int], width: int, seed: int, select: str = "random", mean=None,
+              var=None) -> list[torch.Tensor]:
     """S_1 .. S_L: the kept units of each hidden layer (sorted), drawn from the last hidden layer to the first.
 
     select="snr" keeps the units whose incoming weights have the largest mean |mean| / sd (needs mean, var)."""
@@ -72,7 +73,8 @@ def chain(mean: dict, var: dict, sizes: list[int], keep: list[torch.Tensor]) -> 
     s1, s_last = keep[0], keep[-1]
 
     def select(p):
-        return {"w1": p[w_first][s1].clone(), "b1": p[b_first][s1].clone(), "w2": p[w_last][:, s_last].clone(), "b2": p[b_last].clone()}
+        return {"w1": p[w_first][s1].clone(), "b1": p[b_first][s1].clone(), "w2": p[w_last][:, s_last].clone(),
+                "b2": p[b_last].clone()}
 
     return select(mean), select(var)
 
@@ -116,7 +118,8 @@ def plan(sizes: list[int], keep: list[torch.Tensor]):
             square = w(h + 1, keep[h + 1], keep[h])
             steps.append(("condition", torch.cat([square, b(h + 1, keep[h + 1])]),
                           torch.cat([torch.eye(len(keep[h])).reshape(-1), torch.zeros(len(keep[h + 1]))])))
-    student = torch.cat([w(0, keep[0], torch.arange(sizes[0])), b(0, keep[0]), w(L, torch.arange(sizes[-1]), keep[-1]), b(L, torch.arange(sizes[-1]))])
+    student = torch.cat([w(0, keep[0], torch.arange(sizes[0])), b(0, keep[0]), w(L, torch.arange(sizes[-1]), keep[-1]),
+                         b(L, torch.arange(sizes[-1]))])
     return steps, student
 
 
@@ -154,5 +157,6 @@ def rescale(mean: dict, var: dict, teacher_x, student_x, teacher_y=None, student
     if teacher_y is not None:
         out = teacher_y.std / student_y.std
         m["w2"], v["w2"] = mean["w2"] * out, var["w2"] * out**2
-        m["b2"], v["b2"] = (mean["b2"] * teacher_y.std + teacher_y.mean - student_y.mean) / student_y.std, var["b2"] * out**2
+        m["b2"], v["b2"] = ((mean["b2"] * teacher_y.std + teacher_y.mean - student_y.mean) / student_y.std,
+                            var["b2"] * out**2)
     return m, v

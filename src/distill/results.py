@@ -3,7 +3,8 @@
 A run is named by its path, whose trailing components carry the grid point:
     .../{target}/n{size}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json   a distilled student
     .../{target}/n{size}/baseline/seed{seed}/metrics.json                       the lam = 1 baseline (no teacher)
-    .../{target}/n{size}/{source}-bayes/{arm}/seed{seed}/metrics.json           a Bayesian student (arm partial, full, init)
+    .../{target}/n{size}/{source}-bayes/{arm}/seed{seed}/metrics.json           a Bayesian student (arm partial,
+                                                                                full, init)
     .../{target}/n{size}/bayes-none/seed{seed}/metrics.json                     the Bayesian baseline (arm none)
 size is the number of small-part rows the student trained on. The baseline has source = phi = None,
 lam = 1 and T = NaN. method is hinton for the distilled students and the baseline, bayes for the Bayesian ones
@@ -24,7 +25,8 @@ from distill import paths
 from distill.names import BETTER
 
 KEYS = ["target", "size", "source", "phi", "lam", "T", "method", "arm", "seed"]
-DTYPES = {"size": int, "lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "integral": float, "has_integral": bool,
+DTYPES = {"size": int, "lam": float, "T": float, "seed": int, "baseline": bool, "value": float, "integral": float,
+          "has_integral": bool,
           "loglik_area": float, "epoch": int}
 
 STUDENT = paths.parser(paths.SWEEP)  # .../{target}/n{size}/{source}-{phi}/lam{lam}-T{T}/seed{seed}/metrics.json
@@ -52,14 +54,17 @@ def parse(path) -> dict:
             lam, T = float(m["lam"]), float(m["T"])
         except ValueError:
             raise ValueError(f"{path}: lam/T are not numbers") from None
-        return {"target": m["target"], "size": int(m["size"]), "source": m["source"], "phi": m["phi"], "lam": lam, "T": T,
+        return {"target": m["target"], "size": int(m["size"]), "source": m["source"], "phi": m["phi"], "lam": lam,
+                "T": T,
                 "method": "hinton", "arm": None, "seed": int(m["seed"])}
     for parser, source in ((BAYES_BASELINE, False), (BAYES, True)):
         if m := parser.search(text):
-            return {"target": m["target"], "size": int(m["size"]), "source": m["source"] if source else None, "phi": None, "lam": math.nan,
+            return {"target": m["target"], "size": int(m["size"]), "source": m["source"] if source else None,
+                    "phi": None, "lam": math.nan,
                     "T": math.nan, "method": "bayes", "arm": m["arm"] if source else "none", "seed": int(m["seed"])}
-    raise ValueError(f"{path}: not a student metrics path (.../target/nN/source-phi/lamL-TT/seedS/metrics.json, .../target/nN/baseline/seedS/"
-                     "metrics.json, .../target/nN/source-bayes/arm/seedS/metrics.json or .../target/nN/bayes-none/seedS/metrics.json)")
+    raise ValueError(f"{path}: not a student metrics path (.../target/nN/source-phi/lamL-TT/seedS/metrics.json, "
+                     f".../target/nN/baseline/seedS/metrics.json, .../target/nN/source-bayes/arm/seedS/metrics.json or "
+                     f".../target/nN/bayes-none/seedS/metrics.json)")
 
 
 def split_missing(paths, allow_missing=False) -> tuple[list[Path], list[Path]]:
@@ -107,7 +112,8 @@ def _records(paths):
 
 def loglik_area(record) -> float:
     """The area under a Bayesian run's test log-likelihood curve over its evaluated epochs (trapezoid rule);
-    NaN for a run that records none. Two runs evaluated at the same epochs differ in it by [2]'s S (distill.bayes.area_between)."""
+    NaN for a run that records none. Two runs evaluated at the same epochs differ in it by [2]'s S
+    (distill.bayes.area_between)."""
     import numpy as np
 
     epochs = record.get("epochs") or []
@@ -121,16 +127,19 @@ def collect(paths, allow_missing=False) -> pd.DataFrame:
     the test-loss curve), has_integral (False for a run that records none: its integral is NaN but it
     did not diverge), loglik_area (Bayesian runs: the area under the test log-likelihood curve), evaluated (its
 evaluated epochs, as text: two areas compare only over the same epochs), path.
-    baseline is True for the lam = 1 baseline only (not the Bayesian arm none). A NaN or infinite value is kept as it is (a diverged run). Missing files
-    raise MissingRuns unless allow_missing; then they are skipped and listed in the frame's attrs["missing"]."""
+    baseline is True for the lam = 1 baseline only (not the Bayesian arm none). A NaN or infinite value is kept as it is
+    (a diverged run). Missing files raise MissingRuns unless allow_missing; then they are skipped and listed in the
+    frame's attrs["missing"]."""
     present, missing = split_missing(paths, allow_missing)
     rows = []
     for p, key, record in _records(present):
-        rows.append({**key, "baseline": _baseline(key), "metric": record["metric"], "value": _number(record["test_metric"]),
+        rows.append({**key, "baseline": _baseline(key), "metric": record["metric"],
+                     "value": _number(record["test_metric"]),
                      "integral": _number(record.get("integral")), "has_integral": "integral" in record,
                      "loglik_area": loglik_area(record) if key["method"] == "bayes" else math.nan,
                      "evaluated": " ".join(str(e["epoch"]) for e in record.get("epochs") or []), "path": str(p)})
-    runs = _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "value", "integral", "has_integral", "loglik_area", "evaluated",
+    runs = _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "value", "integral", "has_integral",
+                                                     "loglik_area", "evaluated",
                                                      "path"]))
     runs.attrs["missing"] = [str(p) for p in missing]
     return runs
@@ -144,7 +153,8 @@ def curves(paths, allow_missing=False) -> pd.DataFrame:
     for _, key, record in _records(present):
         metric = record["metric"]
         for e in record["epochs"]:
-            rows.append({**key, "baseline": _baseline(key), "metric": metric, "epoch": int(e["epoch"]), "value": _number(e[metric]),
+            rows.append({**key, "baseline": _baseline(key), "metric": metric, "epoch": int(e["epoch"]),
+                         "value": _number(e[metric]),
                          "loglik": _loglik(e, metric)})
     return _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "epoch", "value", "loglik"]))
 

@@ -44,7 +44,8 @@ def paired(values: pd.Series, base: pd.Series) -> dict:
     p = 0 for a constant nonzero difference and NaN for an all-zero one)."""
     shared = sorted(set(values.index) & set(base.index))
     a, b = values.loc[shared].to_numpy(float), base.loc[shared].to_numpy(float)
-    out = {"n_paired": len(shared), "n_diverged": 0, "diff_mean": math.nan, "diff_sd": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
+    out = {"n_paired": len(shared), "n_diverged": 0, "diff_mean": math.nan, "diff_sd": math.nan, "p_ttest": math.nan,
+           "p_wilcoxon": math.nan,
            "zero_variance": False, "all_zero": False}
     if not shared:
         return out
@@ -137,8 +138,10 @@ def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     mean, sd), Δ = student - baseline over the shared seeds (n_paired, n_paired_diverged, diff_mean,
     diff_sd) and its t-interval at `level` (ci_low, ci_high). The interval is NaN under 2 pairs and
     whenever a shared seed diverged (as the tables run no test then). Sorted by target, size, row, T, lam."""
-    columns = ["target", "size", "source", "phi", "T", "lam", "metric", "baseline_n", "baseline_n_diverged", "baseline_mean", "baseline_sd",
-               "n", "n_diverged", "mean", "sd", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high"]
+    columns = ["target", "size", "source", "phi", "T", "lam", "metric", "baseline_n", "baseline_n_diverged",
+               "baseline_mean", "baseline_sd",
+               "n", "n_diverged", "mean", "sd", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low",
+               "ci_high"]
     rows = []
     for (target, size), group in runs.groupby(["target", "size"], sort=True):
         base = group[group["baseline"]].set_index("seed")["value"]
@@ -146,17 +149,22 @@ def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
         for (source, phi, T, lam), row in group[~group["baseline"]].groupby(["source", "phi", "T", "lam"], sort=False):
             values = row.set_index("seed")["value"]
             s, test = summary(values), paired(values, base)
-            low, high = (math.nan, math.nan) if test["n_diverged"] else interval(test["diff_mean"], test["diff_sd"], test["n_paired"], level)
-            rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "lam": lam, "metric": row["metric"].iloc[0],
-                         "baseline_n": b["n"], "baseline_n_diverged": b["n_diverged"], "baseline_mean": b["mean"], "baseline_sd": b["sd"],
+            low, high = ((math.nan, math.nan) if test["n_diverged"]
+                         else interval(test["diff_mean"], test["diff_sd"], test["n_paired"], level))
+            rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "lam": lam,
+                         "metric": row["metric"].iloc[0],
+                         "baseline_n": b["n"], "baseline_n_diverged": b["n_diverged"], "baseline_mean": b["mean"],
+                         "baseline_sd": b["sd"],
                          "n": s["n"], "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
-                         "n_paired": test["n_paired"], "n_paired_diverged": test["n_diverged"], "diff_mean": test["diff_mean"],
+                         "n_paired": test["n_paired"], "n_paired_diverged": test["n_diverged"],
+                         "diff_mean": test["diff_mean"],
                          "diff_sd": test["diff_sd"], "ci_low": low, "ci_high": high})
     out = pd.DataFrame(rows, columns=columns)
     if out.empty:
         return out
     rank = out["phi"].map(lambda phi: phi_rank(phi)[0])
-    return out.assign(rank=rank).sort_values(["target", "size", "source", "rank", "phi", "T", "lam"]).drop(columns="rank").reset_index(drop=True)
+    return out.assign(rank=rank).sort_values(["target", "size", "source", "rank", "phi", "T",
+                                              "lam"]).drop(columns="rank").reset_index(drop=True)
 
 
 def lambda_means(rows: pd.DataFrame) -> pd.Series:
@@ -179,7 +187,8 @@ def experiments(runs: pd.DataFrame) -> pd.DataFrame:
         base = group[group["baseline"]].set_index("seed")["value"]
         for (source, phi, T), row in group[~group["baseline"]].groupby(["source", "phi", "T"], sort=False):
             lams, means = row["lam"].nunique(), lambda_means(row)
-            rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T, "metric": row["metric"].iloc[0],
+            rows.append({"target": target, "size": size, "source": source, "phi": phi, "T": T,
+                         "metric": row["metric"].iloc[0],
                          "lams": lams, "n": len(means), **paired(means, base)})
     out = pd.DataFrame(rows)
     if out.empty:

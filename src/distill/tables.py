@@ -42,7 +42,8 @@ def header(metric):
 
 
 INTEGRAL_DECIMALS = {"accuracy": 2, "mse": 0}  # cross-entropy areas are ~40-800, MSE areas ~1e6 (100 epochs)
-NO_TEST = {"n_paired": 0, "n_diverged": 0, "diff_mean": math.nan, "diff_sd": math.nan, "p_ttest": math.nan, "p_wilcoxon": math.nan,
+NO_TEST = {"n_paired": 0, "n_diverged": 0, "diff_mean": math.nan, "diff_sd": math.nan, "p_ttest": math.nan,
+           "p_wilcoxon": math.nan,
            "zero_variance": False, "all_zero": False}
 
 
@@ -56,7 +57,8 @@ def cell(s, n_expected, d):
         return "missing"
     finite = s["n"] - s["n_diverged"]
     text = mean_sd(s["mean"], s["sd"], finite, d) if finite else "—"
-    notes = ([f"{s['n']}/{n_expected} seeds"] if s["n"] < n_expected else []) + ([f"{s['n_diverged']} diverged"] if s["n_diverged"] else [])
+    notes = (([f"{s['n']}/{n_expected} seeds"] if s["n"] < n_expected else [])
+             + ([f"{s['n_diverged']} diverged"] if s["n_diverged"] else []))
     return flagged(text, notes)
 
 
@@ -71,7 +73,8 @@ def diff_cell(test, d):
 
 
 TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-       "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", "±": r"$\pm$", "φ": r"$\varphi$", "λ": r"$\lambda$",
+       "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", "±": r"$\pm$", "φ": r"$\varphi$",
+       "λ": r"$\lambda$",
        "↑": r"$\uparrow$", "↓": r"$\downarrow$", "←": r"$\leftarrow$", "Δ": r"$\Delta$", "—": "---"}
 TEX_RE = re.compile("|".join(map(re.escape, TEX)))
 
@@ -107,7 +110,8 @@ def target_table(target, expected, runs, metric, alpha):
             integrals[key(r)][r.seed] = r.integral
     d, di = names.DECIMALS.get(metric, 4), INTEGRAL_DECIMALS.get(metric, 2)
     rows, tests, diverged = [], [], []
-    for k in sorted(cells, key=lambda k: (-k[0], k[1] is not None, k[1] or "", names.phi_rank(k[2]), k[3] or 0.0, k[4])):
+    for k in sorted(cells,
+                    key=lambda k: (-k[0], k[1] is not None, k[1] or "", names.phi_rank(k[2]), k[3] or 0.0, k[4])):
         size, source, phi, T, lam = k
         base_key = (size, None, None, None, 1.0)  # the baseline of the same small-part size
         base = pd.Series(values.get(base_key, {}), dtype=float)
@@ -126,20 +130,26 @@ def target_table(target, expected, runs, metric, alpha):
         tests.append(test)
         diverged.append(bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"]))
         rows.append({"student": target, "size": size, "source": source, "phi": phi, "lam": lam, "T": T,
-                     "method": "hinton" if source else None, "arm": None, "metric": metric, "better": names.BETTER.get(metric),
-                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
+                     "method": "hinton" if source else None, "arm": None, "metric": metric,
+                     "better": names.BETTER.get(metric),
+                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"],
+                     "sd": s["sd"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
-                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_sd": si["sd"],
+                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"],
+                     "integral_sd": si["sd"],
                      **paired_columns(itest, "integral_"),
-                     "value_text": text, "diff_text": diff_text, "integral_text": integral_text, "integral_diff_text": integral_diff_text})
+                     "value_text": text, "diff_text": diff_text, "integral_text": integral_text,
+                     "integral_diff_text": integral_diff_text})
     table = pd.DataFrame(rows)
     distilled = table["source"].notna()
     m = int(table.loc[distilled, "p_ttest"].notna().sum()) if len(table) else 0
     if len(table):
         table.loc[distilled, "p_holm"] = S.holm(table.loc[distilled, "p_ttest"].to_numpy(float))
         # the smallest gain each row would detect with 80% power at the family's strictest level, alpha / m
-        table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_paired_diverged, alpha / m) if distilled[i] and not math.isnan(r.p_ttest)
-                        else math.nan for i, r in table.iterrows()]  # only rows with a test (not diverged, not zero variance)
+        table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_paired_diverged, alpha / m)
+                        if distilled[i] and not math.isnan(r.p_ttest)
+                        # only rows with a test (not diverged, not zero variance)
+                        else math.nan for i, r in table.iterrows()]
     shown = []
     for i, r in table.iterrows():
         if not distilled[i]:
@@ -153,7 +163,8 @@ def target_table(target, expected, runs, metric, alpha):
                       "method": "Hinton" if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
                       "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
                       header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
-                      f"Δ {names.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]), "p (Holm)": pval(r["p_holm"]),
+                      f"Δ {names.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]),
+                      "p (Holm)": pval(r["p_holm"]),
                       "p (Wilcoxon)": pval(r["p_wilcoxon"]), "verdict": verdict, "MDE": num(r["mde"], d),
                       "Δ integral": r["integral_diff_text"], "p integral (t-test)": pval(r["integral_p_ttest"])})
     return table, pd.DataFrame(shown), m
@@ -165,23 +176,26 @@ def note_detectable(table, m, metric, alpha):
     if mde.empty:
         return ""
     d = names.DECIMALS.get(metric, 4)
-    return (f" MDE: the minimum detectable effect, the smallest true |Δ| that the row's paired t-test detects with {S.POWER:.0%} power at "
-            f"α / m = {alpha:g} / {m} (Bonferroni, a conservative bound for Holm), from the spread of its paired differences. "
-            f"Here it is {num(mde.min(), d)} to {num(mde.max(), d)} (median {num(mde.median(), d)}): \"no clear difference\" means a gain "
-            f"smaller than about that, not no gain.")
+    return (f" MDE: the minimum detectable effect, the smallest true |Δ| that the row's paired t-test detects with "
+            f"{S.POWER:.0%} power at α / m = {alpha:g} / {m} (Bonferroni, a conservative bound for Holm), from the "
+            f"spread of its paired differences. Here it is {num(mde.min(), d)} to {num(mde.max(), d)} (median "
+            f"{num(mde.median(), d)}): \"no clear difference\" means a gain smaller than about that, not no gain.")
 
 
 def note_runs(m, alpha):
-    return ("Mean ± sd over seeds (sd with ddof = 1). Integral criterion: the area under the test-loss curve over the evaluated epochs "
-            "(trapezoid rule; lower is better: a student that gets good early). Δ: paired difference to the baseline (λ = 1, no teacher) over the "
-            "seeds both have, for the metric and for the integral; p: two-sided paired t-test (and, for the metric, the Wilcoxon signed-rank test: "
-            "with n paired seeds its p cannot fall below 2/2^n, 0.0625 for 5). p (Holm): the metric's t-test p adjusted by Holm's step-down method "
-            f"over the {m} distilled rows of this table that have a t-test. Verdict: Holm p < {alpha:g}, in the metric's direction "
-            "(↑ higher is better, ↓ lower is better); the integral's Δ and p do not enter it. A seed whose metric or integral is NaN or infinite "
-            "is a diverged seed: its cell says \"(k diverged)\" and shows mean ± sd over the other seeds, no test is run on values that include it "
-            "(p —, left out of the Holm family), and the row's verdict reads \"diverged seeds\". When every paired difference is the same "
-            "(zero variance, to within float32 rounding) no test is run (p —): the verdict reads \"no clear difference\" if the differences "
-            "are all 0 and \"no test (zero variance)\" otherwise; Δ shows the common difference.")
+    return ("Mean ± sd over seeds (sd with ddof = 1). Integral criterion: the area under the test-loss curve over the "
+            "evaluated epochs (trapezoid rule; lower is better: a student that gets good early). Δ: paired difference "
+            "to the baseline (λ = 1, no teacher) over the seeds both have, for the metric and for the integral; p: "
+            "two-sided paired t-test (and, for the metric, the Wilcoxon signed-rank test: with n paired seeds its p "
+            "cannot fall below 2/2^n, 0.0625 for 5). p (Holm): the metric's t-test p adjusted by Holm's step-down "
+            f"method over the {m} distilled rows of this table that have a t-test. Verdict: Holm p < {alpha:g}, in the "
+            f"metric's direction (↑ higher is better, ↓ lower is better); the integral's Δ and p do not enter it. A "
+            f"seed whose metric or integral is NaN or infinite is a diverged seed: its cell says \"(k diverged)\" and "
+            f"shows mean ± sd over the other seeds, no test is run on values that include it (p —, left out of the "
+            f"Holm family), and the row's verdict reads \"diverged seeds\". When every paired difference is the same "
+            f"(zero variance, to within float32 rounding) no test is run (p —): the verdict reads \"no clear "
+            f"difference\" if the differences are all 0 and \"no test (zero variance)\" otherwise; Δ shows the common "
+            f"difference.")
 
 
 def gain_table(target, runs, metric):
@@ -193,21 +207,25 @@ def gain_table(target, runs, metric):
     shown = []
     for r in table.itertuples():
         ci = interval_text(r.ci_low, r.ci_high, d)
-        baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean, "sd": r.baseline_sd}
+        baseline = {"n": r.baseline_n, "n_diverged": r.baseline_n_diverged, "mean": r.baseline_mean,
+                    "sd": r.baseline_sd}
         student = {"n": r.n, "n_diverged": r.n_diverged, "mean": r.mean, "sd": r.sd}
-        shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λ": f"{r.lam:g}",
+        shown.append({"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}",
+                      "λ": f"{r.lam:g}",
                       f"baseline {header(metric)}": cell(baseline, r.baseline_n, d),
                       f"student {header(metric)}": cell(student, r.n, d),
-                      f"Δ {names.LABEL.get(metric, 'metric')}": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged,
-                                                                       "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d),
+                      f"Δ {names.LABEL.get(metric, 'metric')}": diff_cell(
+                          {"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged,
+                           "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d),
                       "95% interval of Δ": ci, "n": str(r.n_paired)})
     return table, pd.DataFrame(shown)
 
 
-NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teacher) trained on the same first n rows of the small part, "
-              "paired by seed: Δ = student − baseline, mean ± sd over the n seeds both have, and its 95% t-interval (mean ± t(0.975, n−1) · "
-              "sd / √n; \"—\" under 2 pairs or when a seed diverged). Baseline and student: mean ± sd of the test metric over each one's own "
-              "seeds, with \"(k diverged)\" for NaN or infinite values. The per-target table adds the tests.")
+NOTE_GAINS = ("The gain of each distilled row over the baseline (λ = 1, no teacher) trained on the same first n rows "
+              "of the small part, paired by seed: Δ = student − baseline, mean ± sd over the n seeds both have, and "
+              "its 95% t-interval (mean ± t(0.975, n−1) · sd / √n; \"—\" under 2 pairs or when a seed diverged). "
+              "Baseline and student: mean ± sd of the test metric over each one's own seeds, with \"(k diverged)\" for "
+              "NaN or infinite values. The per-target table adds the tests.")
 
 
 def experiment_table(target, runs, metric, alpha):
@@ -219,24 +237,30 @@ def experiment_table(target, runs, metric, alpha):
     tested = table["p_ttest"].notna()
     m = int(tested.sum())
     table["p_holm"] = S.holm(table["p_ttest"].to_numpy(float))
-    table["verdict"] = [S.verdict(r, r["p_holm"], metric, alpha) if metric in names.BETTER else "—" for _, r in table.iterrows()]
-    table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_diverged, alpha / m) if not math.isnan(r.p_ttest) else math.nan
+    table["verdict"] = [S.verdict(r, r["p_holm"], metric, alpha) if metric in names.BETTER
+                        else "—" for _, r in table.iterrows()]
+    table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_diverged, alpha / m) if not math.isnan(r.p_ttest)
+                    else math.nan
                     for r in table.itertuples()]
     d = names.DECIMALS.get(metric, 4)
-    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}", "λs": str(r.lams),
-              f"Δ {names.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_diverged,
-                                                                              "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d),
-              "n": str(r.n_paired), "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm), "verdict": r.verdict, "MDE": num(r.mde, d)}
+    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}",
+              "λs": str(r.lams),
+              f"Δ {names.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell(
+                  {"n_paired": r.n_paired, "n_diverged": r.n_diverged, "diff_mean": r.diff_mean,
+                   "diff_sd": r.diff_sd}, d),
+              "n": str(r.n_paired), "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm), "verdict": r.verdict,
+              "MDE": num(r.mde, d)}
              for r in table.itertuples()]
     return table, pd.DataFrame(shown), m
 
 
 def note_experiments(table, m, metric, alpha):
-    return ("One primary test per experiment (teacher's source domain and φ, per small-part size and T): per seed, the student's test "
-            "metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no teacher); Δ: mean ± sd of that paired "
-            "difference over the seeds that have every λ; p: two-sided paired t-test; p (Holm): adjusted over the "
-            f"{m} experiments of this table. Verdict: Holm p < {alpha:g} in the metric's direction. The λ-rows of the per-target "
-            "table are the detail of each test." + note_detectable(table, m, metric, alpha))
+    return ("One primary test per experiment (teacher's source domain and φ, per small-part size and T): per seed, the "
+            "student's test metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no "
+            "teacher); Δ: mean ± sd of that paired difference over the seeds that have every λ; p: two-sided paired "
+            f"t-test; p (Holm): adjusted over the {m} experiments of this table. Verdict: Holm p < {alpha:g} in the "
+            f"metric's direction. The λ-rows of the per-target table are the detail of each test."
+            + note_detectable(table, m, metric, alpha))
 
 
 # ---------------------------------------------------------------- Bayesian rows of a target's table
@@ -260,7 +284,8 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
                        arm_rank=keys["arm"].map(names.ARMS.index)).sort_values(["order", "none", "src", "arm_rank"])
     for size, source, arm in keys[["size", "source", "arm"]].itertuples(index=False):
         source = None if pd.isna(source) else source
-        mine = runs[(runs["size"] == size) & (runs["arm"] == arm) & ((runs["source"] == source) if source else runs["source"].isna())]
+        mine = runs[(runs["size"] == size) & (runs["arm"] == arm)
+                    & ((runs["source"] == source) if source else runs["source"].isna())]
         none = runs[(runs["size"] == size) & (runs["arm"] == "none")]
         base = plain[(plain["size"] == size) & plain["baseline"]]
         n_expected = len(expected[(expected["size"] == size) & (expected["arm"] == arm)
@@ -271,30 +296,38 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
         if arm == "none":
             btest = stest = {**NO_TEST, "n_paired": s["n"]}
         elif expected[(expected["size"] == size) & (expected["arm"] == "none")].empty:
-            raise ValueError(f"the Bayesian arm {arm} of {target} <- {source} at size {size} has no arm none to be compared with: give its "
-                             f"runs (.../{target}/n{size}/bayes-none/seed<s>/metrics.json)")
+            raise ValueError(f"the Bayesian arm {arm} of {target} <- {source} at size {size} has no arm none to be "
+                             f"compared with: give its runs (.../{target}/n{size}/bayes-none/seed<s>/metrics.json)")
         else:
             shared = set(mine["seed"]) & set(none["seed"])
             epochs = dict(zip(none["seed"], none["evaluated"]))
-            mismatched = sorted(seed for seed, e in zip(mine["seed"], mine["evaluated"]) if seed in shared and e != epochs[seed])
+            mismatched = sorted(seed for seed, e in zip(mine["seed"], mine["evaluated"])
+                                if seed in shared and e != epochs[seed])
             if mismatched:
-                raise ValueError(f"the arm {arm} of {target} <- {source} at size {size} and the arm none were evaluated at other epochs "
-                                 f"(seeds {mismatched}): [2]'s S compares two curves over the same epochs; train both with one --eval-every")
-            btest, stest = S.paired(v, _by_seed(none)), S.paired(_by_seed(mine, "loglik_area"), _by_seed(none, "loglik_area"))
+                raise ValueError(f"the arm {arm} of {target} <- {source} at size {size} and the arm none were "
+                                 f"evaluated at other epochs (seeds {mismatched}): [2]'s S compares two curves over "
+                                 f"the same epochs; train both with one --eval-every")
+            btest, stest = (S.paired(v, _by_seed(none)),
+                            S.paired(_by_seed(mine, "loglik_area"), _by_seed(none, "loglik_area")))
         tests.append((test, btest))
         diverged = bool(s["n_diverged"] or si["n_diverged"] or test["n_diverged"] or itest["n_diverged"])
-        diverged_none = bool(s["n_diverged"] or btest["n_diverged"] or stest["n_diverged"])  # the comparison with the arm none
+        # the comparison with the arm none
+        diverged_none = bool(s["n_diverged"] or btest["n_diverged"] or stest["n_diverged"])
         rows.append({"student": target, "size": size, "source": source, "phi": None, "lam": math.nan, "T": math.nan,
                      "method": "bayes", "arm": arm, "metric": metric, "better": names.BETTER.get(metric),
-                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"], "sd": s["sd"],
+                     "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"],
+                     "sd": s["sd"],
                      **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
-                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"], "integral_sd": si["sd"],
+                     "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"],
+                     "integral_sd": si["sd"],
                      **paired_columns(itest, "integral_"),
                      "value_text": cell(s, n_expected, d), "diff_text": diff_cell(test, d),
                      "integral_text": "not recorded" if s["n"] and not si["n"] else cell(si, n_expected, di),
-                     "integral_diff_text": diff_cell(itest, di), **paired_columns(btest, "bayes_"), "bayes_p_holm": math.nan,
+                     "integral_diff_text": diff_cell(itest, di), **paired_columns(btest, "bayes_"),
+                     "bayes_p_holm": math.nan,
                      "bayes_verdict": None, "bayes_diff_text": "—" if arm == "none" else diff_cell(btest, d),
-                     **paired_columns(stest, "S_"), "S_text": "—" if arm == "none" else diff_cell(stest, 2), "diverged": diverged,
+                     **paired_columns(stest, "S_"), "S_text": "—" if arm == "none" else diff_cell(stest, 2),
+                     "diverged": diverged,
                      "diverged_none": diverged_none})
     table = pd.DataFrame(rows)
     if table.empty:
@@ -303,37 +336,46 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
     m, m_none = int(table["p_ttest"].notna().sum()), int(table.loc[arms, "bayes_p_ttest"].notna().sum())
     table["p_holm"] = S.holm(table["p_ttest"].to_numpy(float))
     table.loc[arms, "bayes_p_holm"] = S.holm(table.loc[arms, "bayes_p_ttest"].to_numpy(float))
-    table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_paired_diverged, alpha / m) if not math.isnan(r.p_ttest) else math.nan
+    table["mde"] = [S.detectable(r.diff_sd, r.n_paired - r.n_paired_diverged, alpha / m) if not math.isnan(r.p_ttest)
+                    else math.nan
                     for r in table.itertuples()]
     known = metric in names.BETTER
     table["verdict"] = [S.verdict(t, p, metric, alpha, diverged=dv) if known else "—"
                         for (t, _), p, dv in zip(tests, table["p_holm"], table["diverged"])]
     table["bayes_verdict"] = [None if arm == "none" else S.verdict(b, p, metric, alpha, diverged=dv) if known else "—"
-                              for (_, b), p, dv, arm in zip(tests, table["bayes_p_holm"], table["diverged_none"], table["arm"])]
-    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source or "—", "method": f"Bayes, {r.arm}", "φ": "—",
-              "λ": "—", "T": "—", header(metric): r.value_text, "integral criterion (↓)": r.integral_text, "n": str(r.n),
-              f"Δ {names.LABEL.get(metric, 'metric')}": r.diff_text, "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm),
-              "p (Wilcoxon)": pval(r.p_wilcoxon), "verdict": r.verdict, "MDE": num(r.mde, d), "Δ integral": r.integral_diff_text,
-              "p integral (t-test)": pval(r.integral_p_ttest), "Δ vs Bayes none": r.bayes_diff_text, "p (Holm) vs none": pval(r.bayes_p_holm),
+                              for (_, b), p, dv, arm in zip(tests, table["bayes_p_holm"], table["diverged_none"],
+                                                            table["arm"])]
+    shown = [{"Student": target, "small part": str(r.size), "Teacher": r.source or "—", "method": f"Bayes, {r.arm}",
+              "φ": "—",
+              "λ": "—", "T": "—", header(metric): r.value_text, "integral criterion (↓)": r.integral_text,
+              "n": str(r.n),
+              f"Δ {names.LABEL.get(metric, 'metric')}": r.diff_text, "p (t-test)": pval(r.p_ttest),
+              "p (Holm)": pval(r.p_holm),
+              "p (Wilcoxon)": pval(r.p_wilcoxon), "verdict": r.verdict, "MDE": num(r.mde, d),
+              "Δ integral": r.integral_diff_text,
+              "p integral (t-test)": pval(r.integral_p_ttest), "Δ vs Bayes none": r.bayes_diff_text,
+              "p (Holm) vs none": pval(r.bayes_p_holm),
               "verdict vs none": r.bayes_verdict or "—", "S": r.S_text} for r in table.itertuples()]
     return table.drop(columns=["diverged", "diverged_none"]), shown, m, m_none
 
 
 def note_bayes(m, m_none, alpha):
-    return (" Bayesian rows (method Bayes): variational students whose prior is their teacher's Laplace posterior reduced to the "
-            "student's structure (arm partial: the teacher's means, variance sigma0²; full: its means and variances; init: its means "
-            "as the start only), and the arm none, the Bayesian baseline (an N(0, sigma0²) prior, no teacher); scored at the posterior "
-            "mean. Their Δ, p and verdict compare them with the plain baseline (λ = 1) of the same size, Holm over the "
-            f"{m} Bayesian rows with a test (a family apart from the Hinton rows'); Δ vs Bayes none, p (Holm) vs none (over the {m_none} "
-            f"arms with a test) and verdict vs none (Holm p < {alpha:g}) compare each arm with the arm none of its seed; S: [2]'s area "
-            "between the arm's and the arm none's test log-likelihood curves over the evaluated epochs (trapezoid rule; positive: the "
-            "arm's log-likelihood is the higher), mean ± sd over the paired seeds.")
+    return (" Bayesian rows (method Bayes): variational students whose prior is their teacher's Laplace posterior "
+            "reduced to the student's structure (arm partial: the teacher's means, variance sigma0²; full: its means "
+            "and variances; init: its means as the start only), and the arm none, the Bayesian baseline (an N(0, "
+            "sigma0²) prior, no teacher); scored at the posterior mean. Their Δ, p and verdict compare them with the "
+            f"plain baseline (λ = 1) of the same size, Holm over the {m} Bayesian rows with a test (a family apart "
+            f"from the Hinton rows'); Δ vs Bayes none, p (Holm) vs none (over the {m_none} arms with a test) and "
+            f"verdict vs none (Holm p < {alpha:g}) compare each arm with the arm none of its seed; S: [2]'s area "
+            f"between the arm's and the arm none's test log-likelihood curves over the evaluated epochs (trapezoid "
+            f"rule; positive: the arm's log-likelihood is the higher), mean ± sd over the paired seeds.")
 
 
 def teachers_table(records):
     """records: list of (source, test set, phi, record or None). -> (csv frame, display frame)."""
     rows, shown = [], []
-    for source, target, phi, record in sorted(records, key=lambda r: (r[0], r[2] is not None, r[1], names.phi_rank(r[2]))):
+    for source, target, phi, record in sorted(records,
+                                              key=lambda r: (r[0], r[2] is not None, r[1], names.phi_rank(r[2]))):
         metric = record["metric"] if record else None
         if record is None:
             values = []
@@ -345,11 +387,13 @@ def teachers_table(records):
         mean = float(record["test_metric"]) if record else math.nan
         sd = float(pd.Series(values).std(ddof=1)) if n > 1 and len(set(values)) > 1 else math.nan
         text = mean_sd(mean, sd, n, names.DECIMALS.get(metric, 4)) if record else "missing"
-        rows.append({"source": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd, "value_text": text})
+        rows.append({"source": source, "test_set": target, "phi": phi, "metric": metric, "n": n, "mean": mean, "sd": sd,
+                     "value_text": text})
         shown.append({"Teacher": source, "Test set": target if phi else f"{target} (own)", "φ": phi or "—",
                       "metric": header(metric), "score": text, "seeds": str(n)})
     columns = ["source", "test_set", "phi", "metric", "n", "mean", "sd", "value_text"]
-    return pd.DataFrame(rows, columns=columns), pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"])
+    return (pd.DataFrame(rows, columns=columns),
+            pd.DataFrame(shown, columns=["Teacher", "Test set", "φ", "metric", "score", "seeds"]))
 
 
 # ---------------------------------------------------------------- summaries over the targets
@@ -381,10 +425,11 @@ def baselines_table(tables):
     return table.reset_index(drop=True), shown
 
 
-NOTE_BASELINES = ("The baseline of every target and small-part size: the student trained on the first n rows of the small part "
-                  "from its labels alone (λ = 1, no teacher); mean ± sd of the test metric over seeds (sd with ddof = 1), as in "
-                  "the first row of each size in the per-target table. Where a target has Bayesian rows, also the Bayesian "
-                  "baseline: the variational student of the arm none (an N(0, σ0²) prior, no teacher).")
+NOTE_BASELINES = ("The baseline of every target and small-part size: the student trained on the first n rows of the "
+                  "small part from its labels alone (λ = 1, no teacher); mean ± sd of the test metric over seeds (sd "
+                  "with ddof = 1), as in the first row of each size in the per-target table. Where a target has "
+                  "Bayesian rows, also the Bayesian baseline: the variational student of the arm none (an N(0, σ0²) "
+                  "prior, no teacher).")
 
 
 def gains_at_table(tables, gains, lam):
@@ -397,24 +442,29 @@ def gains_at_table(tables, gains, lam):
         verdicts = hinton(tables[target])[[*keys, "p_holm", "verdict"]]
         at = gains[target][gains[target]["lam"] == lam]
         frames.append(at.merge(verdicts, on=keys, how="left", validate="one_to_one"))
-    columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "p_holm", "verdict"]
+    columns = ["target", *keys, "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high",
+               "p_holm", "verdict"]
     table = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     shown = []
     for r in table.itertuples():
         d = names.DECIMALS.get(r.metric, 4)
-        diff = diff_cell({"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_sd": r.diff_sd}, d)
+        diff = diff_cell(
+            {"n_paired": r.n_paired, "n_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_sd": r.diff_sd},
+                         d)
         shown.append({"Student": r.target, "small part": str(r.size), "Teacher": r.source, "φ": r.phi, "T": f"{r.T:g}",
                       "metric": header(r.metric), "Δ": diff, "95% interval of Δ": interval_text(r.ci_low, r.ci_high, d),
                       "n": str(r.n_paired), "p (Holm)": pval(r.p_holm), "verdict": r.verdict})
-    return table, pd.DataFrame(shown, columns=["Student", "small part", "Teacher", "φ", "T", "metric", "Δ", "95% interval of Δ", "n",
+    return table, pd.DataFrame(shown, columns=["Student", "small part", "Teacher", "φ", "T", "metric", "Δ",
+                                               "95% interval of Δ", "n",
                                                "p (Holm)", "verdict"])
 
 
 def note_gains_at(lam, lams, alpha):
-    return (f"Every experiment at λ = {lam:g}, the grid's λ closest to 0.5 (of {', '.join(f'{x:g}' for x in sorted(lams))}): Δ = student − "
-            "baseline (λ = 1, no teacher, same small-part size), mean ± sd over the paired seeds, and its 95% t-interval, as in "
-            f"gain-<target>; p (Holm) and verdict (Holm p < {alpha:g}, in the metric's direction) are the per-target table's, whose "
-            "Holm family is all its distilled rows (every λ and T).")
+    return (f"Every experiment at λ = {lam:g}, the grid's λ closest to 0.5 (of "
+            f"{', '.join(f'{x:g}' for x in sorted(lams))}): Δ = student − baseline (λ = 1, no teacher, same small-part "
+            f"size), mean ± sd over the paired seeds, and its 95% t-interval, as in gain-<target>; p (Holm) and "
+            f"verdict (Holm p < {alpha:g}, in the metric's direction) are the per-target table's, whose Holm family is "
+            f"all its distilled rows (every λ and T).")
 
 
 VERDICTS = ["better", "no clear difference", "worse"]
@@ -432,26 +482,30 @@ def verdicts_table(tables):
     for target in sorted(tables):
         t = tables[target]
         arms = t["arm"].notna() & (t["arm"] != "none") if "arm" in t else t["method"].isna()
-        for comparison, picked, column in (("hinton", t["method"] == "hinton", "verdict"), ("bayes", t["method"] == "bayes", "verdict"),
+        for comparison, picked, column in (("hinton", t["method"] == "hinton", "verdict"),
+                                           ("bayes", t["method"] == "bayes", "verdict"),
                                            ("bayes-none", arms, "bayes_verdict")):
             if comparison != "hinton" and not picked.any():
                 continue
             counts = t.loc[picked, column].value_counts()
             metric = t["metric"].iloc[0] if len(t) else None
             rows.append({"target": target, "comparison": comparison, "metric": metric, "rows": int(picked.sum()),
-                         **{v: int(counts.get(v, 0)) for v in VERDICTS}, "other": int(picked.sum() - sum(counts.get(v, 0) for v in VERDICTS))})
+                         **{v: int(counts.get(v, 0)) for v in VERDICTS},
+                         "other": int(picked.sum() - sum(counts.get(v, 0) for v in VERDICTS))})
     table = pd.DataFrame(rows, columns=["target", "comparison", "metric", "rows", *VERDICTS, "other"])
-    shown = pd.DataFrame([{"Student": r["target"], "rows compared": COMPARISONS[r["comparison"]], "metric": header(r["metric"]),
-                           "rows": str(r["rows"]), **{v: str(r[v]) for v in VERDICTS}, "other": str(r["other"])} for r in rows],
+    shown = pd.DataFrame([{"Student": r["target"], "rows compared": COMPARISONS[r["comparison"]],
+                           "metric": header(r["metric"]),
+                           "rows": str(r["rows"]), **{v: str(r[v]) for v in VERDICTS},
+                           "other": str(r["other"])} for r in rows],
                          columns=["Student", "rows compared", "metric", "rows", *VERDICTS, "other"])
     return table, shown
 
 
 def note_verdicts(alpha):
-    return ("The verdicts of each per-target table's distilled rows (every small-part size, experiment, T and λ; the Bayesian rows "
-            "once against the λ = 1 baseline and once, the arms, against the Bayesian arm none), counted: "
-            f"better / worse at Holm p < {alpha:g} in the metric's direction, no clear difference otherwise; other: rows with "
-            "diverged seeds, too few seeds or no test (zero variance).")
+    return ("The verdicts of each per-target table's distilled rows (every small-part size, experiment, T and λ; the "
+            "Bayesian rows once against the λ = 1 baseline and once, the arms, against the Bayesian arm none), "
+            f"counted: better / worse at Holm p < {alpha:g} in the metric's direction, no clear difference otherwise; "
+            f"other: rows with diverged seeds, too few seeds or no test (zero variance).")
 
 
 def teacher_records(teachers, answers):
@@ -481,9 +535,10 @@ def teacher_records(teachers, answers):
     return records
 
 
-NOTE_TEACHERS = ("Teacher scores on its own source test set (own: mean ± sd over the source domain's teacher seeds) and on the "
-                 "target test set through φ (mean ± sd over the student seeds, each answered by its own teacher and its own draw "
-                 "of φ; with teachers: shared, one teacher and the seeds' draws of φ). seeds: how many.")
+NOTE_TEACHERS = ("Teacher scores on its own source test set (own: mean ± sd over the source domain's teacher seeds) "
+                 "and on the target test set through φ (mean ± sd over the student seeds, each answered by its own "
+                 "teacher and its own draw of φ; with teachers: shared, one teacher and the seeds' draws of φ). seeds: "
+                 "how many.")
 
 
 def csv(frame: pd.DataFrame) -> str:
@@ -518,8 +573,10 @@ def build(expected, runs, teachers, answers, alpha):
         table, shown, m = target_table(target, hinton(asked), got, metric, alpha)
         note = note_runs(m, alpha) + note_detectable(table, m, metric, alpha)
         if (asked["method"] == "bayes").any():
-            rows, bayes_shown, m_plain, m_none = bayes_rows(target, asked[asked["method"] == "bayes"], bayes, got, metric, alpha)
-            table, shown = pd.concat([table, rows], ignore_index=True), pd.concat([shown, pd.DataFrame(bayes_shown)], ignore_index=True)
+            rows, bayes_shown, m_plain, m_none = bayes_rows(target, asked[asked["method"] == "bayes"], bayes, got,
+                                                            metric, alpha)
+            table, shown = (pd.concat([table, rows], ignore_index=True),
+                            pd.concat([shown, pd.DataFrame(bayes_shown)], ignore_index=True))
             order = (-table["size"]).sort_values(kind="stable").index  # each size: baseline, Hinton rows, Bayesian rows
             table, shown = table.loc[order].reset_index(drop=True), shown.loc[order].fillna("—").reset_index(drop=True)
             note += note_bayes(m_plain, m_none, alpha)
@@ -532,7 +589,8 @@ def build(expected, runs, teachers, answers, alpha):
         out[f"gain-{target}.md"], out[f"gain-{target}.tex"] = texts(gain_shown, NOTE_GAINS)
         exp_csv, exp_shown, exp_m = experiment_table(target, got, metric, alpha)
         out[f"experiments-{target}.csv"] = csv(exp_csv)
-        out[f"experiments-{target}.md"], out[f"experiments-{target}.tex"] = texts(exp_shown, note_experiments(exp_csv, exp_m, metric, alpha))
+        out[f"experiments-{target}.md"], out[f"experiments-{target}.tex"] = texts(
+            exp_shown, note_experiments(exp_csv, exp_m, metric, alpha))
     table, shown = teachers_table(teacher_records(teachers, answers))
     out["teachers.csv"] = csv(table)
     out["teachers.md"], out["teachers.tex"] = texts(shown, NOTE_TEACHERS)

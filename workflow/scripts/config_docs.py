@@ -288,7 +288,8 @@ def main(argv=None) -> None:
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
             fail(f"--{option} {path} cannot be read as YAML ({type(e).__name__}); allowed: {what}")
         if not isinstance(loaded, dict) or (key and not isinstance(loaded.get(key), dict)):
-            fail(f"--{option} {path} " + (f"has no '{key}' mapping" if key else "is not a YAML mapping") + f"; allowed: {what}")
+            fail(f"--{option} {path} " + (f"has no '{key}' mapping" if key else "is not a YAML mapping")
+                 + f"; allowed: {what}")
         return loaded
 
     root = mapping("schema", "a JSON schema in YAML, like workflow/schemas/config.schema.yaml", "properties")

@@ -31,12 +31,16 @@ p.add_argument("--target-data", required=True, type=Path, help="prepared target 
 p.add_argument("--source-data", required=True, type=Path, help="prepared source dataset (.npz): the inputs phi returns")
 p.add_argument("--out", required=True, type=Path, help="fitted mapping (.pt)")
 p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write")
-p.add_argument("--epochs", type=cli.positive_int, default=10, help="passes over the training part: the big part, or the target's small part for a translator (default 10)")
+p.add_argument("--epochs", type=cli.positive_int, default=10,
+               help="passes over the training part: the big part, or the target's small part for a translator (default "
+                    "10)")
 p.add_argument("--batch-size", type=cli.positive_int, default=128, help="mini-batch size (default 128)")
 p.add_argument("--lr", type=cli.positive, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--hidden", type=cli.positive_int, default=256, help="width of the encoder's and decoder's hidden layer (default 256)")
+p.add_argument("--hidden", type=cli.positive_int, default=256,
+               help="width of the encoder's and decoder's hidden layer (default 256)")
 p.add_argument("--latent", type=cli.positive_int, default=16, help="latent dimension (default 16)")
-p.add_argument("--seed", type=cli.seed, default=0, help="seed of initialisation, batch order, pairing and draws (default 0)")
+p.add_argument("--seed", type=cli.seed, default=0,
+               help="seed of initialisation, batch order, pairing and draws (default 0)")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 cli.expect("target-data", args.target_data, "data")
@@ -96,13 +100,16 @@ for epoch in range(start + 1, args.epochs + 1):
     with torch.no_grad():  # same-dataset VAE: held-out negative ELBO; translator: its training loss only
         test_loss = vae.loss(x_in_test, x_in_test, generator).item() if same else None
     history.append({"epoch": epoch, "train_loss": total / len(x_in), "test_loss": test_loss})
-    print(f"epoch {epoch}/{args.epochs}  train loss {total / len(x_in):.3f}" + (f"  test loss {test_loss:.3f}" if same else ""), flush=True)
+    print(f"epoch {epoch}/{args.epochs}  train loss {total / len(x_in):.3f}"
+          + (f"  test loss {test_loss:.3f}" if same else ""), flush=True)
     checkpoint.save(epoch, vae, optimizer, generator, history)
 
 save_vae(args.out, vae, {"n_in": x_in.shape[1], "n_out": x_src.shape[1], "hidden": args.hidden, "latent": args.latent,
                          "bernoulli": images, "target": target_info["dataset"], "source": source_info["dataset"],
-                         "target_data": data.fingerprint(target_info), "source_data": data.fingerprint(source_info), "trained_on": train})
+                         "target_data": data.fingerprint(target_info), "source_data": data.fingerprint(source_info),
+                         "trained_on": train})
 record.data["epochs"] = history
-record.write(args.metrics, target=target_info["dataset"], source=source_info["dataset"], kind="vae" if same else "translator")
+record.write(args.metrics, target=target_info["dataset"], source=source_info["dataset"],
+             kind="vae" if same else "translator")
 checkpoint.remove()
 print(f"mapping vae {target_info['dataset']} -> {source_info['dataset']} -> {args.out}")

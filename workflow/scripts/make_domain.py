@@ -31,7 +31,8 @@ p.add_argument("--psi", required=True, choices=names.PSIS, help="the transform t
 p.add_argument("--vae", type=Path, help="the dataset's fitted VAE (.pt from fit_mapping.py; needed for --psi vae)")
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
 p.add_argument("--seed", type=cli.seed, default=0, help="seed of the domain's draws (default 0)")
-p.add_argument("--out", required=True, type=Path, help="the domain (.npz with x_big, y_big, x_test, y_test, and its .json)")
+p.add_argument("--out", required=True, type=Path,
+               help="the domain (.npz with x_big, y_big, x_test, y_test, and its .json)")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 if args.psi == "vae" and args.vae is None:
@@ -57,19 +58,23 @@ vae = None
 if args.psi == "vae":
     made_from = mappings.vae_meta(args.vae)
     if made_from.get("target_data") != data.fingerprint(info) or made_from.get("source_data") != data.fingerprint(info):
-        fail(f"{args.vae} was not fitted on the big part of {args.data} (other data, split or features): re-run fit_mapping.py with "
-             f"--target-data {args.data} --source-data {args.data}")
+        fail(f"{args.vae} was not fitted on the big part of {args.data} (other data, split or features): re-run "
+             f"fit_mapping.py with --target-data {args.data} --source-data {args.data}")
     vae = mappings.load_vae(args.vae, device)
-options = dict(images=images, shape=tuple(info["input_shape"]), sigma=args.sigma, kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
+options = dict(images=images, shape=tuple(info["input_shape"]), sigma=args.sigma, kernel_size=args.kernel_size,
+               blur_sigma=args.blur_sigma, vae=vae)
 out = {}
 for part, x in (("big", x_big), ("test", x_test)):
-    out[f"x_{part}"] = torch.cat([mappings.in_raw_units(args.psi, x[i : i + 8192], generator, scale, **options) for i in range(0, len(x), 8192)]).cpu().numpy()
+    out[f"x_{part}"] = torch.cat([mappings.in_raw_units(args.psi, x[i : i + 8192], generator, scale,
+                                                        **options) for i in range(0, len(x), 8192)]).cpu().numpy()
     out[f"y_{part}"] = parts[f"y_{part}"]
 name = f"{info['dataset']}+{args.psi}"
 psi = {"psi": args.psi, "base": info["dataset"], "seed": args.seed} | (
-    {"sigma": args.sigma} if args.psi == "noise" else {"kernel_size": args.kernel_size, "blur_sigma": args.blur_sigma} if args.psi == "conv"
+    {"sigma": args.sigma} if args.psi == "noise" else {"kernel_size": args.kernel_size, "blur_sigma": args.blur_sigma}
+    if args.psi == "conv"
     else {"vae_settings": {k: made_from[k] for k in ("hidden", "latent")}}) | {"base_data": data.fingerprint(info)}
 meta = {**info, "dataset": name, "domain": psi, "sizes": {"big": len(out["y_big"]), "test": len(out["y_test"])}}
 data.save(args.out, out, meta)
 change = float(np.mean(np.abs(out["x_test"] - parts["x_test"])))
-print(f"domain {name}: big {len(out['y_big'])} and test {len(out['y_test'])} inputs through psi = {args.psi}; mean |psi(x) - x| on the test part {change:.4f} -> {args.out}")
+print(f"domain {name}: big {len(out['y_big'])} and test {len(out['y_test'])} inputs through psi = {args.psi}; mean "
+      f"|psi(x) - x| on the test part {change:.4f} -> {args.out}")

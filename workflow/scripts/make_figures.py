@@ -30,10 +30,10 @@ small part unless small_sizes says otherwise); the gain and temperature figures 
 CSV columns: gain: target, size, source, phi, T, lam, metric, baseline_n, baseline_n_diverged,
 baseline_mean, baseline_sd, n, n_diverged, mean, sd, n_paired, n_paired_diverged, diff_mean, diff_sd,
 ci_low, ci_high (distill.stats.gains); temperature:
-size, source, phi, T, lam, n, mean, sd (the baseline rows have no source, phi or T); lambda and domains: source, phi, T, lam, n, mean, sd (the baseline row has no source or
-phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd, where mean and sd are over the n seeds
-of the paired difference distilled - baseline; bayes: source (the panel), label, arm, epoch, n, mean, sd (the
-test metric), loglik_mean, loglik_sd. sd uses ddof = 1 (empty for one seed).
+size, source, phi, T, lam, n, mean, sd (the baseline rows have no source, phi or T); lambda and domains: source, phi, T,
+lam, n, mean, sd (the baseline row has no source or phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd,
+where mean and sd are over the n seeds of the paired difference distilled - baseline; bayes: source (the panel), label,
+arm, epoch, n, mean, sd (the test metric), loglik_mean, loglik_sd. sd uses ddof = 1 (empty for one seed).
 
 Without --allow-missing a missing input stops the script before anything is drawn.
 
@@ -51,12 +51,17 @@ from distill import cli, figures, plots, results as R  # noqa: E402
 from distill.io import fail  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
-p.add_argument("--answers-npz", nargs="*", default=[], type=Path, help="teacher answers results/answers/{target}-from-{source}/{phi}.npz; those with examples_x/examples_phi give the phi-examples rows")
+p.add_argument("--runs", required=True, nargs="+", type=Path,
+               help="student metrics.json files, distilled and baseline (their paths name the grid point)")
+p.add_argument("--answers-npz", nargs="*", default=[], type=Path,
+               help="teacher answers results/answers/{target}-from-{source}/{phi}.npz; those with "
+                    "examples_x/examples_phi give the phi-examples rows")
 p.add_argument("--out-dir", required=True, type=Path, help="folder for the .pdf, .png and .csv files")
 p.add_argument("--allow-missing", action="store_true", help="draw from the runs that exist, skipping missing files")
-p.add_argument("--examples", type=cli.positive_int, default=6, help="example images per row in phi-examples (default 6)")
-p.add_argument("--col-wrap", type=cli.positive_int, default=3, help="panels per row in curves-{target} and domains-{target} (default 3)")
+p.add_argument("--examples", type=cli.positive_int, default=6,
+               help="example images per row in phi-examples (default 6)")
+p.add_argument("--col-wrap", type=cli.positive_int, default=3,
+               help="panels per row in curves-{target} and domains-{target} (default 3)")
 p.add_argument("--lam-for-T", type=cli.unit, default=0.5, help="the lambda of temperature-{target} (default 0.5)")
 p.add_argument("--dpi", type=cli.positive_int, default=150, help="resolution of the PNG files (default 150)")
 args = p.parse_args()
@@ -75,7 +80,8 @@ out = plots.Out(args.out_dir, dpi=args.dpi)
 for target in sorted(expected["target"].unique()):
     every = [frame[frame["target"] == target] for frame in (expected, runs, epochs)]
     grid, got, curves = (R.hinton(frame) for frame in every)  # the Bayesian runs have a figure of their own
-    size = grid["size"].max()  # lambda-, domains- and curves- draw the largest small-part size; gain- and temperature- every size
+    # lambda-, domains- and curves- draw the largest small-part size; gain- and temperature- every size
+    size = grid["size"].max()
     if (every[0]["method"] == "bayes").any():
         figures.bayes_figure(out, target, plots.largest(every[1], size), plots.largest(every[2], size), every[0])
     figures.lambda_figure(out, target, plots.largest(got, size), grid)

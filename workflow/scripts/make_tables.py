@@ -50,12 +50,20 @@ from distill import cli, results as R, tables  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--runs", required=True, nargs="+", type=Path, help="student metrics.json files, distilled and baseline (their paths name the grid point)")
-p.add_argument("--teachers", nargs="*", default=[], type=Path, help="teacher metrics: results/teachers/{source}/seed{seed}.json (posterior records beside them are skipped)")
-p.add_argument("--answers", nargs="*", default=[], type=Path, help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
-p.add_argument("--out-dir", required=True, type=Path, help="folder for {target}, gain-{target}, experiments-{target}, teachers, baselines, gains-at-lam and verdicts, each .csv, .md and .tex")
-p.add_argument("--allow-missing", action="store_true", help="write the tables even if some inputs are missing, marking the cells short of seeds")
-p.add_argument("--alpha", type=cli.level, default=0.05, help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
+p.add_argument("--runs", required=True, nargs="+", type=Path,
+               help="student metrics.json files, distilled and baseline (their paths name the grid point)")
+p.add_argument("--teachers", nargs="*", default=[], type=Path,
+               help="teacher metrics: results/teachers/{source}/seed{seed}.json (posterior records beside them are "
+                    "skipped)")
+p.add_argument("--answers", nargs="*", default=[], type=Path,
+               help="teacher-answers metrics: results/answers/{target}-from-{source}/{phi}.json")
+p.add_argument("--out-dir", required=True, type=Path,
+               help="folder for {target}, gain-{target}, experiments-{target}, teachers, baselines, gains-at-lam and "
+                    "verdicts, each .csv, .md and .tex")
+p.add_argument("--allow-missing", action="store_true",
+               help="write the tables even if some inputs are missing, marking the cells short of seeds")
+p.add_argument("--alpha", type=cli.level, default=0.05,
+               help="significance level of the verdict, on the Holm-adjusted p (default 0.05)")
 args = p.parse_args()
 cli.writable("out-dir", args.out_dir, folder=True)
 

@@ -19,7 +19,8 @@ from distill import cli  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--benchmarks", required=True, nargs="+", type=Path, help="Snakemake benchmark .tsv files, benchmarks/{rule}/...")
+p.add_argument("--benchmarks", required=True, nargs="+", type=Path,
+               help="Snakemake benchmark .tsv files, benchmarks/{rule}/...")
 p.add_argument("--out-dir", required=True, type=Path, help="folder for runtime.csv and runtime.md")
 args = p.parse_args()
 cli.writable("out-dir", args.out_dir, folder=True)
@@ -49,17 +50,22 @@ for path in args.benchmarks:
     jobs.append({"rule": rule_of(path), "seconds": pd.to_numeric(bench["s"], errors="coerce").mean(), "max_rss": rss})
 jobs = pd.DataFrame(jobs)
 
-table = jobs.groupby("rule").agg(jobs=("seconds", "size"), total_s=("seconds", "sum"), mean_s=("seconds", "mean"), max_rss_mb=("max_rss", "max")).reset_index()
+table = jobs.groupby("rule").agg(jobs=("seconds", "size"), total_s=("seconds", "sum"), mean_s=("seconds", "mean"),
+                                 max_rss_mb=("max_rss", "max")).reset_index()
 table = table.sort_values(["total_s", "rule"], ascending=[False, True])
-total = {"rule": "total", "jobs": int(table["jobs"].sum()), "total_s": table["total_s"].sum(), "max_rss_mb": table["max_rss_mb"].max()}
+total = {"rule": "total", "jobs": int(table["jobs"].sum()), "total_s": table["total_s"].sum(),
+         "max_rss_mb": table["max_rss_mb"].max()}
 total["mean_s"] = total["total_s"] / total["jobs"]
-table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)[["rule", "jobs", "total_s", "mean_s", "max_rss_mb"]]
+table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)[["rule", "jobs", "total_s", "mean_s",
+                                                                      "max_rss_mb"]]
 
 shown = table.assign(total_s=table["total_s"].map("{:.1f}".format), mean_s=table["mean_s"].map("{:.1f}".format),
-                     max_rss_mb=table["max_rss_mb"].map(lambda x: "—" if pd.isna(x) else f"{x:.0f}"), jobs=table["jobs"].astype(str))
+                     max_rss_mb=table["max_rss_mb"].map(lambda x: "—" if pd.isna(x) else f"{x:.0f}"),
+                     jobs=table["jobs"].astype(str))
 shown.columns = ["rule", "jobs", "total (s)", "mean (s)", "max RSS (MB)"]
 with atomic_path(args.out_dir / "runtime.csv") as tmp:
     table.to_csv(tmp, index=False, float_format="%.3f", lineterminator="\n")
 with atomic_path(args.out_dir / "runtime.md") as tmp:
-    tmp.write_text(shown.to_markdown(index=False, disable_numparse=True) + f"\n\nWall-clock seconds per job from Snakemake's benchmark files; {total['jobs']} jobs in all.\n")
+    tmp.write_text(shown.to_markdown(index=False, disable_numparse=True)
+                   + f"\n\nWall-clock seconds per job from Snakemake's benchmark files; {total['jobs']} jobs in all.\n")
 print(f"wrote runtime.csv and runtime.md to {args.out_dir}: {total['jobs']} jobs, {total['total_s']:.1f} s")

@@ -21,17 +21,21 @@ from distill import cli, names, stats as S  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--tables", required=True, type=Path, help="tables folder of a finished study (with experiments-<target>.csv)")
+p.add_argument("--tables", required=True, type=Path,
+               help="tables folder of a finished study (with experiments-<target>.csv)")
 pairs = cli.number(int, lambda v: v >= 2, "an integer >= 2 (a paired t-test needs 2 pairs)")
-p.add_argument("--seeds", type=pairs, nargs="+", default=[5, 10, 15, 20, 30], help="candidate numbers of seeds (default 5 10 15 20 30)")
-p.add_argument("--alpha", type=cli.level, default=0.05, help="the tables' level before the Bonferroni split (default 0.05)")
+p.add_argument("--seeds", type=pairs, nargs="+", default=[5, 10, 15, 20, 30],
+               help="candidate numbers of seeds (default 5 10 15 20 30)")
+p.add_argument("--alpha", type=cli.level, default=0.05,
+               help="the tables' level before the Bonferroni split (default 0.05)")
 p.add_argument("--out", required=True, type=Path, help="the report (.md)")
 args = p.parse_args()
 cli.writable("out", args.out)
 
 files = sorted(args.tables.glob("experiments-*.csv"))
 if not files:
-    fail(f"{args.tables} holds no experiments-<target>.csv: give the tables folder of a finished study (results/tables)")
+    fail(f"{args.tables} holds no experiments-<target>.csv: give the tables folder of a finished study "
+         f"(results/tables)")
 summary, detail = [], []
 for path in files:
     table = pd.read_csv(path)
@@ -50,13 +54,16 @@ for path in files:
         summary.append({"target": target, "seeds": str(n), "experiments": str(m), "median MDE": f"{mde.median():.{d}f}",
                         "observed |gain| ≥ MDE": f"{int(reached.sum())} of {m}"})
     for i, r in tested.iterrows():
-        detail.append({"target": target, "Teacher": r["source"], "φ": r["phi"], "small part": str(r["size"]), "T": f"{r['T']:g}",
+        detail.append({"target": target, "Teacher": r["source"], "φ": r["phi"], "small part": str(r["size"]),
+                       "T": f"{r['T']:g}",
                        f"Δ (n = {int(r['n_paired'])})": f"{r['diff_mean']:+.{d}f} ± {r['diff_sd']:.{d}f}",
-                       "verdict": r["verdict"], "seeds for 80% power at this gain": str(need[i]) if i in need else f"> {max(args.seeds)}"})
+                       "verdict": r["verdict"],
+                       "seeds for 80% power at this gain": str(need[i]) if i in need else f"> {max(args.seeds)}"})
 
-text = ("# Seeds needed\n\nFrom the observed spread of the paired differences of each primary test (experiments-<target>.csv of "
-        f"`{args.tables}`): the minimum detectable effect (80% power, two-sided paired t-test at {args.alpha:g} / m, m the target's "
-        "experiments) for each number of seeds, and how many experiments' observed |gain| reaches it.\n\n"
+text = ("# Seeds needed\n\nFrom the observed spread of the paired differences of each primary test "
+        f"(experiments-<target>.csv of `{args.tables}`): the minimum detectable effect (80% power, two-sided paired "
+        f"t-test at {args.alpha:g} / m, m the target's experiments) for each number of seeds, and how many "
+        f"experiments' observed |gain| reaches it.\n\n"
         + pd.DataFrame(summary).to_markdown(index=False, disable_numparse=True) + "\n\n## Per experiment\n\n"
         + pd.DataFrame(detail).to_markdown(index=False, disable_numparse=True) + "\n")
 with atomic_path(args.out) as tmp:

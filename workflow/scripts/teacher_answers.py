@@ -10,7 +10,8 @@ the target's test part through phi goes to --metrics.
 Example:
     python workflow/scripts/teacher_answers.py --target-data results/data/mnist.npz \
         --teacher results/teachers/mnist+noise/seed{0,1,2,3,4}.pt --phi noise --sigma 0.3 --seeds 0 1 2 3 4 \
-        --out results/answers/mnist-from-mnist+noise/noise.npz --metrics results/answers/mnist-from-mnist+noise/noise.json
+        --out results/answers/mnist-from-mnist+noise/noise.npz --metrics
+        results/answers/mnist-from-mnist+noise/noise.json
 """
 
 import json
@@ -27,7 +28,8 @@ from distill.io import Record, atomic_path, fail  # noqa: E402
 from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
+p.add_argument("--target-data", required=True, type=Path,
+               help="prepared target dataset (.npz); only its small and test parts are read")
 p.add_argument("--teacher", "--teachers", required=True, type=Path, nargs="+",
                help="teacher weights from train_teacher.py: one per --seeds entry (in order), or one for every seed")
 p.add_argument("--phi", required=True, choices=names.PHIS, help="the mapping from target to source inputs")
@@ -35,7 +37,8 @@ p.add_argument("--mapping", type=Path, help="fitted mapping from fit_mapping.py 
 mappings.add_options(p)  # --sigma, --kernel-size, --blur-sigma
 p.add_argument("--seeds", required=True, type=cli.seed, nargs="+", help="student seeds: one draw of phi for each")
 p.add_argument("--out", required=True, type=Path, help="answers (.npz: small_seed<S>, test_seed<S>, example images)")
-p.add_argument("--metrics", required=True, type=Path, help="metrics.json to write (teacher's target test score through phi)")
+p.add_argument("--metrics", required=True, type=Path,
+               help="metrics.json to write (teacher's target test score through phi)")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 if args.phi == "vae" and args.mapping is None:
@@ -51,12 +54,14 @@ cli.writable("metrics", args.metrics)
 try:
     info = data.meta(args.target_data)
     parts = data.load(args.target_data, "small", "test")
-    loaded = {t: torch.load(t, weights_only=True, map_location="cpu") for t in dict.fromkeys(args.teacher)}  # each file once
+    # each file once
+    loaded = {t: torch.load(t, weights_only=True, map_location="cpu") for t in dict.fromkeys(args.teacher)}
     saved_all = [loaded[t] for t in args.teacher]
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
 if len(args.teacher) not in (1, len(args.seeds)):
-    fail(f"--teacher gives {len(args.teacher)} teachers for {len(args.seeds)} seeds: give one per seed of --seeds, or one for all")
+    fail(f"--teacher gives {len(args.teacher)} teachers for {len(args.seeds)} seeds: give one per seed of --seeds, or "
+         f"one for all")
 task, images = info["task"], info["task"] == "classification"
 target_data = data.fingerprint(info)
 for path, saved in zip(args.teacher, saved_all):
@@ -67,20 +72,23 @@ for path, saved in zip(args.teacher, saved_all):
     if saved["made_from"] != saved_all[0]["made_from"]:
         fail(f"{path} and {args.teacher[0]} are teachers of different data: give the teachers of one source domain")
 saved = saved_all[0]
-# What the teacher and the mapping were made from must fit this target and this phi (each file's made_from; tests/test_provenance.py).
+# What the teacher and the mapping were made from must fit this target and this phi (each file's made_from;
+# tests/test_provenance.py).
 made_from = saved["made_from"]
 first = args.teacher[0]  # the messages below name the first teacher; what they check holds for all of them
 source = made_from["dataset"]
 if args.phi not in allowed_phis(info["dataset"], source):
-    fail(f"{first} is a teacher of {source}: phi {args.phi} does not lead from {info['dataset']} ({args.target_data}) into it; "
-         f"allowed: {', '.join(allowed_phis(info['dataset'], source))}")
+    fail(f"{first} is a teacher of {source}: phi {args.phi} does not lead from {info['dataset']} ({args.target_data}) "
+         f"into it; allowed: {', '.join(allowed_phis(info['dataset'], source))}")
 if base(source) == info["dataset"] and made_from["base_data"] != target_data:
-    fail(f"{first} was trained on other {info['dataset']} data (another split, sizes or features) than {args.target_data}: re-run train_teacher.py")
+    fail(f"{first} was trained on other {info['dataset']} data (another split, sizes or features) than "
+         f"{args.target_data}: re-run train_teacher.py")
 if args.phi == "vae":
     mapping = mappings.vae_meta(args.mapping)
     wanted = (target_data, target_data if psi(source) else made_from["base_data"])
     if (mapping.get("target_data"), mapping.get("source_data")) != wanted:
-        fail(f"{args.mapping} was not fitted from {args.target_data} into the data of {first} (other data, split or features): re-run fit_mapping.py")
+        fail(f"{args.mapping} was not fitted from {args.target_data} into the data of {first} (other data, split or "
+             f"features): re-run fit_mapping.py")
 device = setup(args.threads)
 
 
@@ -98,13 +106,15 @@ y_scale = Scaler.from_state(saved["y_scale"], device) if saved["y_scale"] else N
 vae = mappings.load_vae(args.mapping, device) if args.phi == "vae" else None
 x_small, x_test, y_test = tensors(device, parts["x_small"], parts["x_test"], parts["y_test"])
 # phi acts as the domain's psi did: on features standardized with the target dataset's big-part statistics
-psi_scale = Scaler.identity(x_small.shape[1], device) if images or args.phi == "none" else Scaler.fit(tensors(device, data.load(args.target_data, "big")["x_big"])[0])
+psi_scale = (Scaler.identity(x_small.shape[1], device) if images or args.phi == "none"
+             else Scaler.fit(tensors(device, data.load(args.target_data, "big")["x_big"])[0]))
 record = Record("answers", args, METRIC[task], str(device))
 
 
 def f_phi(teacher, x, generator):
     """(phi(x) in raw units, the teacher's answers on it): logits, or predictions in target units."""
-    mapped = mappings.in_raw_units(args.phi, x, generator, psi_scale, images=images, shape=tuple(info["input_shape"]), sigma=args.sigma,
+    mapped = mappings.in_raw_units(args.phi, x, generator, psi_scale, images=images, shape=tuple(info["input_shape"]),
+                                   sigma=args.sigma,
                                    kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
     out = predict(teacher, x_scale(mapped))
     return mapped, (y_scale.inverse(out.squeeze(1)) if y_scale else out)
@@ -120,13 +130,17 @@ for seed, path in zip(args.seeds, args.teacher * (len(args.seeds) // len(args.te
     per_seed[str(seed)] = score(task, answers[f"test_seed{seed}"], y_test)
     if seed == args.seeds[0] and images:
         answers["examples_x"], answers["examples_phi"] = x_test[:8], mapped[:8]
-    print(f"seed {seed}: teacher seed {saved_teacher['seed']} {METRIC[task]} on {info['dataset']} test through phi={args.phi}: "
-          f"{per_seed[str(seed)]:.4f}", flush=True)
+    print(f"seed {seed}: teacher seed {saved_teacher['seed']} {METRIC[task]} on {info['dataset']} test through "
+          f"phi={args.phi}: {per_seed[str(seed)]:.4f}", flush=True)
 
 with atomic_path(args.out) as tmp:
     with open(tmp, "wb") as fh:
-        provenance = {"target_data": target_data, "teacher": made_from, "phi": args.phi, "seeds": args.seeds, "teacher_seeds": teacher_seeds,
-                      "phi_settings": {"sigma": args.sigma, "kernel_size": args.kernel_size, "blur_sigma": args.blur_sigma}}
-        np.savez(fh, provenance=np.array(json.dumps(provenance, sort_keys=True)), **{k: v.cpu().numpy() for k, v in answers.items()})
+        provenance = {"target_data": target_data, "teacher": made_from, "phi": args.phi, "seeds": args.seeds,
+                      "teacher_seeds": teacher_seeds,
+                      "phi_settings": {"sigma": args.sigma, "kernel_size": args.kernel_size,
+                                       "blur_sigma": args.blur_sigma}}
+        np.savez(fh, provenance=np.array(json.dumps(provenance, sort_keys=True)),
+                 **{k: v.cpu().numpy() for k, v in answers.items()})
 values = list(per_seed.values())
-record.write(args.metrics, target=info["dataset"], test_metric=float(np.mean(values)), test_metric_per_seed=per_seed, teacher_seeds=teacher_seeds)
+record.write(args.metrics, target=info["dataset"], test_metric=float(np.mean(values)), test_metric_per_seed=per_seed,
+             teacher_seeds=teacher_seeds)

@@ -36,21 +36,32 @@ from distill.models import STUDENT_HIDDEN  # noqa: E402
 from distill.training import METRIC, Scaler, predict, score, setup, student_data  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
-p.add_argument("--small-size", type=cli.positive_int, help="train on the first N rows of the small part (default: all of it)")
+p.add_argument("--data", required=True, type=Path,
+               help="prepared target dataset (.npz); only its small and test parts are read")
+p.add_argument("--small-size", type=cli.positive_int,
+               help="train on the first N rows of the small part (default: all of it)")
 p.add_argument("--posteriors", "--posterior", type=Path, nargs="+",
-               help="teacher posteriors from laplace_teacher.py: one per --seeds entry (in order), or one for all (needed unless --arms none)")
-p.add_argument("--arms", "--arm", required=True, nargs="+", choices=bayes.ARMS, help="arms to train (none: the Bayesian baseline)")
+               help="teacher posteriors from laplace_teacher.py: one per --seeds entry (in order), or one for all "
+                    "(needed unless --arms none)")
+p.add_argument("--arms", "--arm", required=True, nargs="+", choices=bayes.ARMS,
+               help="arms to train (none: the Bayesian baseline)")
 p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0], help="student seeds (default 0)")
-p.add_argument("--teacher-seeds", type=cli.seed, nargs="+", help="the teacher seed each student seed must get its prior from (default: its own seed)")
+p.add_argument("--teacher-seeds", type=cli.seed, nargs="+",
+               help="the teacher seed each student seed must get its prior from (default: its own seed)")
 p.add_argument("--beta", type=cli.nonnegative, default=1.0, help="weight of KL(q || prior) / m in the loss (default 1)")
-p.add_argument("--sigma0", type=cli.positive, default=1.0, help="sd of the N(0, sigma0^2) prior of the arms none, partial (variance), init (default 1)")
-p.add_argument("--kappa", type=cli.positive, default=1.0, help="scale of the teacher's variances in the arm full (default 1)")
-p.add_argument("--init-sd", type=cli.positive, default=1e-3, help="initial posterior sd of every weight (default 0.001)")
-p.add_argument("--select", choices=prior.SELECT, default="random", help="how the teacher's units are kept: drawn at random, or by |mean| / sd (default random)")
+p.add_argument("--sigma0", type=cli.positive, default=1.0,
+               help="sd of the N(0, sigma0^2) prior of the arms none, partial (variance), init (default 1)")
+p.add_argument("--kappa", type=cli.positive, default=1.0,
+               help="scale of the teacher's variances in the arm full (default 1)")
+p.add_argument("--init-sd", type=cli.positive, default=1e-3,
+               help="initial posterior sd of every weight (default 0.001)")
+p.add_argument("--select", choices=prior.SELECT, default="random",
+               help="how the teacher's units are kept: drawn at random, or by |mean| / sd (default random)")
 cli.add_training_options(p)  # --epochs 100, --batch-size 64, --lr 1e-3, --eval-every 1
-p.add_argument("--metrics", required=True, help="metrics.json per run: a pattern with {arm} and {seed} unless the sweep is one run")
-p.add_argument("--weights", help="also save each run's posterior (.pt: mean_<layer>, sd_<layer>): a pattern like --metrics")
+p.add_argument("--metrics", required=True,
+               help="metrics.json per run: a pattern with {arm} and {seed} unless the sweep is one run")
+p.add_argument("--weights",
+               help="also save each run's posterior (.pt: mean_<layer>, sd_<layer>): a pattern like --metrics")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 distilled = [a for a in args.arms if a != "none"]
@@ -60,7 +71,8 @@ if distilled and not args.posteriors:
     fail(f"--posteriors is required for the arm(s) {' '.join(distilled)} (their prior is the teacher's posterior)")
 for option, given in (("posteriors", args.posteriors), ("teacher-seeds", args.teacher_seeds)):
     if given is not None and len(given) not in (1, len(args.seeds)):
-        fail(f"--{option} gives {len(given)} values for {len(args.seeds)} seeds: give one per seed of --seeds, or one for all")
+        fail(f"--{option} gives {len(given)} values for {len(args.seeds)} seeds: give one per seed of --seeds, or one "
+             f"for all")
 
 
 def per_seed(given):
@@ -68,8 +80,10 @@ def per_seed(given):
 
 
 teacher_seed = per_seed(args.teacher_seeds or args.seeds)
-settings = [{"arm": arm, "seed": seed, "teacher_seed": None if arm == "none" else teacher_seed[seed]} for seed in args.seeds for arm in args.arms]
-runs = cli.sweep_runs(args, settings, [{"arm": s["arm"], "seed": s["seed"]} for s in settings], ("arms", "seeds", "teacher_seeds", "posteriors"))
+settings = [{"arm": arm, "seed": seed,
+             "teacher_seed": None if arm == "none" else teacher_seed[seed]} for seed in args.seeds for arm in args.arms]
+runs = cli.sweep_runs(args, settings, [{"arm": s["arm"], "seed": s["seed"]} for s in settings],
+                      ("arms", "seeds", "teacher_seeds", "posteriors"))
 cli.expect("data", args.data, "data")
 for path in dict.fromkeys(args.posteriors or []) if distilled else []:
     cli.expect("posteriors", path, "posterior")
@@ -77,7 +91,9 @@ for path in dict.fromkeys(args.posteriors or []) if distilled else []:
 try:
     info = data.meta(args.data)
     parts = data.load(args.data, "small", "test")
-    posteriors = {path: torch.load(path, weights_only=True, map_location="cpu") for path in dict.fromkeys(args.posteriors or [])} if distilled else {}
+    posteriors = ({path: torch.load(path, weights_only=True,
+                                    map_location="cpu") for path in dict.fromkeys(args.posteriors or [])} if distilled
+                  else {})
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
 task, regression = info["task"], info["task"] == "regression"
@@ -88,14 +104,17 @@ if n > n_small:
 for path, post in posteriors.items():  # the prior lives in the teacher's input space: it must be the target's
     made_from = post["made_from"]
     if post["task"] != task or post["sizes"][0] != parts["x_small"].shape[1]:
-        fail(f"{path} is the posterior of a {post['task']} teacher of {made_from['dataset']} with {post['sizes'][0]} inputs; "
-             f"{info['dataset']} is a {task} dataset with {parts['x_small'].shape[1]}: Bayesian distillation needs one input space")
+        fail(f"{path} is the posterior of a {post['task']} teacher of {made_from['dataset']} with {post['sizes'][0]} "
+             f"inputs; {info['dataset']} is a {task} dataset with {parts['x_small'].shape[1]}: Bayesian distillation "
+             f"needs one input space")
     if base(made_from["dataset"]) == info["dataset"] and made_from["base_data"] != data.fingerprint(info):
-        fail(f"{path} comes from a teacher of other {info['dataset']} data (another split, sizes or features) than {args.data}")
+        fail(f"{path} comes from a teacher of other {info['dataset']} data (another split, sizes or features) than "
+             f"{args.data}")
 seed_posterior = per_seed(args.posteriors) if distilled else {}
 for seed, path in seed_posterior.items():
     if posteriors[path]["seed"] != teacher_seed[seed]:
-        fail(f"{path} is the posterior of teacher seed {posteriors[path]['seed']}, not {teacher_seed[seed]} for student seed {seed} (--teacher-seeds)")
+        fail(f"{path} is the posterior of teacher seed {posteriors[path]['seed']}, not {teacher_seed[seed]} for "
+             f"student seed {seed} (--teacher-seeds)")
 
 device = setup(args.threads)
 x, target, x_test, y_test, x_scale, y_scale = student_data(parts, n, regression, device)
@@ -108,11 +127,14 @@ for seed, path in seed_posterior.items():
     keep = prior.keep_sets(post["sizes"], width, seed, args.select, post["mean"], post["var"])
     mean, var = prior.chain(post["mean"], post["var"], post["sizes"], keep)
     if regression:  # from the teacher's standardized units into the student's
-        mean, var = prior.rescale(mean, var, Scaler.from_state(post["x_scale"], "cpu"), Scaler(x_scale.mean.cpu(), x_scale.std.cpu()),
-                                  Scaler.from_state(post["y_scale"], "cpu"), Scaler(y_scale.mean.cpu(), y_scale.std.cpu()))
+        mean, var = prior.rescale(mean, var, Scaler.from_state(post["x_scale"], "cpu"),
+                                  Scaler(x_scale.mean.cpu(), x_scale.std.cpu()),
+                                  Scaler.from_state(post["y_scale"], "cpu"),
+                                  Scaler(y_scale.mean.cpu(), y_scale.std.cpu()))
     priors[seed], units[seed] = (mean, var), [s.tolist() for s in keep]
 
-student = bayes.BayesStudents(x.shape[1], n_out, task, args.seeds, args.arms, priors, args.sigma0, args.kappa, args.init_sd).to(device)
+student = bayes.BayesStudents(x.shape[1], n_out, task, args.seeds, args.arms, priors, args.sigma0, args.kappa,
+                              args.init_sd).to(device)
 metric = METRIC[task]
 chunk = max(256, 2**24 // (len(runs) * width))
 
@@ -128,7 +150,8 @@ def evaluate(epoch, train_loss):
         loglik = (-0.5 * (np.log(2 * np.pi) + noise.log() + (y_test - pred) ** 2 / noise)).mean(1).tolist()
     else:
         values = score(task, out, y_test)
-        losses = torch.nn.functional.cross_entropy(out.transpose(1, 2), y_test.expand(len(runs), -1), reduction="none").mean(1).tolist()
+        losses = torch.nn.functional.cross_entropy(out.transpose(1, 2), y_test.expand(len(runs), -1),
+                                                   reduction="none").mean(1).tolist()
         loglik = [-v for v in losses]
     for m, curve in enumerate(curves):
         curve.append({"epoch": epoch, metric: values[m], "test_loss": losses[m], "test_loglik": loglik[m],
@@ -139,12 +162,13 @@ def evaluate(epoch, train_loss):
 def after_epoch(epoch, loss):
     if epoch % args.eval_every == 0 or epoch == args.epochs:
         values = evaluate(epoch, loss.tolist())
-        print(f"epoch {epoch}/{args.epochs}  test {metric} " + " ".join(f"{r.arm}/{r.seed} {v:.4f}" for r, v in zip(runs, values))
+        print(f"epoch {epoch}/{args.epochs}  test {metric} "
+              + " ".join(f"{r.arm}/{r.seed} {v:.4f}" for r, v in zip(runs, values))
               + f"  {time.perf_counter() - start:.1f} s", flush=True)
 
 
-print(f"{len(runs)} variational student run(s) on {n} of the {n_small} small-part rows of {info['dataset']} ({device}): "
-      f"arms {args.arms}, seeds {args.seeds}, beta {fmt(args.beta)}", flush=True)
+print(f"{len(runs)} variational student run(s) on {n} of the {n_small} small-part rows of {info['dataset']} "
+      f"({device}): arms {args.arms}, seeds {args.seeds}, beta {fmt(args.beta)}", flush=True)
 records = [Record("bayes_student", run, metric, str(device)) for run in runs]
 curves = [[] for _ in runs]
 start = time.perf_counter()
@@ -155,7 +179,8 @@ for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
     if run.weights:
         save_torch(run.weights, student.run(m))
     record.data["epochs"] = curve
-    record.write(run.metrics, test_metric=curve[-1][metric], test_loss=curve[-1]["test_loss"], test_loglik=curve[-1]["test_loglik"],
+    record.write(run.metrics, test_metric=curve[-1][metric], test_loss=curve[-1]["test_loss"],
+                 test_loglik=curve[-1]["test_loglik"],
                  integral=float(np.trapezoid([e["test_loss"] for e in curve], [e["epoch"] for e in curve])),
                  arm=run.arm, beta=args.beta, kl=kl[m], prior_units=units.get(run.seed) if run.arm != "none" else None,
                  posterior=str(seed_posterior[run.seed]) if run.arm != "none" else None,

@@ -43,33 +43,43 @@ from distill.losses import distillation_loss, regression_loss  # noqa: E402
 from distill.training import METRIC, batches, predict, score, setup, student_data, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--data", required=True, type=Path, help="prepared target dataset (.npz); only its small and test parts are read")
-p.add_argument("--small-size", type=cli.positive_int, help="train on the first N rows of the small part (a nested subset drawn by the split; default: all of it)")
+p.add_argument("--data", required=True, type=Path,
+               help="prepared target dataset (.npz); only its small and test parts are read")
+p.add_argument("--small-size", type=cli.positive_int, help="train on the first N rows of the small part (a nested "
+                                                           "subset drawn by the split; default: all of it)")
 p.add_argument("--answers", type=Path, help="teacher answers from teacher_answers.py (required unless every lam is 1)")
-p.add_argument("--lams", "--lam", required=True, type=cli.lam, nargs="+", help="weights of the labels in [0, 1]; 1 - lam weighs the teacher")
-p.add_argument("--temperatures", "--temperature", type=cli.temperature, nargs="+", default=[1.0], help="softmax temperatures T of the teacher term (classification; default 1)")
+p.add_argument("--lams", "--lam", required=True, type=cli.lam, nargs="+",
+               help="weights of the labels in [0, 1]; 1 - lam weighs the teacher")
+p.add_argument("--temperatures", "--temperature", type=cli.temperature, nargs="+", default=[1.0],
+               help="softmax temperatures T of the teacher term (classification; default 1)")
 p.add_argument("--t2", action="store_true", help="multiply the teacher term by T^2 (Hinton's scaling)")
-p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0], help="student seeds: initialisation, batch order and the draw of phi (default 0)")
+p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0],
+               help="student seeds: initialisation, batch order and the draw of phi (default 0)")
 p.add_argument("--teacher-seeds", type=cli.seed, nargs="+",
                help="the teacher seed each student seed must have learned from: one per --seeds entry, or one for all "
                     "(default: the student's own seed, teachers: paired); answers of another teacher are refused")
 cli.add_training_options(p)  # --epochs 100, --batch-size 64, --lr 1e-3, --eval-every 1
-p.add_argument("--metrics", required=True, help="metrics.json to write per run: a pattern with {lam}, {T}, {seed} unless the sweep is one run")
-p.add_argument("--weights", help="also save each run's final weights (.pt, a dict of tensors w1 b1 w2 b2): a pattern like --metrics")
+p.add_argument("--metrics", required=True,
+               help="metrics.json to write per run: a pattern with {lam}, {T}, {seed} unless the sweep is one run")
+p.add_argument("--weights",
+               help="also save each run's final weights (.pt, a dict of tensors w1 b1 w2 b2): a pattern like --metrics")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()  # the types refuse a lam outside [0, 1], T <= 0, NaN, infinities, sizes below 1
 if min(args.lams) < 1 and args.answers is None:
     fail("--answers is required when a lam is below 1 (the teacher term needs f(phi(x)))")
 if args.teacher_seeds is not None and len(args.teacher_seeds) not in (1, len(args.seeds)):
-    fail(f"--teacher-seeds gives {len(args.teacher_seeds)} seeds for {len(args.seeds)} student seeds: give one per seed of --seeds, or one for all")
+    fail(f"--teacher-seeds gives {len(args.teacher_seeds)} seeds for {len(args.seeds)} student seeds: give one per "
+         f"seed of --seeds, or one for all")
 given = args.seeds if args.teacher_seeds is None else args.teacher_seeds  # one per seed, or one for all
 teacher_seed = dict(zip(args.seeds, given if len(given) == len(args.seeds) else given * len(args.seeds)))
-if len(set(args.seeds)) < len(args.seeds) or len(set(args.lams)) < len(args.lams) or len(set(args.temperatures)) < len(args.temperatures):
+if len(set(args.seeds)) < len(args.seeds) or len(set(args.lams)) < len(args.lams) or len(set(args.temperatures)) < len(
+    args.temperatures):
     fail("--lams, --temperatures and --seeds must not repeat a value")
 
 # The runs, seed-major (the layout of models.Students): for each seed, every (lam, T).
 settings = [(lam, T) for lam in args.lams for T in args.temperatures]
-runs = cli.sweep_runs(args, [{"lam": lam, "temperature": T, "seed": seed, "teacher_seed": None if lam == 1 else teacher_seed[seed]}
+runs = cli.sweep_runs(args, [{"lam": lam, "temperature": T, "seed": seed,
+                              "teacher_seed": None if lam == 1 else teacher_seed[seed]}
                              for seed in args.seeds for lam, T in settings],
                       [{"lam": fmt(lam), "T": fmt(T), "seed": seed} for seed in args.seeds for lam, T in settings],
                       ("lams", "temperatures", "seeds", "teacher_seeds"))
@@ -88,13 +98,14 @@ try:
         with np.load(args.answers) as z:
             provenance = json.loads(str(z["provenance"])) if "provenance" in z.files else {}
             if provenance.get("target_data") != data.fingerprint(info):
-                fail(f"{args.answers} holds answers for other data than {args.data} (another dataset, split, sizes or features): "
-                     "re-run teacher_answers.py with this --target-data")
+                fail(f"{args.answers} holds answers for other data than {args.data} (another dataset, split, sizes or "
+                     f"features): re-run teacher_answers.py with this --target-data")
             made_by = provenance.get("teacher_seeds", {})
             for seed in args.seeds:
                 if made_by.get(str(seed)) != teacher_seed[seed]:
-                    fail(f"{args.answers} answers student seed {seed} with teacher seed {made_by.get(str(seed), 'unknown')}, not {teacher_seed[seed]} "
-                         "(--teacher-seeds; config teachers): re-run teacher_answers.py with that seed's teacher")
+                    fail(f"{args.answers} answers student seed {seed} with teacher seed "
+                         f"{made_by.get(str(seed), 'unknown')}, not {teacher_seed[seed]} (--teacher-seeds; config "
+                         f"teachers): re-run teacher_answers.py with that seed's teacher")
             answers = np.stack([z[f"small_seed{seed}"][:n] for seed in args.seeds])
 except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
@@ -141,11 +152,13 @@ def evaluate(epoch, train_loss):
         values = score(task, out, y_test)
         losses = distillation_loss(out, y_test.expand(len(runs), -1), None, 1.0).tolist()
     for m, curve in enumerate(curves):
-        curve.append({"epoch": epoch, metric: values[m], "test_loss": losses[m], "train_loss": None if train_loss is None else train_loss[m]})
+        curve.append({"epoch": epoch, metric: values[m], "test_loss": losses[m],
+                      "train_loss": None if train_loss is None else train_loss[m]})
     return values
 
 
-print(f"{len(runs)} student run(s) on {n} of the {n_small} small-part rows of {info['dataset']} ({device}): lams {args.lams}, T {args.temperatures}, seeds {args.seeds}", flush=True)
+print(f"{len(runs)} student run(s) on {n} of the {n_small} small-part rows of {info['dataset']} ({device}): lams "
+      f"{args.lams}, T {args.temperatures}, seeds {args.seeds}", flush=True)
 records = [Record("student", run, metric, str(device)) for run in runs]
 curves = [[] for _ in runs]
 start = time.perf_counter()
@@ -161,8 +174,8 @@ for epoch in range(1, args.epochs + 1):
         total += loss.detach() * idx.shape[-1]
     if epoch % args.eval_every == 0 or epoch == args.epochs:
         values = evaluate(epoch, (total / len(x)).tolist())  # the epoch's mean training loss
-        print(f"epoch {epoch}/{args.epochs}  test {metric} mean {np.mean(values):.4f} (min {min(values):.4f}, max {max(values):.4f})"
-              f"  {time.perf_counter() - start:.1f} s", flush=True)
+        print(f"epoch {epoch}/{args.epochs}  test {metric} mean {np.mean(values):.4f} (min {min(values):.4f}, max "
+              f"{max(values):.4f})  {time.perf_counter() - start:.1f} s", flush=True)
 
 for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
     if run.weights:

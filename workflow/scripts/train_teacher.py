@@ -29,13 +29,15 @@ from distill.io import Record, fail, run_paths, save_torch  # noqa: E402
 from distill.training import METRIC, Checkpoint, Scaler, batches, predict, score, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
-p.add_argument("--data", required=True, type=Path, help="prepared source dataset or domain (.npz from prepare_data.py or make_domain.py)")
+p.add_argument("--data", required=True, type=Path,
+               help="prepared source dataset or domain (.npz from prepare_data.py or make_domain.py)")
 p.add_argument("--out", required=True, help="teacher weights (.pt) per seed: a pattern with {seed} unless one seed")
 p.add_argument("--metrics", required=True, help="metrics.json per seed: a pattern with {seed} unless one seed")
 p.add_argument("--epochs", type=cli.positive_int, default=10, help="passes over the big part (default 10)")
 p.add_argument("--batch-size", type=cli.positive_int, default=128, help="mini-batch size (default 128)")
 p.add_argument("--lr", type=cli.positive, default=1e-3, help="Adam learning rate (default 1e-3)")
-p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0], help="teacher seeds: one teacher each, with its own initialisation and batch order (default 0)")
+p.add_argument("--seeds", "--seed", type=cli.seed, nargs="+", default=[0],
+               help="teacher seeds: one teacher each, with its own initialisation and batch order (default 0)")
 p.add_argument("--threads", type=cli.threads, default=0, help="CPU threads for torch (default: torch's choice)")
 args = p.parse_args()
 if len(set(args.seeds)) < len(args.seeds):
@@ -98,7 +100,8 @@ def test_metrics():
 
 print(f"{len(args.seeds)} teacher(s) on {info['dataset']} ({len(x)} rows, {device}): seeds {args.seeds}", flush=True)
 settings = {k: v for k, v in vars(args).items() if k != "seeds"}
-records = [Record("teacher", argparse.Namespace(**{**settings, "seed": s, "out": o, "metrics": m}), METRIC[task], str(device))
+records = [Record("teacher", argparse.Namespace(**{**settings, "seed": s, "out": o, "metrics": m}), METRIC[task],
+                  str(device))
            for s, o, m in zip(args.seeds, outs, metrics_paths)]
 for epoch in range(start + 1, args.epochs + 1):
     total = torch.zeros(len(args.seeds), device=device)  # each teacher's training loss summed over the epoch's rows
@@ -115,11 +118,15 @@ for epoch in range(start + 1, args.epochs + 1):
     checkpoint.save(epoch, stack, optimizer, Orders(), history)
 
 values = test_metrics()
-made_from = {"dataset": info["dataset"], "data": data.fingerprint(info), "base_data": (info.get("domain") or {}).get("base_data", data.fingerprint(info))}
+made_from = {"dataset": info["dataset"], "data": data.fingerprint(info),
+             "base_data": (info.get("domain") or {}).get("base_data", data.fingerprint(info))}
 for k, (seed, out, record) in enumerate(zip(args.seeds, outs, records)):
     save_torch(out, {"state": stack.state_of(k), "task": task, "n_in": x.shape[1], "n_out": n_out, "seed": seed,
-                     "x_scale": x_scale.state(), "y_scale": y_scale.state() if regression else None, "made_from": made_from})
+                     "x_scale": x_scale.state(), "y_scale": y_scale.state() if regression else None,
+                     "made_from": made_from})
     record.data["epochs"] = history[k]
-    record.write(metrics_paths[k], test_metric=values[k], dataset=info["dataset"], seed=seed, n_weights=models.n_weights(stack))
+    record.write(metrics_paths[k], test_metric=values[k], dataset=info["dataset"], seed=seed,
+                 n_weights=models.n_weights(stack))
 checkpoint.remove()
-print(f"{len(args.seeds)} teacher(s) on {info['dataset']}: test {METRIC[task]} " + " ".join(f"{v:.4f}" for v in values) + f" -> {args.out}")
+print(f"{len(args.seeds)} teacher(s) on {info['dataset']}: test {METRIC[task]} " + " ".join(f"{v:.4f}" for v in values)
+      + f" -> {args.out}")
