@@ -6,7 +6,9 @@ from __future__ import annotations
 import copy
 import json
 import os
+import platform
 import subprocess
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -35,6 +37,25 @@ def test_the_record_of_the_default_config_has_every_field(tmp_path):
     assert record["command"] == "snakemake --cores all"
     assert record["config_sha256"] == provenance.text_hash(yaml.safe_dump(CONFIG, sort_keys=False))
     assert len(record["config_sha256"]) == 16
+
+
+def test_the_record_names_the_cpu_kernels_and_the_variables_that_chose_them(monkeypatch):
+    """On x86 the kernel family (AVX2, AVX-512) changes the numbers a run computes (docs/reliability.md): the
+    record and the snapshot stamp say which one torch used, and which of io.KERNEL_ENV were set."""
+    import torch
+
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_ENABLE_INSTRUCTIONS", "AVX2")
+    record = provenance.run_record(CONFIG, datetime.now(), ["snakemake"], ROOT)
+    capability = torch.backends.cpu.get_cpu_capability()
+    assert record["kernels"] == {"capability": capability, "env": {"MKL_ENABLE_INSTRUCTIONS": "AVX2"}}
+    assert f"cores, {capability} kernels (MKL_ENABLE_INSTRUCTIONS=AVX2)," in provenance.describe(record)
+    if platform.machine() in ("x86_64", "AMD64"):  # the variable reaches torch in a process started with it
+        code = "from distill.io import kernels; print(kernels()['capability'])"
+        env = {**os.environ, "ATEN_CPU_CAPABILITY": "avx2"}
+        r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert r.stdout.strip() == "AVX2", r.stderr
 
 
 def test_a_changed_config_has_another_hash():

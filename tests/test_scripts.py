@@ -99,6 +99,9 @@ def check_record(record: dict, n_epochs: int | None, metric: str, first_epoch: i
     assert "seed" in record["config"] or "seeds" in record["config"]
     assert record["device"] == "cpu"
     assert {"torch", "numpy"} <= set(record["versions"])
+    import torch  # the step computed with the kernels this process picks: same machine, same environment
+
+    assert record["kernels"] == {"capability": torch.backends.cpu.get_cpu_capability(), "env": {}}
     assert record["wall_seconds"] > 0
     if n_epochs is not None:
         assert [e["epoch"] for e in record["epochs"]] == list(range(first_epoch, n_epochs + 1))

@@ -89,6 +89,21 @@ def versions() -> dict:
     return out
 
 
+# The environment variables that choose the CPU kernels torch computes with: ATen's vectorized operations, MKL's
+# matrix products, oneDNN's convolutions. On x86 the kernel family (AVX2 or AVX-512) changes float rounding, and
+# training carries that into every number (docs/reliability.md).
+KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")
+
+
+def kernels() -> dict:
+    """The CPU kernel family torch computes with here (torch.backends.cpu.get_cpu_capability(), e.g. "AVX512";
+    imports torch) and those of KERNEL_ENV that are set."""
+    import torch
+
+    return {"capability": torch.backends.cpu.get_cpu_capability(),
+            "env": {name: os.environ[name] for name in KERNEL_ENV if name in os.environ}}
+
+
 class Record:
     """The metrics.json of one step: config, seed, device, per-epoch metrics, versions, wall time."""
 
@@ -103,6 +118,7 @@ class Record:
     def write(self, path, **final) -> dict:
         self.data.update(final)
         self.data["versions"] = versions()
+        self.data["kernels"] = kernels()
         self.data["wall_seconds"] = round(time.perf_counter() - self.start, 3)
         write_json(path, self.data)
         return self.data

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from distill.io import versions, write_json
+from distill.io import kernels, versions, write_json
 
 # The libraries whose versions a run records (as installed where Snakemake runs; each step's metrics.json
 # records what that step imported).
@@ -89,6 +89,7 @@ def run_record(config: dict, started: datetime, argv, source, finished: datetime
         "finished": finished.isoformat(timespec="seconds"),
         "wall_seconds": round((finished - started).total_seconds(), 3),
         "cpu": cpu(),
+        "kernels": kernels(),
         "platform": platform.platform(),
         "versions": library_versions(),
         "git": git_state(source),
@@ -109,4 +110,7 @@ def describe(record: dict) -> str:
     git = record["git"]
     commit = git["commit"] + (" (with uncommitted changes)" if git.get("dirty") else "")
     machine = f"{record['cpu']['model']}, {record['cpu']['cores']} cores"
+    if record.get("kernels"):  # a run.json of older code has none
+        pinned = "".join(f" {k}={v}" for k, v in sorted(record["kernels"]["env"].items()))
+        machine += f", {record['kernels']['capability']} kernels" + (f" ({pinned.strip()})" if pinned else "")
     return f"commit {commit}, config sha256 {record['config_sha256']}, {machine}, {record['finished'][:10]}"
