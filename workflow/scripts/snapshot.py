@@ -1,7 +1,7 @@
 """Copy the published tables, figures and run record of a finished full run into docs/results/, stamped with the run.
 
 Copies the Markdown tables of results/tables/ (and the comparisons of `make replicate` / `make shared`, the
-contrasts and the seeds-needed report, where they exist), the PNG figures of results/figures/ (not the PDFs)
+contrasts, the seeds-needed report and kernels.md, where they exist), the PNG figures of results/figures/ (not the PDFs)
 and results/run.json, the record the workflow writes when a run succeeds. Each copied Markdown file gets a
 first line naming the run it comes from: git commit, config hash, machine and date, from run.json; without a
 run.json, the commit and machine of the snapshot and the hash of results/config.yaml, marked as such. A
@@ -52,7 +52,7 @@ else:  # a run of a workflow without the onsuccess record: what the snapshot can
     run = provenance.describe(record) + " (no run.json: commit, machine and date of the snapshot)"
     source = "the snapshot"
 
-extra = [args.results / f"{name}.md" for name in ("replicate", "shared", "seeds-needed", "contrasts")]
+extra = [args.results / f"{name}.md" for name in ("replicate", "shared", "seeds-needed", "contrasts", "kernels")]
 markdown = tables + [f for f in extra if f.is_file()]
 figures = sorted((args.results / "figures").glob("*.png"))
 others = figures + ([run_json] if run_json.is_file() else [])
