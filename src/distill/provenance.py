@@ -111,6 +111,6 @@ def describe(record: dict) -> str:
     commit = git["commit"] + (" (with uncommitted changes)" if git.get("dirty") else "")
     machine = f"{record['cpu']['model']}, {record['cpu']['cores']} cores"
     if record.get("kernels"):  # a run.json of older code has none
-        pinned = "".join(f" {k}={v}" for k, v in sorted(record["kernels"]["env"].items()))
-        machine += f", {record['kernels']['capability']} kernels" + (f" ({pinned.strip()})" if pinned else "")
+        pinned = " ".join(f"{k}={v}" for k, v in sorted(record["kernels"]["env"].items()))
+        machine += f", {record['kernels']['capability']} kernels" + (f" ({pinned})" if pinned else "")
     return f"commit {commit}, config sha256 {record['config_sha256']}, {machine}, {record['finished'][:10]}"
