@@ -12,9 +12,10 @@ import zipfile
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from distill import names
+from distill import names, plots
 from distill import stats as S
 from distill.names import regression
 from distill.plots import (
@@ -394,3 +395,152 @@ def bayes_figure(out, target, got, curves, grid):
                  f"(y-axes fitted to the last {1 - TAIL:.0%} of the epochs)")
     fig.tight_layout()
     out.save(fig, f"bayes-{target}")
+
+
+# ---------------------------------------------------------------- forest plot
+
+FOREST_COLUMNS = ["target", "group", "panel", "reference", "size", "source", "phi", "T", "lam", "method", "arm",
+                  "metric", "n_paired", "n_paired_diverged", "diff_mean", "diff_sd", "ci_low", "ci_high", "mde",
+                  "verdict", "off_scale", "label"]
+SAME, OTHER, BAYES = "teachers of the same dataset", "teachers of another dataset", "Bayesian distillation"
+
+
+def _ci(diff_mean, diff_sd, n_paired, n_diverged):
+    """The 95% t-interval of a paired gain, as the gain tables give it: none when a paired seed diverged."""
+    return (math.nan, math.nan) if n_diverged else S.interval(diff_mean, diff_sd, n_paired)
+
+
+def forest_rows(target, asked, got, alpha):
+    """The forest plot's rows of one target, from the tables' own frames (so that its numbers are theirs): per
+    experiment (panel experiment: distill.tables.experiment_table, the per-seed mean over λ), per λ (panel lambda:
+    the λ-rows of distill.tables.target_table) and, where the target has them, each Bayesian arm against the plain
+    baseline (panel bayes) and against the arm none of its seed (panel bayes_vs_none; distill.tables.bayes_rows).
+    Each row: Δ = student − baseline over the paired seeds (mean, sd), its 95% t-interval (S.interval; none when a
+    seed diverged), the table's MDE and verdict, and its group: the teachers whose source domain comes from the target
+    dataset, those from another dataset, the Bayesian arms. asked, got: the target's expected runs and runs, every
+    method."""
+    from distill import results as R, tables as TB
+
+    metric = got["metric"].iloc[0] if len(got) else None
+    grid, plain = R.hinton(asked), R.hinton(got)
+    sizes, temps = grid["size"].nunique(), grid.loc[grid["source"].notna(), "T"].nunique()
+
+    def where(size, T):
+        return "".join([f", n={size}" if sizes > 1 else "", f", T={T:g}" if temps > 1 and not pd.isna(T) else ""])
+
+    def group(source):
+        return SAME if str(source).split("+")[0] == target else OTHER
+
+    rows = []
+    experiments = TB.experiment_table(target, plain, metric, alpha)[0]
+    for r in experiments.itertuples():
+        rows.append({"group": group(r.source), "panel": "experiment", "reference": "baseline", "size": r.size,
+                     "source": r.source, "phi": r.phi, "T": r.T, "lam": math.nan, "method": "hinton",
+                     "n_paired": r.n_paired, "n_paired_diverged": r.n_diverged, "diff_mean": r.diff_mean,
+                     "diff_sd": r.diff_sd, "mde": r.mde, "verdict": r.verdict,
+                     "label": f"{r.source}, φ={r.phi}{where(r.size, r.T)}"})
+    table = TB.target_table(target, grid, plain, metric, alpha)[0]
+    for r in table[table["source"].notna()].itertuples() if len(table) else []:
+        rows.append({"group": group(r.source), "panel": "lambda", "reference": "baseline", "size": r.size,
+                     "source": r.source, "phi": r.phi, "T": r.T, "lam": r.lam, "method": "hinton",
+                     "n_paired": r.n_paired, "n_paired_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean,
+                     "diff_sd": r.diff_sd, "mde": r.mde, "verdict": r.verdict,
+                     "label": f"{r.source}, φ={r.phi}{where(r.size, r.T)}"})
+    if (asked["method"] == "bayes").any():
+        bayes, _, _, m_none = TB.bayes_rows(target, asked[asked["method"] == "bayes"], got[got["method"] == "bayes"],
+                                            plain, metric, alpha)
+        for r in bayes.itertuples():
+            label = ("none (no teacher)" if r.arm == "none" else f"{r.arm} ← {r.source}") + where(r.size, math.nan)
+            common = {"group": BAYES, "size": r.size, "source": r.source, "phi": None, "T": math.nan, "lam": math.nan,
+                      "method": "bayes", "arm": r.arm, "label": label}
+            rows.append({**common, "panel": "bayes", "reference": "baseline", "n_paired": r.n_paired,
+                         "n_paired_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_sd": r.diff_sd,
+                         "mde": r.mde, "verdict": r.verdict})
+            if r.arm != "none":
+                n_tested = r.bayes_n_paired - r.bayes_n_paired_diverged
+                rows.append({**common, "panel": "bayes_vs_none", "reference": "bayes none",
+                             "n_paired": r.bayes_n_paired, "n_paired_diverged": r.bayes_n_paired_diverged,
+                             "diff_mean": r.bayes_diff_mean, "diff_sd": r.bayes_diff_sd,
+                             "mde": (S.detectable(r.bayes_diff_sd, n_tested, alpha / m_none)
+                                     if not pd.isna(r.bayes_p_ttest) else math.nan),
+                             "verdict": r.bayes_verdict})
+    out = pd.DataFrame(rows, columns=FOREST_COLUMNS).assign(target=target, metric=metric)
+    if out.empty:
+        return out
+    out[["ci_low", "ci_high"]] = [_ci(r.diff_mean, r.diff_sd, r.n_paired, r.n_paired_diverged)
+                                  for r in out.itertuples()]
+    out["off_scale"] = False
+    for name, rows in out.groupby("group", sort=False):  # off-scale against the group's primary rows
+        primary = rows[rows["panel"].isin(["experiment", "bayes"])]
+        out.loc[rows.index, "off_scale"] = plots.off_scale(rows, primary).to_numpy()
+    order = {SAME: 0, OTHER: 1, BAYES: 2}
+    return out.sort_values("group", key=lambda g: g.map(order), kind="stable").reset_index(drop=True)
+
+
+def forest_figure(out, target, asked, got, alpha):
+    """A forest plot of the target's gains over the no-teacher baseline (forest_rows): one row per experiment,
+    a row of panels per group (same-dataset teachers, other-dataset teachers, Bayesian arms), each with its own x-axis
+    so that a gain of 0.005 is not flattened by a loss of 0.8; left the gain per experiment (mean over λ; a Bayesian
+    arm against the plain baseline), right per λ (small rows; a Bayesian arm against the arm none). Each row: its mean,
+    its 95% interval, its ± MDE as a grey bar, 0 as a black line; a row far off its group's scale (plots.off_scale) as
+    an arrow at the edge with its value as text. asked, got: the target's expected runs and runs, every method."""
+    rows = forest_rows(target, asked, got, alpha)
+    out.save_csv(rows, f"forest-{target}")
+    metric = got["metric"].iloc[0] if len(got) else None
+    d = names.DECIMALS.get(metric, 4)
+    groups = list(dict.fromkeys(rows["group"])) if len(rows) else []
+    keys = {g: list(dict.fromkeys(rows.loc[rows["group"] == g, "label"])) for g in groups}
+    heights = [len(keys[g]) + 1.2 for g in groups] or [3]
+    fig, axes = plt.subplots(len(heights), 2, figsize=(11.5, 0.3 * sum(heights) + 1.4), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    if not groups:
+        for ax in axes.flat:
+            ax.axis("off")
+        empty(axes[0, 0], f"{target}: no distilled runs yet" if len(got) else f"{target}: no runs yet")
+        return out.save(fig, f"forest-{target}")
+    lams = sorted(rows.loc[rows["panel"] == "lambda", "lam"].unique())
+    palette = dict(zip(lams, sns.color_palette("viridis", len(lams))))
+    offsets = dict(zip(lams, np.linspace(-0.3, 0.3, len(lams)) if len(lams) > 1 else [0.0]))
+    for i, g in enumerate(groups):
+        mine = rows[rows["group"] == g]
+        y = {label: k for k, label in enumerate(keys[g])}
+        limits = plots.forest_limits(mine[~mine["off_scale"]])
+        bayes = g == BAYES
+        titles = (["against the plain baseline (λ = 1, no teacher)", "against the arm none of the same seed"] if bayes
+                  else ["per experiment: the mean over λ", "per λ"])
+        for j, ax in enumerate(axes[i]):
+            ax.axvline(0.0, color="black", lw=1.1, zorder=1)
+            panel = (["bayes", "bayes_vs_none"] if bayes else ["experiment", "lambda"])[j]
+            for r in mine[mine["panel"] == panel].itertuples():
+                if panel == "lambda":
+                    plots.forest_row(ax, y[r.label] + offsets[r.lam], r, palette[r.lam], limits,
+                                     height=0.6 / max(len(lams), 1), decimals=d, small=True)
+                else:
+                    plots.forest_row(ax, y[r.label], r, plots.verdict_color(r.verdict), limits, height=0.7,
+                                     decimals=d)
+            ax.set_xlim(*limits)
+            ax.set_ylim(len(keys[g]) - 0.5, -0.5)
+            ax.set_yticks(range(len(keys[g])), keys[g] if j == 0 else [""] * len(keys[g]))
+            ax.grid(axis="y", visible=False)
+            ax.set_title(f"{g}: {titles[j]}" if j == 0 else titles[j], fontsize="medium", loc="left")
+    handles = [Line2D([], [], color=c, marker="o", lw=1.5, label=f"per experiment: {v}")
+               for v, c in plots.VERDICT_COLOR.items()]
+    handles += [Line2D([], [], color=plots.OTHER_VERDICT_COLOR, marker="o", lw=1.5,
+                       label="per experiment: no test (too few or diverged seeds)")]
+    handles += [Line2D([], [], color=palette[lam], marker="o", ms=3.5, lw=1.5, label=f"λ = {lam:g}") for lam in lams]
+    if lams:
+        handles += [Line2D([], [], color="gray", marker="o", ms=3.5, mfc="white", lw=0,
+                           label="per λ, hollow: no clear difference")]
+    handles += [Patch(color="0.86", label="± MDE (80% power at α/m)")]
+    if lams:
+        handles += [Line2D([], [], color="0.6", marker="|", ms=4, mew=1.2, lw=0, label="± MDE of a λ-row")]
+    handles += [
+                Line2D([], [], color="black", label="0: no gain"),
+                Line2D([], [], color="gray", marker=">", lw=0, label="off-scale: value [95% interval]")]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize="small")
+    better = (" (above 0 = better)" if names.BETTER.get(metric) == "higher" else " (below 0 = better)"
+              if metric in names.BETTER else "")
+    fig.supxlabel(f"student − baseline, test {names.LABEL.get(metric, 'metric')}{better}; x-axes per row of panels")
+    fig.suptitle(f"{target}: gain over the baseline, paired by seed, mean and 95% t-interval over seeds")
+    fig.tight_layout()
+    out.save(fig, f"forest-{target}")

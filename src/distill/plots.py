@@ -147,3 +147,72 @@ def at_size(grid):
 
 def lam_ticks(ax, grid):
     ax.set_xticks(sorted(set(largest(grid, grid["size"].max())["lam"]) | {1.0}))
+
+
+# ---------------------------------------------------------------- forest plots
+
+# A forest row is off-scale when the far end of its interval (or its ± MDE) lies more than FAR times as far from 0
+# as the median experiment row's of its panel group: it is drawn as an arrow at the panel's edge with its value as text
+FAR = 5.0
+VERDICT_COLOR = {"better": sns.color_palette("colorblind")[2], "worse": sns.color_palette("colorblind")[3],
+                 "no clear difference": (0.25, 0.25, 0.25)}
+OTHER_VERDICT_COLOR = (0.6, 0.6, 0.6)  # too few seeds, diverged seeds, no test, no direction
+
+
+def verdict_color(verdict):
+    return VERDICT_COLOR.get(verdict, OTHER_VERDICT_COLOR)
+
+
+def reach(frame):
+    """How far each forest row reaches from 0: the largest of |Δ|, |ci_low|, |ci_high| and its MDE (NaN ignored;
+    NaN for a row with none of them)."""
+    return frame[["diff_mean", "ci_low", "ci_high", "mde"]].abs().max(axis=1, skipna=True)
+
+
+def off_scale(rows, reference, far=FAR):
+    """A mask of the rows (a frame with diff_mean, ci_low, ci_high, mde) that lie far outside the reference rows:
+    their reach() exceeds far times the reference rows' median reach. None is off-scale without a finite reference."""
+    ref = reach(reference).dropna()
+    if ref.empty or ref.median() <= 0:
+        return pd.Series(False, index=rows.index)
+    return reach(rows) > far * ref.median()
+
+
+def forest_limits(rows):
+    """x-limits of a forest panel: 0, every row's interval (its mean without one) and ± its MDE, padded by 8%."""
+    values = pd.concat([rows["ci_low"], rows["ci_high"], rows["diff_mean"], rows["mde"], -rows["mde"]]).dropna()
+    lo, hi = min(values.min(), 0.0) if len(values) else -1.0, max(values.max(), 0.0) if len(values) else 1.0
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    pad = 0.08 * (hi - lo)
+    return lo - pad, hi + pad
+
+
+def forest_row(ax, y, r, color, limits, height, decimals, small=False):
+    """One row of a forest plot at height y: its ± MDE as a grey bar of the given height, its mean as a point and its
+    95% interval as a line; a row off-scale (r.off_scale) as an arrow at the panel's edge with its value as text.
+    small: a λ sub-row, its ± MDE as two grey ticks, its point hollow unless its verdict is better or worse, its
+    off-scale text the mean alone."""
+    ms = 3.5 if small else 4.5
+    if not pd.isna(r.mde) and small:
+        ax.plot([-r.mde, r.mde], [y, y], ls="", marker="|", ms=4, mew=1.2, color="0.6", zorder=1)
+    elif not pd.isna(r.mde):
+        ax.barh(y, 2 * r.mde, left=-r.mde, height=height, color="0.86", lw=0, zorder=0)
+    if pd.isna(r.diff_mean):
+        return
+    if r.off_scale:
+        far = max((x for x in (r.diff_mean, r.ci_low, r.ci_high) if not pd.isna(x)), key=abs)
+        right = far > 0
+        edge = limits[1] if right else limits[0]
+        ax.plot([edge], [y], marker=">" if right else "<", ms=ms + 2, color=color, clip_on=False, zorder=3)
+        text = f"{r.diff_mean:+.{decimals}f}" + ("" if pd.isna(r.ci_low) or small
+                                                 else f" [{r.ci_low:+.{decimals}f}, {r.ci_high:+.{decimals}f}]")
+        ax.annotate(text, (edge, y), xytext=(-9 if right else 9, 0), textcoords="offset points",
+                    ha="right" if right else "left", va="center", fontsize=5.5 if small else 6.5, color=color,
+                    zorder=4,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+        return
+    if not pd.isna(r.ci_low):
+        ax.hlines(y, r.ci_low, r.ci_high, color=color, lw=1.5, zorder=2)
+    filled = not small or r.verdict in ("better", "worse")
+    ax.plot([r.diff_mean], [y], marker="o", ms=ms, color=color, mfc=color if filled else "white", mew=1.2, zorder=3)

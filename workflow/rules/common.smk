@@ -207,9 +207,9 @@ def aggregation_inputs(wildcards):
 
 
 # The figures per target (make_figures.py): lambda-, domains-, curves- at the largest small-part size,
-# gain- and temperature- over every size; bayes- (the Bayesian arms beside Hinton's best row) per target
-# that has Bayesian experiments
-FIGURES = ["lambda", "domains", "curves", "gain", "temperature"]
+# gain-, temperature- and forest- (every experiment's gain with its interval and MDE) over every size;
+# bayes- (the Bayesian arms beside Hinton's best row) per target that has Bayesian experiments
+FIGURES = ["lambda", "domains", "curves", "gain", "temperature", "forest"]
 
 
 def figure_files(ext):

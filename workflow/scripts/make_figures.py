@@ -14,6 +14,16 @@
                     metric, paired by seed, among students of the same size, mean and 95% t-interval over
                     seeds (no interval where a seed diverged); one line per (source, phi), one panel per
                     lambda (rows: T when there are several)
+  forest-{target}   a forest plot of the gains over the baseline (lambda = 1, no teacher), paired by seed: one
+                    row per experiment (source, phi; per size and T), its mean and 95% t-interval over seeds,
+                    its +- MDE (80% power at alpha / m, as in the tables) as a grey bar and 0 as a line; left
+                    the gain per experiment (the per-seed mean over lambda, as experiments-{target}), right
+                    per lambda (small rows coloured by lambda, as {target} and gain-{target}); a row of
+                    panels per group of rows with its own x-axis: teachers whose source domain is the target's
+                    dataset, teachers of another dataset, and the Bayesian arms (left against the plain
+                    baseline, right against the arm none of the same seed), so that a gain of 0.005 is not
+                    flattened by a loss of 0.8; a row more than 5 times as far from 0 as its group's median
+                    experiment (plots.off_scale) is an arrow at the panel's edge with its value as text
   temperature-{target}  the test metric against T at lambda = --lam-for-T (0.5), one panel per small-part
                     size, one line per (source, phi), mean +- sd over seeds, the baseline of that size as a
                     band; a regression target gets a figure that says T does not apply
@@ -29,7 +39,9 @@ small part unless small_sizes says otherwise); the gain and temperature figures 
 
 CSV columns: gain: target, size, source, phi, T, lam, metric, baseline_n, baseline_n_diverged,
 baseline_mean, baseline_sd, n, n_diverged, mean, sd, n_paired, n_paired_diverged, diff_mean, diff_sd,
-ci_low, ci_high (distill.stats.gains); temperature:
+ci_low, ci_high (distill.stats.gains); forest: target, group, panel (experiment, lambda, bayes, bayes_vs_none),
+reference (baseline or bayes none), size, source, phi, T, lam, method, arm, metric, n_paired, n_paired_diverged,
+diff_mean, diff_sd, ci_low, ci_high (95% t-interval), mde, verdict (the tables'), off_scale, label; temperature:
 size, source, phi, T, lam, n, mean, sd (the baseline rows have no source, phi or T); lambda and domains: source, phi, T,
 lam, n, mean, sd (the baseline row has no source or phi, lam = 1); curves: source, phi, T, lam, epoch, n, mean, sd,
 where mean and sd are over the n seeds of the paired difference distilled - baseline; bayes: source (the panel), label,
@@ -63,6 +75,8 @@ p.add_argument("--examples", type=cli.positive_int, default=6,
 p.add_argument("--col-wrap", type=cli.positive_int, default=3,
                help="panels per row in curves-{target} and domains-{target} (default 3)")
 p.add_argument("--lam-for-T", type=cli.unit, default=0.5, help="the lambda of temperature-{target} (default 0.5)")
+p.add_argument("--alpha", type=cli.level, default=0.05,
+               help="the level of the forest plot's verdicts and MDE, as make_tables.py's (default 0.05)")
 p.add_argument("--dpi", type=cli.positive_int, default=150, help="resolution of the PNG files (default 150)")
 args = p.parse_args()
 cli.writable("out-dir", args.out_dir, folder=True)
@@ -89,6 +103,7 @@ for target in sorted(expected["target"].unique()):
     figures.curves_figure(out, target, plots.largest(curves, size), grid, args.col_wrap)
     figures.gain_figure(out, target, got, grid)
     figures.temperature_figure(out, target, got, grid, args.lam_for_T)
+    figures.forest_figure(out, target, every[0], every[1], args.alpha)
 try:
     figures.phi_examples(out, args.answers_npz, args.examples, args.allow_missing)
 except ValueError as e:
