@@ -344,6 +344,75 @@ def test_figures(run_script, study, tmp_path):
     assert "phi-examples skipped" in result.stdout and not (tmp_path / "bike" / "phi-examples.png").exists()
 
 
+def assert_gain(row, diffs):
+    """A forest row against its per-seed paired differences: mean, sd and the 95% t-interval by scipy."""
+    diffs = np.asarray(diffs, dtype=float)
+    n, mean, sd = len(diffs), diffs.mean(), diffs.std(ddof=1)
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    assert row["n_paired"] == n and row["n_paired_diverged"] == 0
+    assert row["diff_mean"] == pytest.approx(mean, abs=1e-9) and row["diff_sd"] == pytest.approx(sd, abs=1e-9)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((mean - half, mean + half), abs=1e-9)
+
+
+def test_forest_figure_plots_each_experiments_gain_with_its_interval_and_the_tables_mde(run_script, study, tmp_path):
+    out = tmp_path / "figures"
+    result = run_script("make_figures.py", "--runs", *study["runs"], "--out-dir", out, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert tables(run_script, study, tmp_path / "tables").returncode == 0
+    for target in BASE:
+        for ext in ("png", "pdf"):
+            assert_drawn(out / f"forest-{target}.{ext}")
+        forest = pd.read_csv(out / f"forest-{target}.csv")
+        mine = {k: np.array(v) for k, v in SHIFT.items() if k[0] == target}
+        # per lambda: each row's paired differences are its SHIFT
+        lam = forest[forest["panel"] == "lambda"].set_index(["source", "phi", "lam"])
+        assert len(lam) == len(mine)
+        for (_, source, phi, at, _), shift in mine.items():
+            assert_gain(lam.loc[(source, phi, at)], shift)
+        # per experiment: per seed, the mean over its lambdas, minus the baseline of that seed
+        experiment = forest[forest["panel"] == "experiment"].set_index(["source", "phi"])
+        per_experiment = {}
+        for (_, source, phi, _, _), shift in mine.items():
+            per_experiment.setdefault((source, phi), []).append(shift)
+        assert sorted(experiment.index) == sorted(per_experiment)
+        for key, shifts in per_experiment.items():
+            assert_gain(experiment.loc[key], np.mean(shifts, axis=0))
+        # the same-dataset teachers apart from the other dataset's
+        assert all(g == ("teachers of the same dataset" if s.split("+")[0] == target else "teachers of another dataset")
+                   for s, g in zip(forest["source"], forest["group"]))
+        # MDE and verdict: the tables' own
+        table = pd.read_csv(tmp_path / "tables" / f"experiments-{target}.csv").set_index(["source", "phi"])
+        assert list(experiment["mde"]) == pytest.approx(list(table.loc[experiment.index, "mde"]))
+        assert list(experiment["verdict"]) == list(table.loc[experiment.index, "verdict"])
+        table = pd.read_csv(tmp_path / "tables" / f"{target}.csv").dropna(subset=["source"]).set_index(
+            ["source", "phi", "lam"])
+        assert list(lam["mde"]) == pytest.approx(list(table.loc[lam.index, "mde"]))
+        assert list(lam["verdict"]) == list(table.loc[lam.index, "verdict"])
+        assert not forest["off_scale"].any()
+
+
+def test_forest_figure_marks_a_row_far_outside_its_group_off_scale(run_script, tmp_path):
+    """Same-dataset gains of a few thousandths beside a loss of 0.3 (mnist+vae) and a teacher of another dataset at
+    -0.8: the other dataset gets its own panels, the far row of the same dataset is off-scale, the rest is not."""
+    shifts = {"mnist": 0.004, "mnist+noise": 0.006, "mnist+conv": -0.003, "mnist+vae": -0.3, "fashion_mnist": -0.8}
+    wobble = [0.001, -0.002, 0.0, 0.002, -0.001]
+    runs = []
+    for seed, value in zip(SEEDS, BASE["mnist"]):
+        runs.append(run_path(tmp_path, "mnist", seed=seed))
+        write_run(runs[-1], "mnist", value, seed, 1.0, 1.0)
+        for source, shift in shifts.items():
+            runs.append(run_path(tmp_path, "mnist", source, "none", 0.5, 1.0, seed))
+            write_run(runs[-1], "mnist", value + shift + wobble[seed], seed, 0.5, 1.0)
+    out = tmp_path / "figures"
+    result = run_script("make_figures.py", "--runs", *runs, "--out-dir", out, timeout=120)
+    assert result.returncode == 0, result.stderr
+    forest = pd.read_csv(out / "forest-mnist.csv")
+    assert set(forest.loc[forest["off_scale"], "source"]) == {"mnist+vae"}
+    assert len(forest[forest["off_scale"]]) == 2  # its experiment row and its lambda row
+    assert set(forest.loc[forest["group"] == "teachers of another dataset", "source"]) == {"fashion_mnist"}
+    assert_drawn(out / "forest-mnist.png")
+
+
 # --- figures checked by the numbers they plot: transformed domains, curves as paired differences ------------
 
 FIG_SEEDS = [0, 1, 2]
@@ -482,7 +551,7 @@ def test_figures_without_any_baseline_or_any_run_of_a_domain_still_draw(run_scri
     figures(run_script, fig_tree, out, "--allow-missing")
     assert pd.read_csv(out / "curves-mnist.csv").empty and pd.read_csv(out / "gain-mnist.csv")["n_paired"].eq(0).all()
     assert "mnist+conv" not in set(pd.read_csv(out / "domains-mnist.csv")["source"].dropna())
-    for kind in ("curves", "gain", "domains", "temperature"):
+    for kind in ("curves", "gain", "domains", "temperature", "forest"):
         assert_drawn(out / f"{kind}-mnist.png")
 
 

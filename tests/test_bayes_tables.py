@@ -164,3 +164,40 @@ def test_compare_studies_compares_the_hinton_rows_of_tables_with_bayesian_rows(r
     assert r.returncode == 0, r.stderr
     rows = pd.read_csv(tmp_path / "same.csv")
     assert len(rows) == 1 and rows["source"].iloc[0] == "mnist" and rows["phi"].iloc[0] == "none"  # the one Hinton row
+
+
+def test_forest_figure_has_each_arm_against_the_plain_baseline_and_the_arm_none(run_script, tree, tmp_path):
+    from statsmodels.stats.power import TTestPower
+
+    from conftest import assert_drawn
+
+    out = tmp_path / "figures"
+    r = run_script("make_figures.py", "--runs", *tree, "--out-dir", out, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert_drawn(out / "forest-mnist.png")
+    forest = pd.read_csv(out / "forest-mnist.csv")
+    plain = np.array(PLAIN)
+    none = plain + NONE
+
+    def check(row, diffs):
+        diffs = np.asarray(diffs, dtype=float)
+        half = stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / math.sqrt(len(diffs))
+        assert row["n_paired"] == len(diffs) and row["diff_mean"] == pytest.approx(diffs.mean(), abs=1e-12)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((diffs.mean() - half, diffs.mean() + half), abs=1e-12)
+
+    bayes = forest[forest["panel"] == "bayes"].set_index("arm")
+    assert list(bayes.index) == ["none", "partial", "full"] and (forest.loc[forest["method"] == "bayes", "group"]
+                                                                 == "Bayesian distillation").all()
+    check(bayes.loc["none"], none - plain)
+    vs_none = forest[forest["panel"] == "bayes_vs_none"].set_index("arm")
+    assert list(vs_none.index) == ["partial", "full"] and set(vs_none["reference"]) == {"bayes none"}
+    for arm, diffs in ARMS.items():
+        check(bayes.loc[arm], none + diffs - plain)
+        check(vs_none.loc[arm], diffs)
+        # the MDE against the arm none: 80% power at alpha / 2 (two arms with a test), two-sided, by statsmodels
+        d = TTestPower().solve_power(effect_size=None, nobs=3, alpha=0.05 / 2 / 2, power=0.8, alternative="larger")
+        assert vs_none.loc[arm, "mde"] == pytest.approx(d * np.std(diffs, ddof=1), rel=1e-6)
+    assert vs_none.loc["full", "verdict"] == "better" and vs_none.loc["partial", "verdict"] == "no clear difference"
+    hinton = forest[forest["panel"] == "experiment"].iloc[0]
+    assert hinton["group"] == "teachers of the same dataset"
+    check(hinton, HINTON)
