@@ -853,7 +853,15 @@ def test_figures_draw_every_size_and_temperature(run_script, size_tree, tmp_path
     final = curves[curves["epoch"] == 10].set_index("T")["mean"]
     assert final.to_dict() == pytest.approx({1.0: 0.003, 4.0: 0.012})
     assert set(pd.read_csv(out / "lambda-mnist.csv")["mean"].round(4)) == {0.882, 0.885, 0.894}
-    for kind in ("gain", "temperature", "curves"):
+    # forest: a row per experiment, size and T, named by them; its lambda-rows are gain-'s rows
+    forest = pd.read_csv(out / "forest-mnist.csv")
+    experiment = forest[forest["panel"] == "experiment"]
+    assert sorted(zip(experiment["size"], experiment["T"])) == sorted(SIZE_GAIN)
+    assert set(experiment["label"]) == {f"mnist+noise, φ=none, n={n}, T={T:g}" for n, T in SIZE_GAIN}
+    lam = forest[forest["panel"] == "lambda"].set_index(["size", "T"])[["diff_mean", "ci_low", "ci_high"]]
+    assert lam.sort_index().to_numpy() == pytest.approx(
+        gain.set_index(["size", "T"])[["diff_mean", "ci_low", "ci_high"]].sort_index().to_numpy())
+    for kind in ("gain", "temperature", "curves", "forest"):
         assert_drawn(out / f"{kind}-mnist.png")
 
 

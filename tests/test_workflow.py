@@ -178,7 +178,7 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
         assert len(gains) == len(sizes) * len(rows) * len(config["lams"]) * len(temps)
         assert (gains["ci_low"] <= gains["diff_mean"]).all() and (gains["diff_mean"] <= gains["ci_high"]).all()
         assert set(pd.read_csv(results / "figures" / f"gain-{target}.csv")["size"]) == set(sizes)
-        for kind in ("lambda", "curves", "gain", "temperature"):
+        for kind in ("lambda", "curves", "gain", "temperature", "forest"):
             for ext in ("png", "pdf"):
                 assert_drawn(results / "figures" / f"{kind}-{target}.{ext}")
     # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only

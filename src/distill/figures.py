@@ -523,10 +523,12 @@ def forest_figure(out, target, asked, got, alpha):
             ax.set_yticks(range(len(keys[g])), keys[g] if j == 0 else [""] * len(keys[g]))
             ax.grid(axis="y", visible=False)
             ax.set_title(f"{g}: {titles[j]}" if j == 0 else titles[j], fontsize="medium", loc="left")
-    handles = [Line2D([], [], color=c, marker="o", lw=1.5, label=f"per experiment: {v}")
-               for v, c in plots.VERDICT_COLOR.items()]
-    handles += [Line2D([], [], color=plots.OTHER_VERDICT_COLOR, marker="o", lw=1.5,
-                       label="per experiment: no test (too few or diverged seeds)")]
+    verdicts = set(rows.loc[rows["panel"] != "lambda", "verdict"])
+    handles = [Line2D([], [], color=c, marker="o", lw=1.5, label=f"verdict: {v}")
+               for v, c in plots.VERDICT_COLOR.items() if v in verdicts]
+    if others := sorted(str(v) for v in verdicts - set(plots.VERDICT_COLOR)):
+        handles += [Line2D([], [], color=plots.OTHER_VERDICT_COLOR, marker="o", lw=1.5,
+                           label="no verdict: " + ", ".join(others))]
     handles += [Line2D([], [], color=palette[lam], marker="o", ms=3.5, lw=1.5, label=f"λ = {lam:g}") for lam in lams]
     if lams:
         handles += [Line2D([], [], color="gray", marker="o", ms=3.5, mfc="white", lw=0,
@@ -534,9 +536,9 @@ def forest_figure(out, target, asked, got, alpha):
     handles += [Patch(color="0.86", label="± MDE (80% power at α/m)")]
     if lams:
         handles += [Line2D([], [], color="0.6", marker="|", ms=4, mew=1.2, lw=0, label="± MDE of a λ-row")]
-    handles += [
-                Line2D([], [], color="black", label="0: no gain"),
-                Line2D([], [], color="gray", marker=">", lw=0, label="off-scale: value [95% interval]")]
+    handles += [Line2D([], [], color="black", label="0: no gain")]
+    if rows["off_scale"].any():
+        handles += [Line2D([], [], color="gray", marker=">", lw=0, label="off-scale: value [95% interval]")]
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize="small")
     better = (" (above 0 = better)" if names.BETTER.get(metric) == "higher" else " (below 0 = better)"
               if metric in names.BETTER else "")
