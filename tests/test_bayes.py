@@ -197,6 +197,61 @@ def test_the_prior_is_the_teachers_rows_s1_and_its_output_columns_paired_with_th
         assert torch.equal(prior.chain(mean, var, sizes, keep)[0]["w2"], mean[w_last])
 
 
+def teacher_forward(state, sizes, x, relu=True):
+    h = x
+    for i, (w, b) in enumerate(prior.names(len(sizes) - 1)):
+        h = h @ state[w].T + state[b]
+        if relu and i < len(sizes) - 2:
+            h = h.relu()
+    return h
+
+
+@pytest.mark.parametrize("sizes, width", [IMAGES, BIKE, *TINY])
+def test_the_product_reduction_is_the_teacher_where_its_middle_units_are_active(sizes, width):
+    """A teacher whose first layer has only the kept units (the other rows 0) and whose middle layers are positive
+    (every middle unit active on positive inputs) is, as a function, exactly the product reduction's student."""
+    keep = prior.keep_sets(sizes, width, 5)
+    g = torch.Generator().manual_seed(5)
+    state = {}
+    for i, ((w, b), n_in, n_out) in enumerate(zip(prior.names(len(sizes) - 1), sizes[:-1], sizes[1:])):
+        state[w], state[b] = torch.rand(n_out, n_in, generator=g) / n_in, torch.rand(n_out, generator=g)
+        if i == len(sizes) - 2:  # the output layer may be negative: no ReLU after it
+            state[w], state[b] = state[w] - 0.5 / n_in, state[b] - 0.5
+    gone = torch.ones(sizes[1], dtype=torch.bool)
+    gone[keep[0]] = False
+    state["0.weight"][gone], state["0.bias"][gone] = 0.0, 0.0
+    ones = {k: torch.ones_like(v) for k, v in state.items()}
+    mean, _ = prior.chain(state, ones, sizes, keep, "product")
+    x = torch.rand(40, sizes[0], generator=g)
+    student = {"0.weight": mean["w1"], "0.bias": mean["b1"], "2.weight": mean["w2"], "2.bias": mean["b2"]}
+    torch.testing.assert_close(teacher_forward(student, [sizes[0], width, sizes[-1]], x),
+                               teacher_forward(state, sizes, x), atol=1e-5, rtol=1e-4)
+    identity, _ = prior.chain(state, ones, sizes, keep)  # [2]'s: the same first layer, not the same function
+    assert torch.equal(identity["w1"], mean["w1"]) and not torch.allclose(identity["w2"], mean["w2"])
+
+
+def test_the_product_reductions_variance_is_the_first_order_variance_of_the_sampled_product():
+    """Weights drawn from a posterior with small variances: the variance of the product's W and b over the draws
+    (by numpy, weight by weight) is the delta method's, to first order."""
+    sizes, width = [6, 9, 8, 7, 3], 4
+    mean, var = random_posterior(sizes, 2)
+    var = {k: 1e-4 * v for k, v in var.items()}
+    keep = prior.keep_sets(sizes, width, 2)
+    _, pv = prior.chain(mean, var, sizes, keep, "product")
+    rng = np.random.default_rng(0)
+    draws = 4000
+    layers = prior.names(len(sizes) - 1)
+    sample = {k: mean[k].double().numpy() + np.sqrt(var[k].double().numpy()) * rng.standard_normal(
+        (draws, *mean[k].shape)) for pair in layers for k in pair}
+    w_prod = np.eye(sizes[1])[None, :, keep[0].numpy()].repeat(draws, 0)  # [draws, h1, width]
+    u = np.zeros((draws, sizes[1]))
+    for w, b in layers[1:]:
+        w_prod = sample[w] @ w_prod
+        u = np.einsum("dij,dj->di", sample[w], u) + sample[b]
+    np.testing.assert_allclose(pv["w2"].numpy(), w_prod.var(0), rtol=0.15)
+    np.testing.assert_allclose(pv["b2"].numpy(), u.var(0), rtol=0.15)
+
+
 def test_the_same_seed_gives_the_same_units_and_byte_identical_priors():
     sizes, width = BIKE
     mean, var = random_posterior(sizes)
@@ -426,13 +481,36 @@ def test_laplace_teacher_writes_a_byte_reproducible_posterior_beside_each_teache
     assert r.returncode != 0 and r.stderr.startswith("error: ") and "was not trained on" in r.stderr
 
 
+def check_bike_run_by_hand(record, posterior, data_path, n):
+    """A bike run's recorded test MSE (bikes^2), test log-likelihood and posterior sds against numpy and scipy: the
+    saved posterior means applied to the test inputs standardized by the first n small-part rows, the output taken
+    back to bikes, the Gaussian likelihood with the noise variance exp(log_noise) * sd(y)^2 in bikes^2."""
+    from scipy import stats
+
+    with np.load(data_path) as d:
+        x, y, x_test, y_test = (d[k].astype(np.float64) for k in ("x_small", "y_small", "x_test", "y_test"))
+    x, y = x[:n], y[:n]
+    sx = np.where(x.std(0, ddof=1) > 0, x.std(0, ddof=1), 1.0)
+    z = (x_test - x.mean(0)) / sx
+    p = {k: v.double().numpy() for k, v in posterior.items()}
+    out = np.maximum(z @ p["mean_w1"].T + p["mean_b1"], 0) @ p["mean_w2"].T + p["mean_b2"]
+    pred = out[:, 0] * y.std(ddof=1) + y.mean()
+    noise = np.exp(p["log_noise"]) * y.std(ddof=1) ** 2
+    assert record["test_metric"] == pytest.approx(((pred - y_test) ** 2).mean(), rel=1e-4)
+    assert record["test_loglik"] == pytest.approx(stats.norm.logpdf(y_test, pred, np.sqrt(noise)).mean(), rel=1e-4)
+    for layer, q in record["posterior_sd"].items():
+        assert q["median"] == pytest.approx(float(np.median(p[f"sd_{layer}"])), rel=1e-5)
+        assert q["min"] == pytest.approx(float(p[f"sd_{layer}"].min()), rel=1e-6)
+
+
 @pytest.mark.slow
 def test_train_bayes_student_sweep_writes_every_run_and_a_run_alone_matches(bike_posteriors, prepared, run_script,
                                                                             tmp_path):
     posteriors = [bike_posteriors / "seed0.posterior.pt", bike_posteriors / "seed1.posterior.pt"]
     common = ["--data", prepared["bike"], "--epochs", 3, "--threads", 1, "--small-size", 200]
     ok(run_script("train_bayes_student.py", *common, "--posteriors", *posteriors, "--arms", *bayes.ARMS, "--seeds",
-                  0, 1, "--metrics", tmp_path / "{arm}/seed{seed}/metrics.json"))
+                  0, 1, "--metrics", tmp_path / "{arm}/seed{seed}/metrics.json", "--weights",
+                  tmp_path / "{arm}/seed{seed}/posterior.pt"))
     ok(run_script("train_bayes_student.py", *common, "--posteriors", posteriors[1], "--arms", "full", "--seeds", 1,
                   "--metrics", tmp_path / "alone.json"))
     runs = {(arm, s): json.loads((tmp_path / arm / f"seed{s}" / "metrics.json").read_text())
@@ -444,6 +522,10 @@ def test_train_bayes_student_sweep_writes_every_run_and_a_run_alone_matches(bike
         assert (r["test_metric"] == r["epochs"][-1]["mse"] and np.isfinite(r["test_loglik"])
                 and r["n_weights"] == 58 * 32 + 32)
         assert (r["prior_units"] is None) == (arm == "none")
+        check_bike_run_by_hand(r, torch.load(tmp_path / arm / f"seed{s}" / "posterior.pt", weights_only=True),
+                               prepared["bike"], 200)
+    assert runs[("partial", 1)]["prior_metric"] == runs[("partial", 1)]["epochs"][0]["mse"] == runs[("init", 1)][
+        "prior_metrics"]["identity"] != runs[("init", 1)]["prior_metrics"]["product"]
     alone = json.loads((tmp_path / "alone.json").read_text())
     for a, b in zip(alone["epochs"], runs[("full", 1)]["epochs"]):
         assert (a["test_loglik"] == pytest.approx(b["test_loglik"], rel=1e-4)
@@ -460,3 +542,84 @@ def test_train_bayes_student_sweep_writes_every_run_and_a_run_alone_matches(bike
     r = run_script("train_bayes_student.py", "--data", prepared["mnist"], "--posteriors", posteriors[0], "--arms",
                    "full", "--metrics", tmp_path / "x.json")
     assert r.returncode != 0 and "one input space" in r.stderr
+
+
+def test_the_variational_posterior_reaches_the_closed_form_of_a_linear_gaussian_model():
+    """With the first layer fixed (its sds ~0) and a known noise variance, the student's output layer is Bayesian
+    linear regression on the features h = relu(x W1 + b1): mean-field VI has its optimum at the exact posterior mean,
+    with variances 1 / diag(Lambda), Lambda = Phi^T Phi / noise + I / sigma0^2 (Phi = [h, 1]). Trained through
+    bayes.train with its default learning rates and a step budget of the study's order (100 epochs of 16 batches
+    = 1600 steps, here 3000 full-batch steps), the means and sds must reach it. A dead feature (always 0) has the
+    prior as its posterior: sd sigma0, far above init_sd."""
+    m, width, noise, sigma0 = 300, models.STUDENT_HIDDEN["regression"][0], 0.5, 1.5
+    g = torch.Generator().manual_seed(11)
+    x = torch.randn(m, width, generator=g, dtype=torch.float64).float()
+    w1, b1 = torch.eye(width), torch.zeros(width)
+    w1[:, 0], b1[0] = 0.0, -1.0  # feature 0 is dead: relu(-1) = 0 on every row
+    h = (x @ w1 + b1).relu()
+    y = h @ (0.3 * torch.randn(width, 1, generator=g)) + 0.2 + noise**0.5 * torch.randn(m, 1, generator=g)
+    s = bayes.BayesStudents(width, 1, "regression", [3], ["none"], sigma0=sigma0, init_sd=1e-3)
+    with torch.no_grad():
+        s.mu_w1[0], s.mu_b1[0, 0] = w1, b1
+        s.log_sd_w1.fill_(-40.0), s.log_sd_b1.fill_(-40.0)
+        s.log_noise.fill_(np.log(noise))
+    for name in ("mu_w1", "mu_b1", "log_sd_w1", "log_sd_b1", "log_noise"):
+        getattr(s, name).requires_grad_(False)
+    bayes.train(s, x, y, epochs=3000, batch_size=m)
+
+    phi = torch.cat([h, torch.ones(m, 1)], 1).double()
+    precision = phi.T @ phi / noise + torch.eye(width + 1, dtype=torch.float64) / sigma0**2
+    exact_mean = torch.linalg.solve(precision, phi.T @ y.double() / noise).squeeze(1)
+    exact_sd = precision.diagonal().rsqrt()
+    run = s.run(0)
+    mean = torch.cat([run["mean_w2"].reshape(-1), run["mean_b2"]]).double()
+    sd = torch.cat([run["sd_w2"].reshape(-1), run["sd_b2"]]).double()
+    assert exact_sd[0] == pytest.approx(sigma0) and sd[0] == pytest.approx(sigma0, rel=0.12)
+    assert ((mean - exact_mean) / exact_sd).abs().max() < 0.25, "the means are not at the exact posterior mean"
+    torch.testing.assert_close(sd, exact_sd, rtol=0.12, atol=0)
+
+
+@pytest.mark.parametrize("task, n_out", [("regression", 1), ("classification", 3)])
+def test_the_training_loss_is_the_negative_elbo_per_row_written_out_by_hand(task, n_out):
+    """One full batch of a tiny network: the loss bayes.train reports for the first epoch is, by hand with scipy and
+    torch.distributions, the mean over the rows of -log p(y | sampled outputs) (Gaussian with the run's noise
+    variance, or the categorical) plus beta * KL(q || prior) / m summed weight by weight; the outputs sampled with
+    the run's own draws (its batch order and noise streams) through the layer's pre-activation law."""
+    from scipy import stats
+
+    from distill.seeds import generator
+
+    m, n_in, seed, beta, sigma0 = 7, 3, 3, 0.6, 0.7
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(m, n_in, generator=g)
+    y = torch.randn(m, 1, generator=g) if task == "regression" else torch.randint(0, n_out, (m,), generator=g)
+    model = bayes.BayesStudents(n_in, n_out, task, [seed], ["none"], sigma0=sigma0, init_sd=0.2)
+    with torch.no_grad():
+        for k in bayes.LAYERS:  # sds that differ weight by weight
+            getattr(model, f"log_sd_{k}").uniform_(-2.5, -0.5, generator=g)
+        if task == "regression":
+            model.log_noise.fill_(0.4)
+    p = {name: t.detach().double().numpy()[0] for name, t in model.named_parameters()}
+    seen = []
+    bayes.train(model, x, y, 1, m, beta=beta, after_epoch=lambda epoch, loss: seen.append(float(loss[0])))
+
+    order = torch.randperm(m, generator=generator("student_batches", seed)).numpy()
+    draws = generator("bayes_noise", seed)
+    eps1, eps2 = torch.randn(m, model.hidden, generator=draws).double().numpy(), torch.randn(
+        m, n_out, generator=draws).double().numpy()
+    a, target = x.double().numpy()[order], y.numpy()[order]
+    sd = {k: np.exp(p[f"log_sd_{k}"]) for k in bayes.LAYERS}
+
+    def layer(a, w, b, eps):
+        mean = a @ p[f"mu_{w}"] + p[f"mu_{b}"]
+        return mean + np.sqrt((a**2) @ sd[w] ** 2 + sd[b] ** 2) * eps
+
+    out = layer(np.maximum(layer(a, "w1", "b1", eps1), 0), "w2", "b2", eps2)
+    if task == "regression":
+        nll = -stats.norm.logpdf(target[:, 0], out[:, 0], np.exp(0.2)).mean()  # variance exp(0.4)
+    else:
+        nll = -(out[np.arange(m), target] - np.log(np.exp(out).sum(1))).mean()
+    q, prior_ = torch.distributions.Normal, torch.distributions.Normal
+    kl = sum(float(torch.distributions.kl_divergence(q(torch.tensor(p[f"mu_{k}"]), torch.tensor(sd[k])),
+                                                     prior_(0.0, sigma0)).sum()) for k in bayes.LAYERS)
+    assert seen[0] == pytest.approx(nll + beta * kl / m, rel=1e-5)

@@ -201,3 +201,24 @@ def test_forest_figure_has_each_arm_against_the_plain_baseline_and_the_arm_none(
     hinton = forest[forest["panel"] == "experiment"].iloc[0]
     assert hinton["group"] == "teachers of the same dataset"
     check(hinton, HINTON)
+
+
+def test_the_teachers_table_scores_each_reduced_prior_over_the_seeds_of_the_largest_size():
+    """One row per (source, target, reduction): the mean and sd over seeds of the prior's test metric, each seed
+    once whatever its number of arms, from the grid's largest size (numpy by hand)."""
+    rows = []
+    for size, shift in ((100, 0.5), (300, 0.0)):
+        for seed, (ident, prod) in zip((3, 7, 8), ((0.08, 0.51), (0.06, 0.55), (0.11, 0.40))):
+            for arm in ("partial", "init"):
+                rows.append({"method": "bayes", "target": "mnist", "source": "mnist+vae", "size": size, "seed": seed,
+                             "arm": arm, "metric": "accuracy",
+                             "prior": {"identity": ident + shift, "product": prod + shift}})
+    rows.append({"method": "bayes", "target": "mnist", "source": None, "size": 300, "seed": 3, "arm": "none",
+                 "metric": "accuracy", "prior": None})
+    from distill import tables as T
+
+    table, _ = T.teachers_table(T.teacher_records([], [], pd.DataFrame(rows)))
+    assert list(table["phi"]) == ["prior (identity)", "prior (product)"]
+    for (_, row), values in zip(table.iterrows(), ([0.08, 0.06, 0.11], [0.51, 0.55, 0.40])):
+        assert row["source"] == "mnist+vae" and row["test_set"] == "mnist" and row["n"] == 3
+        assert row["mean"] == pytest.approx(np.mean(values)) and row["sd"] == pytest.approx(np.std(values, ddof=1))

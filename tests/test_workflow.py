@@ -190,7 +190,12 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
     assert set(temperature["T"].dropna()) == {1.0, 4.0} and set(temperature["size"]) == {100, 200}
     assert_drawn(results / "figures" / "phi-examples.png")
     teachers = pd.read_csv(results / "tables" / "teachers.csv")
-    assert len(teachers) == len({e["source"] for e in config["experiments"]}) + len(hinton(config))
+    from distill.prior import REDUCE
+
+    assert len(teachers) == (len({e["source"] for e in config["experiments"]}) + len(hinton(config))
+                             + len(REDUCE) * len(bayes(config)))  # a row per reduced prior of each Bayesian experiment
+    priors = teachers[teachers["phi"].str.startswith("prior (", na=False)]
+    assert set(priors["phi"]) == {f"prior ({r})" for r in REDUCE} and (priors["n"] == len(config["seeds"])).all()
     runtime = pd.read_csv(results / "tables" / "runtime.csv")
     assert {"train_students", "train_teachers", "fit_mapping", "teacher_answers"} <= set(runtime["rule"])
 

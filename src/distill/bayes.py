@@ -1,8 +1,11 @@
 """Bayesian distillation's student: a mean-field Gaussian MLP [n_in, hidden, n_out] fitted by variational
 inference against a prior made from the teacher's posterior (distill.prior), trained as a stacked sweep.
 
-q(w) = N(mu, sd^2) per weight, sd = softplus(rho). The forward pass samples pre-activations with the local
-reparameterisation trick: a layer with inputs a gives N(a mu + mu_b, a^2 sd^2 + sd_b^2) per unit, one draw per
+q(w) = N(mu, sd^2) per weight, parameterised by log sd (LOG_SD) with its own Adam learning rate (SD_LR): Adam
+moves a parameter by about its learning rate per step, so at the means' 1e-3 an sd starting at 1e-3 could not
+reach an optimum near 0.05 or 1 in the study's 1600 steps; in log sd at 1e-2 it can (docs/study.md, section 12;
+tests/test_bayes.py checks the optimum against a closed form). The forward pass samples pre-activations with the
+local reparameterisation trick: a layer with inputs a gives N(a mu + mu_b, a^2 sd^2 + sd_b^2) per unit, one draw per
 row. The loss of a run on a batch is
 
     mean NLL of the batch + beta * KL(q || prior) / m      (m: the rows of the small part)
@@ -31,6 +34,9 @@ from distill.names import ARMS
 from distill.seeds import generator
 
 LAYERS = ("w1", "b1", "w2", "b2")
+LOG_SD = "log_sd"  # the parameters log_sd_<layer>: sd = exp(log sd)
+SD_QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)  # of each layer's posterior sds, in a run's metrics.json
+SD_LR = 1e-2
 
 
 def kl_diag(mq, vq, mp, vp) -> torch.Tensor:
@@ -59,7 +65,7 @@ class BayesStudents(nn.Module):
     """A sweep of variational students, every arm of ``arms`` for every seed of ``seeds``.
 
     priors: seed -> (mean, var) of the student prior from distill.prior.chain ((out, in) layout), needed for
-    every arm but none. Parameters mu_<layer>, rho_<layer> [M, ...]; prior buffers pm_<layer>, pv_<layer>."""
+    every arm but none. Parameters mu_<layer>, log_sd_<layer> [M, ...]; prior buffers pm_<layer>, pv_<layer>."""
 
     def __init__(self, n_in: int, n_out: int, task: str, seeds: list[int], arms: list[str], priors: dict | None = None,
                  sigma0: float = 1.0, kappa: float = 1.0, init_sd: float = 1e-3):
@@ -83,10 +89,10 @@ class BayesStudents(nn.Module):
                     init[k].append(standard[k] if arm == "none" else teacher[0][k])
                     pm[k].append(teacher[0][k] if arm in ("partial", "full") else torch.zeros_like(standard[k]))
                     pv[k].append(teacher[1][k] * kappa if arm == "full" else torch.full_like(standard[k], sigma0**2))
-        rho = math.log(math.expm1(init_sd))
         for k in LAYERS:
             self.register_parameter(f"mu_{k}", nn.Parameter(torch.stack(init[k]).float().contiguous()))
-            self.register_parameter(f"rho_{k}", nn.Parameter(torch.full_like(getattr(self, f"mu_{k}"), rho)))
+            self.register_parameter(f"{LOG_SD}_{k}",
+                                    nn.Parameter(torch.full_like(getattr(self, f"mu_{k}"), math.log(init_sd))))
             self.register_buffer(f"pm_{k}", torch.stack(pm[k]).float().contiguous())
             self.register_buffer(f"pv_{k}", torch.stack(pv[k]).float().contiguous())
         # regression: log noise variance of the standardized target, per run (a point estimate)
@@ -97,7 +103,7 @@ class BayesStudents(nn.Module):
         return len(self.seeds) * len(self.arms)
 
     def sd(self, k: str) -> torch.Tensor:
-        return F.softplus(getattr(self, f"rho_{k}"))
+        return getattr(self, f"{LOG_SD}_{k}").exp()
 
     def _layer(self, a, k_w, k_b, eps):
         mean = self._affine(a, getattr(self, f"mu_{k_w}"), getattr(self, f"mu_{k_b}"))
@@ -143,27 +149,40 @@ class BayesStudents(nn.Module):
         log_noise = self.log_noise[:, None, None]
         return (0.5 * (math.log(2 * math.pi) + log_noise + (y - out) ** 2 / log_noise.exp())).mean((1, 2))
 
+    def sd_summary(self) -> list[dict]:
+        """Per run, the distribution of its posterior sds per layer: {layer: {"q0.05": ..., "median": ..., ...}}."""
+        q = torch.tensor(SD_QUANTILES)
+        per_layer = {k: self.sd(k).detach().flatten(1).double().quantile(q.double().to(self.sd(k).device), dim=1).T
+                     for k in LAYERS}  # [M, quantiles]
+        names = ["min" if p == 0 else "max" if p == 1 else "median" if p == 0.5 else f"q{p:g}" for p in SD_QUANTILES]
+        return [{k: dict(zip(names, v[m].tolist())) for k, v in per_layer.items()} for m in range(self.n_runs)]
+
     def run(self, m: int) -> dict[str, torch.Tensor]:
-        """Run m's posterior: mean and sd per layer in the (out, in) layout of the priors."""
+        """Run m's posterior: mean and sd per layer in the (out, in) layout of the priors; regression also its log
+        noise variance (of the standardized target)."""
         def plain(k, t):
             return (t[m].T if k.startswith("w") else t[m, 0]).detach().clone()
 
+        noise = {} if self.log_noise is None else {"log_noise": self.log_noise[m].detach().clone()}
         return {**{f"mean_{k}": plain(k, getattr(self, f"mu_{k}")) for k in LAYERS},
-                **{f"sd_{k}": plain(k, self.sd(k)) for k in LAYERS}}
+                **{f"sd_{k}": plain(k, self.sd(k)) for k in LAYERS}, **noise}
 
 
 def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: int, batch_size: int = 64,
-          lr: float = 1e-3,
-          beta: float = 1.0, after_epoch=None):
-    """Fit every run of the sweep on rows x (the small part): Adam over the stacked tensors, each seed its own
-    batch order and noise stream. after_epoch(epoch, train_loss [M]) is called after each epoch, with each run's
-    mean training loss over the epoch's rows (each mini-batch's loss weighted by its rows)."""
+          lr: float = 1e-3, beta: float = 1.0, after_epoch=None, sd_lr: float = SD_LR):
+    """Fit every run of the sweep on rows x (the small part): Adam over the stacked tensors, the means (and bike's
+    noise variance) at lr, the log sds at sd_lr; each seed its own batch order and noise stream.
+    after_epoch(epoch, train_loss [M]) is called after each epoch, with each run's mean training loss over the
+    epoch's rows (each mini-batch's loss weighted by its rows)."""
     from distill.training import batches
 
     device = x.device
     order = [generator("student_batches", s) for s in model.seeds]
     draws = [generator("bayes_noise", s) for s in model.seeds]
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)  # one pass over the stacked tensors
+    log_sds = [p for name, p in model.named_parameters() if name.startswith(LOG_SD)]
+    rest = [p for name, p in model.named_parameters() if not name.startswith(LOG_SD)]
+    optimizer = torch.optim.Adam([{"params": rest}, {"params": log_sds, "lr": sd_lr}], lr=lr,
+                                 fused=True)  # one pass over the stacked tensors
     A, m = len(model.arms), len(x)
     for epoch in range(1, epochs + 1):
         total = torch.zeros(model.n_runs, device=device)

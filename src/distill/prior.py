@@ -33,6 +33,10 @@ from distill import gaussian
 from distill.seeds import generator
 
 SELECT = ("random", "snr")
+# How the student's output layer is made from the teacher's last layers: identity ([2]: the square middle layers
+# fixed to the identity, the output layer the teacher's last as it is) or product (the kept first-layer units' path
+# through the teacher's middle layers, their ReLUs taken as the identity: W2 = W_L ... W_1[:, S_1]).
+REDUCE = ("identity", "product")
 
 
 def names(n_layers: int) -> list[tuple[str, str]]:
@@ -66,9 +70,13 @@ def keep_sets(sizes: list[int], width: int, seed: int, select: str = "random", m
     return sets
 
 
-def chain(mean: dict, var: dict, sizes: list[int], keep: list[torch.Tensor]) -> tuple[dict, dict]:
+def chain(mean: dict, var: dict, sizes: list[int], keep: list[torch.Tensor],
+          reduce: str = "identity") -> tuple[dict, dict]:
     """The student's prior (mean, var), each {w1 [width, n_in], b1, w2 [n_out, width], b2}, from the teacher's
-    diagonal posterior (models.teacher state-dict names): the exact selection the chain amounts to."""
+    diagonal posterior (models.teacher state-dict names). identity: the exact selection [2]'s chain amounts to.
+    product: the same first layer, and the output layer of product_layer()."""
+    if reduce not in REDUCE:
+        raise ValueError(f"unknown reduction {reduce!r}; known: {', '.join(REDUCE)}")
     (w_first, b_first), (w_last, b_last) = names(len(sizes) - 1)[0], names(len(sizes) - 1)[-1]
     s1, s_last = keep[0], keep[-1]
 
@@ -76,7 +84,39 @@ def chain(mean: dict, var: dict, sizes: list[int], keep: list[torch.Tensor]) -> 
         return {"w1": p[w_first][s1].clone(), "b1": p[b_first][s1].clone(), "w2": p[w_last][:, s_last].clone(),
                 "b2": p[b_last].clone()}
 
-    return select(mean), select(var)
+    m, v = select(mean), select(var)
+    if reduce == "product":
+        (m["w2"], m["b2"]), (v["w2"], v["b2"]) = product_layer(mean, var, len(sizes) - 1, s1)
+    return m, v
+
+
+def product_layer(mean: dict, var: dict, n_layers: int, s1: torch.Tensor):
+    """The output layer that carries the kept first-layer units S_1 through the teacher's middle layers, each
+    ReLU taken as the identity (exact where every middle unit is active). With layers 0..L (W_0 the first),
+    u_1 = 0 and u_{j+1} = W_j u_j + b_j (the biases' part of each layer's input):
+
+        W = W_L ... W_1 E   (E [h_1, width] picks the units S_1),      b = u_{L+1}.
+
+    Variances to first order in the weights' independent variances (the delta method), the factors on either side
+    of a layer entering squared: Var W = sum_j (A_j^2) Var(W_j) (B_j^2), Var b = sum_j (A_j^2) (Var(b_j) + Var(W_j)
+    u_j^2), with A_j = W_L ... W_{j+1} (the identity for j = L) and B_j = W_{j-1} ... W_1 E. The covariance of W
+    and b (shared weights) is dropped: the prior stays diagonal. Returns ((W mean, b mean), (W var, b var))."""
+    layers = names(n_layers)
+    w, vw = [mean[k].double() for k, _ in layers], [var[k].double() for k, _ in layers]
+    b, vb = [mean[k].double() for _, k in layers], [var[k].double() for _, k in layers]
+    L = n_layers - 1
+    right = [None, torch.eye(w[0].shape[0], dtype=torch.float64)[:, s1]]  # right[j] = B_j, j = 1..L
+    u = [None, torch.zeros(w[0].shape[0], dtype=torch.float64)]  # u[j], j = 1..L + 1
+    for j in range(1, L + 1):
+        right.append(w[j] @ right[j])
+        u.append(w[j] @ u[j] + b[j])
+    left = [None] * (L + 1)  # left[j] = A_j
+    left[L] = torch.eye(w[L].shape[0], dtype=torch.float64)
+    for j in range(L - 1, 0, -1):
+        left[j] = left[j + 1] @ w[j + 1]
+    var_w = sum((left[j] ** 2) @ vw[j] @ (right[j] ** 2) for j in range(1, L + 1))
+    var_b = sum((left[j] ** 2) @ (vb[j] + vw[j] @ u[j] ** 2) for j in range(1, L + 1))
+    return (right[L + 1].float(), u[L + 1].float()), (var_w.float(), var_b.float())
 
 
 # The same chain on the flat vector of every teacher parameter, step by step as the theorems state it.

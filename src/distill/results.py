@@ -125,8 +125,9 @@ def loglik_area(record) -> float:
 def collect(paths, allow_missing=False) -> pd.DataFrame:
     """One row per run: KEYS, baseline, metric, value (the final test metric), integral (the area under
     the test-loss curve), has_integral (False for a run that records none: its integral is NaN but it
-    did not diverge), loglik_area (Bayesian runs: the area under the test log-likelihood curve), evaluated (its
-evaluated epochs, as text: two areas compare only over the same epochs), path.
+    did not diverge), loglik_area (Bayesian runs: the area under the test log-likelihood curve), prior (Bayesian
+    arms but none: {reduction: the test metric of the teacher's posterior means reduced that way}; None otherwise),
+    evaluated (its evaluated epochs, as text: two areas compare only over the same epochs), path.
     baseline is True for the lam = 1 baseline only (not the Bayesian arm none). A NaN or infinite value is kept as it is
     (a diverged run). Missing files raise MissingRuns unless allow_missing; then they are skipped and listed in the
     frame's attrs["missing"]."""
@@ -137,10 +138,10 @@ evaluated epochs, as text: two areas compare only over the same epochs), path.
                      "value": _number(record["test_metric"]),
                      "integral": _number(record.get("integral")), "has_integral": "integral" in record,
                      "loglik_area": loglik_area(record) if key["method"] == "bayes" else math.nan,
+                     "prior": record.get("prior_metrics") or None,
                      "evaluated": " ".join(str(e["epoch"]) for e in record.get("epochs") or []), "path": str(p)})
     runs = _typed(pd.DataFrame(rows, columns=KEYS + ["baseline", "metric", "value", "integral", "has_integral",
-                                                     "loglik_area", "evaluated",
-                                                     "path"]))
+                                                     "loglik_area", "prior", "evaluated", "path"]))
     runs.attrs["missing"] = [str(p) for p in missing]
     return runs
 

@@ -508,11 +508,17 @@ def note_verdicts(alpha):
             f"other: rows with diverged seeds, too few seeds or no test (zero variance).")
 
 
-def teacher_records(teachers, answers):
+PRIOR = "prior"  # the phi of a teachers-table row that scores the reduced prior's means (Bayesian distillation)
+
+
+def teacher_records(teachers, answers, runs=None):
     """(source, test set, phi, record or None) per source domain (its teachers' own test scores, merged over
-    their seeds) and per experiment (the teachers' scores on the target through phi). teachers and answers:
-    (record or None, path) pairs of results/teachers/{source}/seed{seed}.json and
-    results/answers/{target}-from-{source}/{phi}.json."""
+    their seeds), per experiment (the teachers' scores on the target through phi) and, from the Bayesian runs of
+    ``runs`` (distill.results.collect), per (source, target) of Bayesian distillation with phi PRIOR: the test
+    metric of the student network whose weights are the reduced prior's means, one value per seed (every arm of a
+    seed starts there; the largest size of the grid), one row per reduction (distill.prior.REDUCE), phi
+    "prior (<reduction>)". teachers and answers: (record or None, path) pairs of
+    results/teachers/{source}/seed{seed}.json and results/answers/{target}-from-{source}/{phi}.json."""
     records, by_source = [], defaultdict(dict)
     for record, path in teachers:  # one record per source, over its seeds
         if paths.match(paths.POSTERIOR, path, ".json"):  # a teacher's posterior record (a glob seed*.json finds it too)
@@ -532,13 +538,26 @@ def teacher_records(teachers, answers):
         if fields is None:
             raise ValueError(f"{path}: not an answers path (results/answers/{{target}}-from-{{source}}/{{phi}}.json)")
         records.append((fields["source"], fields["target"], fields["phi"], record))
+    priors = pd.DataFrame() if runs is None else runs[(runs["method"] == "bayes") & runs["prior"].notna()]
+    for (target, source), rows in priors.groupby(["target", "source"]):
+        rows = rows[rows["size"] == rows["size"].max()].groupby("seed")["prior"].first()  # a seed's arms share it
+        for reduce in dict.fromkeys(r for scores in rows for r in scores):
+            values = {str(seed): float(scores[reduce]) for seed, scores in rows.items() if reduce in scores}
+            records.append((source, target, f"{PRIOR} ({reduce})",
+                            {"metric": priors["metric"].iloc[0], "test_metric": sum(values.values()) / len(values),
+                             "test_metric_per_seed": values}))
     return records
 
 
 NOTE_TEACHERS = ("Teacher scores on its own source test set (own: mean ± sd over the source domain's teacher seeds) "
                  "and on the target test set through φ (mean ± sd over the student seeds, each answered by its own "
-                 "teacher and its own draw of φ; with teachers: shared, one teacher and the seeds' draws of φ). seeds: "
-                 "how many.")
+                 "teacher and its own draw of φ; with teachers: shared, one teacher and the seeds' draws of φ). φ "
+                 f"{PRIOR} (reduction): Bayesian distillation's prior, the student network whose weights are the means "
+                 "of the teacher's posterior reduced to the student's structure, scored on the target test set, one "
+                 "value per student seed (its own teacher); identity: [2]'s reduction (the middle layers fixed to "
+                 "the identity), product: the kept units' path through the middle layers (ReLUs taken as the "
+                 "identity); the arms partial, full and init start at the reduction of the config's bayes.reduce. "
+                 "seeds: how many.")
 
 
 def csv(frame: pd.DataFrame) -> str:
@@ -591,7 +610,7 @@ def build(expected, runs, teachers, answers, alpha):
         out[f"experiments-{target}.csv"] = csv(exp_csv)
         out[f"experiments-{target}.md"], out[f"experiments-{target}.tex"] = texts(
             exp_shown, note_experiments(exp_csv, exp_m, metric, alpha))
-    table, shown = teachers_table(teacher_records(teachers, answers))
+    table, shown = teachers_table(teacher_records(teachers, answers, runs))
     out["teachers.csv"] = csv(table)
     out["teachers.md"], out["teachers.tex"] = texts(shown, NOTE_TEACHERS)
     table, shown = baselines_table(target_tables)

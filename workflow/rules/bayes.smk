@@ -66,6 +66,7 @@ rule train_bayes_students:
         "python {params.script} --data {input.data} --small-size {wildcards.size} --posteriors {input.posteriors}"
         " --arms {params.arms} --seeds {params.seeds} --teacher-seeds {params.teacher_seeds}"
         " --beta {params.b[beta]} --sigma0 {params.b[sigma0]} --kappa {params.b[kappa]} --init-sd {params.b[init_sd]}"
+        " --sd-lr {params.b[sd_lr]} --reduce {params.b[reduce]}"
         " --select {params.b[select]} --epochs {params.s[epochs]} --batch-size {params.s[batch_size]} --lr {params.s[lr]}"
         " --eval-every {params.s[eval_every]} --metrics '{params.metrics}' --threads {threads} > {log} 2>&1"
 
@@ -91,11 +92,11 @@ rule train_bayes_baselines:
     params:
         script=script("train_bayes_student.py"),
         s=config["training"]["student"],
-        b={k: config["bayes"][k] for k in ("beta", "sigma0", "init_sd")},  # what the arm none depends on
+        b={k: config["bayes"][k] for k in ("beta", "sigma0", "init_sd", "sd_lr")},  # what the arm none depends on
         seeds=" ".join(map(str, SEEDS)),
         metrics=lambda wildcards: sweep_pattern(paths.BAYES_BASELINE, wildcards),
     shell:
         "python {params.script} --data {input} --small-size {wildcards.size} --arms none --seeds {params.seeds}"
         " --beta {params.b[beta]} --sigma0 {params.b[sigma0]} --init-sd {params.b[init_sd]}"
-        " --epochs {params.s[epochs]} --batch-size {params.s[batch_size]} --lr {params.s[lr]}"
+        " --sd-lr {params.b[sd_lr]} --epochs {params.s[epochs]} --batch-size {params.s[batch_size]} --lr {params.s[lr]}"
         " --eval-every {params.s[eval_every]} --metrics '{params.metrics}' --threads {threads} > {log} 2>&1"

@@ -11,8 +11,10 @@ arms partial and full; init starts at its means with an N(0, sigma0^2) prior; no
 One call trains a sweep: every (arm, seed) of --arms x --seeds side by side (distill.bayes.BayesStudents, one
 Adam); each run keeps its seed's initialisation, batch order and noise, so it ends as it would alone, and writes
 its own metrics.json (--metrics: a pattern with {arm} and {seed}) with the fields of a train_student.py run, the
-arm, beta, the final KL and the test log-likelihood after every evaluated epoch (at the posterior mean, as are
-the test metric and the test loss). distill.bayes.area_between gives [2]'s S from two such curves.
+arm, beta, the final KL, the test metric of the reduced prior's means (prior_metric: where every arm but none
+starts, epoch 0; prior_metrics: the same for every reduction of distill.prior.REDUCE), the posterior sds per layer
+(quantiles: distill.bayes.SD_QUANTILES) and the test log-likelihood after every evaluated epoch (at the posterior
+mean, as are the test metric and the test loss). distill.bayes.area_between gives [2]'s S from two such curves.
 
 Example (the four arms of mnist <- mnist, seeds 0 and 1, on the first 1000 rows):
     python workflow/scripts/train_bayes_student.py --data results/data/mnist.npz \
@@ -55,6 +57,12 @@ p.add_argument("--kappa", type=cli.positive, default=1.0,
                help="scale of the teacher's variances in the arm full (default 1)")
 p.add_argument("--init-sd", type=cli.positive, default=1e-3,
                help="initial posterior sd of every weight (default 0.001)")
+p.add_argument("--sd-lr", type=cli.positive, default=bayes.SD_LR,
+               help=f"Adam's learning rate of the log posterior sds; the means use --lr (default {bayes.SD_LR})")
+p.add_argument("--reduce", choices=prior.REDUCE, default="identity",
+               help="how the teacher's middle layers are reduced: identity (as [2]: fixed to the identity, the output "
+                    "layer the teacher's last) or product (the kept units' path through them, ReLUs as the identity; "
+                    "default identity)")
 p.add_argument("--select", choices=prior.SELECT, default="random",
                help="how the teacher's units are kept: drawn at random, or by |mean| / sd (default random)")
 cli.add_training_options(p)  # --epochs 100, --batch-size 64, --lr 1e-3, --eval-every 1
@@ -121,30 +129,48 @@ x, target, x_test, y_test, x_scale, y_scale = student_data(parts, n, regression,
 (width,) = STUDENT_HIDDEN[task]
 n_out = info["n_classes"] or 1
 
-priors, units = {}, {}
-for seed, path in seed_posterior.items():
-    post = posteriors[path]
+
+
+def reduced(seed: int, reduce: str):
+    """Seed's prior (mean, var) in the student's units by the reduction ``reduce``, and the kept units."""
+    post = posteriors[seed_posterior[seed]]
     keep = prior.keep_sets(post["sizes"], width, seed, args.select, post["mean"], post["var"])
-    mean, var = prior.chain(post["mean"], post["var"], post["sizes"], keep)
+    mean, var = prior.chain(post["mean"], post["var"], post["sizes"], keep, reduce)
     if regression:  # from the teacher's standardized units into the student's
         mean, var = prior.rescale(mean, var, Scaler.from_state(post["x_scale"], "cpu"),
                                   Scaler(x_scale.mean.cpu(), x_scale.std.cpu()),
                                   Scaler.from_state(post["y_scale"], "cpu"),
                                   Scaler(y_scale.mean.cpu(), y_scale.std.cpu()))
-    priors[seed], units[seed] = (mean, var), [s.tolist() for s in keep]
+    return (mean, var), [s.tolist() for s in keep]
 
-student = bayes.BayesStudents(x.shape[1], n_out, task, args.seeds, args.arms, priors, args.sigma0, args.kappa,
-                              args.init_sd).to(device)
+
+def outputs(model, chunk):
+    """The test part's outputs of every run at the posterior mean: [M, N, R], regression in target units."""
+    out = predict(model, x_test, chunk)
+    return y_scale.inverse(out.squeeze(-1)) if regression else out
+
+
 metric = METRIC[task]
 chunk = max(256, 2**24 // (len(runs) * width))
+prior_scores = {}  # seed -> {reduction: test metric of the prior's means}, for the teachers table
+for reduce in prior.REDUCE if seed_posterior else ():
+    means = {seed: reduced(seed, reduce)[0] for seed in seed_posterior}
+    at_prior = bayes.BayesStudents(x.shape[1], n_out, task, list(means), ["partial"], means).to(device)
+    for seed, value in zip(means, score(task, outputs(at_prior, chunk), y_test)):
+        prior_scores.setdefault(seed, {})[reduce] = value
+priors, units = {}, {}
+for seed in seed_posterior:
+    priors[seed], units[seed] = reduced(seed, args.reduce)
+student = bayes.BayesStudents(x.shape[1], n_out, task, args.seeds, args.arms, priors, args.sigma0, args.kappa,
+                              args.init_sd).to(device)
 
 
 def evaluate(epoch, train_loss):
     """Test metric, test loss (cross-entropy; MSE in target units) and mean test log-likelihood of every run,
     at the posterior mean."""
-    out = predict(student, x_test, chunk)  # [M, N, R]
+    out = outputs(student, chunk)  # [M, N, R]; regression [M, N] in target units
     if regression:
-        pred = y_scale.inverse(out.squeeze(-1))
+        pred = out
         values = losses = score(task, pred, y_test)
         noise = student.log_noise.detach().exp()[:, None] * y_scale.std**2  # in target units^2
         loglik = (-0.5 * (np.log(2 * np.pi) + noise.log() + (y_test - pred) ** 2 / noise)).mean(1).tolist()
@@ -173,8 +199,9 @@ records = [Record("bayes_student", run, metric, str(device)) for run in runs]
 curves = [[] for _ in runs]
 start = time.perf_counter()
 evaluate(0, None)
-bayes.train(student, x, target, args.epochs, args.batch_size, args.lr, args.beta, after_epoch)
+bayes.train(student, x, target, args.epochs, args.batch_size, args.lr, args.beta, after_epoch, args.sd_lr)
 kl = student.kl().tolist()
+sds = student.sd_summary()
 for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
     if run.weights:
         save_torch(run.weights, student.run(m))
@@ -182,7 +209,10 @@ for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
     record.write(run.metrics, test_metric=curve[-1][metric], test_loss=curve[-1]["test_loss"],
                  test_loglik=curve[-1]["test_loglik"],
                  integral=float(np.trapezoid([e["test_loss"] for e in curve], [e["epoch"] for e in curve])),
-                 arm=run.arm, beta=args.beta, kl=kl[m], prior_units=units.get(run.seed) if run.arm != "none" else None,
+                 arm=run.arm, beta=args.beta, kl=kl[m], posterior_sd=sds[m],
+                 prior_metric=curve[0][metric] if run.arm != "none" else None, reduce=args.reduce,
+                 prior_metrics=prior_scores.get(run.seed) if run.arm != "none" else None,
+                 prior_units=units.get(run.seed) if run.arm != "none" else None,
                  posterior=str(seed_posterior[run.seed]) if run.arm != "none" else None,
                  dataset=info["dataset"], size=n, n_weights=x.shape[1] * width + width * n_out, sweep_runs=len(runs))
 print(f"wrote {len(runs)} metrics.json ({time.perf_counter() - start:.1f} s of training)")
