@@ -732,7 +732,7 @@ def test_table_integral_holm_and_zero_variance_by_hand(run_script, hand_tree, tm
     lines = md.splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["Student", "small part", "Teacher", "method", "φ", "λ", "T", "accuracy (↑)",
-                      "integral criterion (↓)", "n", "Δ accuracy", "p (t-test)", "p (Holm)",
+                      "integral criterion (↓)", "n", "Δ accuracy", "95% interval of Δ", "p (t-test)", "p (Holm)",
                       "p (Wilcoxon)", "verdict", "MDE", "Δ integral", "p integral (t-test)"]
     vae = next([c.strip() for c in line.strip("|").split("|")] for line in lines if "| vae " in line)
     assert (vae[header.index("p (t-test)")] == "—" and vae[header.index("p (Holm)")] == "—"

@@ -4,7 +4,9 @@
 t-test and Wilcoxon over the shared seeds, with diverged seeds and zero-variance differences reported
 instead of tested), ``holm`` (Holm's step-down adjustment), ``verdict`` (plain words from an adjusted p),
 ``detectable`` (the minimum detectable effect), ``interval`` (the t-interval of a mean difference),
-``gains`` (every distilled row against its baseline) and ``experiments`` (one primary test per experiment).
+``gains`` (every distilled row against its baseline) and ``experiments`` (one primary test per experiment);
+``direction`` (a difference as a gain or a loss in the metric's direction), ``replicate_coverage`` (how often an
+independent replicate's mean falls inside a t-interval) and ``coverage`` (observed coverage against it).
 """
 
 from __future__ import annotations
@@ -129,6 +131,63 @@ def interval(diff_mean: float, diff_sd: float, n: int, level: float = 0.95) -> t
         return math.nan, math.nan
     half = stats.t.ppf(0.5 + level / 2, n - 1) * diff_sd / math.sqrt(n)
     return diff_mean - half, diff_mean + half
+
+
+def direction(diff_mean: float, metric: str) -> str:
+    """A difference student - baseline in the metric's direction (names.BETTER): "gain" when it is better
+    (accuracy up, MSE down), "loss" when it is worse, "none" when it is 0 or NaN."""
+    if not np.isfinite(diff_mean) or diff_mean == 0:
+        return "none"
+    return "gain" if (diff_mean > 0) == (BETTER[metric] == "higher") else "loss"
+
+
+def replicate_coverage(n_own: int, n_other: int, level: float = 0.95, variance_ratio: float = 1.0) -> float:
+    """The probability that an independent replicate's mean falls inside this run's t-interval of the mean.
+
+    This run has n_own paired differences (mean m, sd s) and its interval m ± t(q, n_own - 1) s / sqrt(n_own),
+    q = (1 + level) / 2; the replicate has n_other differences of its own (mean m'). Assumed: the two runs
+    measure the same true mean (the same row of one grid), their seeds are independent (disjoint seeds: new
+    teachers, new students), the differences are normal, and their true variances are s² and
+    variance_ratio · s² (1 by default: equal). Then m' - m ~ N(0, σ² (1/n_own + r/n_other)), and
+    (n_own - 1) s²/σ² ~ χ²(n_own - 1) independently of both means, so
+    (m' - m) / (s sqrt(1/n_own + r/n_other)) follows t(n_own - 1), and
+
+        P(|m' - m| < t(q, n_own - 1) s / sqrt(n_own)) = P(|T| < t(q, n_own - 1) / sqrt(1 + r · n_own / n_other)),
+
+    T ~ t(n_own - 1). With n_own = n_other = n and r = 1 this is P(|t(n-1)| < t(q, n-1) / sqrt(2)): 0.879 at
+    n = 5, 0.856 at 10, and the normal 2 Φ(1.96 / sqrt(2)) - 1 = 0.834 as n grows. Only this run's sd enters
+    the interval, so the replicate's own sd does not matter, only its n. NaN under 2 own seeds or no other."""
+    if n_own < 2 or n_other < 1 or not 0 < level < 1 or not variance_ratio > 0:
+        return math.nan
+    df = n_own - 1
+    crit = stats.t.ppf(0.5 + level / 2, df)
+    return float(2 * stats.t.cdf(crit / math.sqrt(1 + variance_ratio * n_own / n_other), df) - 1)
+
+
+COVERAGE_VERDICTS = ("intervals under-cover", "consistent with the benchmark", "intervals over-cover")
+
+
+def coverage(inside, benchmark, level: float = 0.95) -> dict:
+    """Observed coverage of a group of rows against its benchmark: inside (bool per row: the other run's mean
+    fell inside this run's interval; NA rows, without an interval, are left out) and benchmark (per row, e.g.
+    replicate_coverage of its seed counts). Returns k (rows inside), N (rows counted), share = k / N, low and
+    high (the Clopper-Pearson interval of the share at `level`, scipy.stats.binomtest, as if the rows were
+    independent trials), benchmark (the mean of the rows' benchmarks: the expected share) and verdict:
+    "intervals under-cover" when the benchmark lies above the interval, "intervals over-cover" when below,
+    "consistent with the benchmark" otherwise ("no rows" when N = 0)."""
+    inside = pd.Series(inside, dtype="boolean")
+    bench = pd.Series(np.asarray(benchmark, dtype=float), index=inside.index)
+    counted = inside.notna().to_numpy() & np.isfinite(bench.to_numpy())
+    k, n = int(inside[counted].sum()), int(counted.sum())
+    if n == 0:
+        return {"k": 0, "N": 0, "share": math.nan, "low": math.nan, "high": math.nan, "benchmark": math.nan,
+                "verdict": "no rows"}
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    expected = float(bench[counted].mean())
+    verdict = (COVERAGE_VERDICTS[0] if expected > ci.high else COVERAGE_VERDICTS[2] if expected < ci.low
+               else COVERAGE_VERDICTS[1])
+    return {"k": k, "N": n, "share": k / n, "low": float(ci.low), "high": float(ci.high), "benchmark": expected,
+            "verdict": verdict}
 
 
 def gains(runs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

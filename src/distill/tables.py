@@ -91,6 +91,17 @@ def texts(frame: pd.DataFrame, note: str) -> tuple[str, str]:
     return md, latex
 
 
+def ci_columns(test, prefix, level=0.95):
+    """The t-interval of a paired() result's mean difference as csv columns <prefix>ci_low, <prefix>ci_high (S.interval
+    over its pairs, as the gain tables give it); NaN under 2 pairs and when a paired seed diverged."""
+    low, high = ((math.nan, math.nan) if test["n_diverged"]
+                 else S.interval(test["diff_mean"], test["diff_sd"], test["n_paired"], level))
+    return {prefix + "ci_low": low, prefix + "ci_high": high}
+
+
+CI = "95% interval of Δ"  # the display column of ci_low, ci_high (as in the gain tables)
+
+
 def paired_columns(test, prefix):
     """A paired() result as csv columns; its n_diverged (diverged pairs) becomes n_paired_diverged."""
     return {prefix + ("n_paired_diverged" if name == "n_diverged" else name): x for name, x in test.items()}
@@ -134,7 +145,7 @@ def target_table(target, expected, runs, metric, alpha):
                      "better": names.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"],
                      "sd": s["sd"],
-                     **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
+                     **paired_columns(test, ""), **ci_columns(test, ""), "p_holm": math.nan, "verdict": None,
                      "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"],
                      "integral_sd": si["sd"],
                      **paired_columns(itest, "integral_"),
@@ -163,7 +174,8 @@ def target_table(target, expected, runs, metric, alpha):
                       "method": "Hinton" if distilled[i] else "—", "φ": r["phi"] if distilled[i] else "—",
                       "λ": f"{r['lam']:g}", "T": "—" if pd.isna(r["T"]) else f"{r['T']:g}",
                       header(metric): r["value_text"], "integral criterion (↓)": r["integral_text"], "n": str(r["n"]),
-                      f"Δ {names.LABEL.get(metric, 'metric')}": r["diff_text"], "p (t-test)": pval(r["p_ttest"]),
+                      f"Δ {names.LABEL.get(metric, 'metric')}": r["diff_text"],
+                      CI: interval_text(r["ci_low"], r["ci_high"], d), "p (t-test)": pval(r["p_ttest"]),
                       "p (Holm)": pval(r["p_holm"]),
                       "p (Wilcoxon)": pval(r["p_wilcoxon"]), "verdict": verdict, "MDE": num(r["mde"], d),
                       "Δ integral": r["integral_diff_text"], "p integral (t-test)": pval(r["integral_p_ttest"])})
@@ -171,15 +183,22 @@ def target_table(target, expected, runs, metric, alpha):
 
 
 def note_detectable(table, m, metric, alpha):
-    """What "no clear difference" means in one table: the range of its rows' minimum detectable effects."""
+    """What a row's 95% interval and its MDE say in one table: the interval bounds the effect, the MDE (with the
+    range of the rows' MDEs) describes the design."""
+    text = (f" {CI}: the 95% t-interval of the mean paired difference (mean ± t(0.975, n − 1) · sd / √n over the n "
+            f"paired seeds; \"—\" under 2 pairs or when a seed diverged), one row at a time, not adjusted for the "
+            f"table's multiple tests. It bounds the effect: a row that reads \"no clear difference\" is consistent "
+            f"with every true Δ inside its interval (which may reach well past the MDE, and, since the verdict is "
+            f"Holm-adjusted, may even exclude 0), not with no gain.")
     mde = table["mde"].dropna() if "mde" in table else pd.Series(dtype=float)
     if mde.empty:
-        return ""
+        return text
     d = names.DECIMALS.get(metric, 4)
-    return (f" MDE: the minimum detectable effect, the smallest true |Δ| that the row's paired t-test detects with "
-            f"{S.POWER:.0%} power at α / m = {alpha:g} / {m} (Bonferroni, a conservative bound for Holm), from the "
-            f"spread of its paired differences. Here it is {num(mde.min(), d)} to {num(mde.max(), d)} (median "
-            f"{num(mde.median(), d)}): \"no clear difference\" means a gain smaller than about that, not no gain.")
+    return text + (f" MDE: the minimum detectable effect, a figure of the design, not of a row's effect: the "
+                   f"smallest true |Δ| that the row's paired t-test would detect with {S.POWER:.0%} power at α / m = "
+                   f"{alpha:g} / {m} (Bonferroni, a conservative bound for Holm), given the spread of its paired "
+                   f"differences and its number of seeds. Here it is {num(mde.min(), d)} to {num(mde.max(), d)} "
+                   f"(median {num(mde.median(), d)}).")
 
 
 def note_runs(m, alpha):
@@ -234,6 +253,8 @@ def experiment_table(target, runs, metric, alpha):
     table = S.experiments(runs)
     if table.empty:
         return table, pd.DataFrame(columns=["Student", "small part", "Teacher", "φ", "T", "verdict"]), 0
+    bounds = [ci_columns(r, "") for r in table.to_dict("records")]
+    table["ci_low"], table["ci_high"] = [b["ci_low"] for b in bounds], [b["ci_high"] for b in bounds]
     tested = table["p_ttest"].notna()
     m = int(tested.sum())
     table["p_holm"] = S.holm(table["p_ttest"].to_numpy(float))
@@ -248,6 +269,7 @@ def experiment_table(target, runs, metric, alpha):
               f"Δ {names.LABEL.get(metric, 'metric')} (mean over λ)": diff_cell(
                   {"n_paired": r.n_paired, "n_diverged": r.n_diverged, "diff_mean": r.diff_mean,
                    "diff_sd": r.diff_sd}, d),
+              CI: interval_text(r.ci_low, r.ci_high, d),
               "n": str(r.n_paired), "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm), "verdict": r.verdict,
               "MDE": num(r.mde, d)}
              for r in table.itertuples()]
@@ -257,7 +279,8 @@ def experiment_table(target, runs, metric, alpha):
 def note_experiments(table, m, metric, alpha):
     return ("One primary test per experiment (teacher's source domain and φ, per small-part size and T): per seed, the "
             "student's test metric averaged over the λ-rows of the grid, minus that seed's baseline (λ = 1, no "
-            "teacher); Δ: mean ± sd of that paired difference over the seeds that have every λ; p: two-sided paired "
+            "teacher); Δ: mean ± sd of that paired difference over the seeds that have every λ, with its 95% "
+            "t-interval; p: two-sided paired "
             f"t-test; p (Holm): adjusted over the {m} experiments of this table. Verdict: Holm p < {alpha:g} in the "
             f"metric's direction. The λ-rows of the per-target table are the detail of each test."
             + note_detectable(table, m, metric, alpha))
@@ -317,13 +340,14 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
                      "method": "bayes", "arm": arm, "metric": metric, "better": names.BETTER.get(metric),
                      "n": s["n"], "n_expected": n_expected, "n_diverged": s["n_diverged"], "mean": s["mean"],
                      "sd": s["sd"],
-                     **paired_columns(test, ""), "p_holm": math.nan, "verdict": None,
+                     **paired_columns(test, ""), **ci_columns(test, ""), "p_holm": math.nan, "verdict": None,
                      "integral_n": si["n"], "integral_n_diverged": si["n_diverged"], "integral_mean": si["mean"],
                      "integral_sd": si["sd"],
                      **paired_columns(itest, "integral_"),
                      "value_text": cell(s, n_expected, d), "diff_text": diff_cell(test, d),
                      "integral_text": "not recorded" if s["n"] and not si["n"] else cell(si, n_expected, di),
                      "integral_diff_text": diff_cell(itest, di), **paired_columns(btest, "bayes_"),
+                     **ci_columns(btest, "bayes_"),
                      "bayes_p_holm": math.nan,
                      "bayes_verdict": None, "bayes_diff_text": "—" if arm == "none" else diff_cell(btest, d),
                      **paired_columns(stest, "S_"), "S_text": "—" if arm == "none" else diff_cell(stest, 2),
@@ -349,11 +373,13 @@ def bayes_rows(target, expected, runs, plain, metric, alpha):
               "φ": "—",
               "λ": "—", "T": "—", header(metric): r.value_text, "integral criterion (↓)": r.integral_text,
               "n": str(r.n),
-              f"Δ {names.LABEL.get(metric, 'metric')}": r.diff_text, "p (t-test)": pval(r.p_ttest),
-              "p (Holm)": pval(r.p_holm),
+              f"Δ {names.LABEL.get(metric, 'metric')}": r.diff_text, CI: interval_text(r.ci_low, r.ci_high, d),
+              "p (t-test)": pval(r.p_ttest), "p (Holm)": pval(r.p_holm),
               "p (Wilcoxon)": pval(r.p_wilcoxon), "verdict": r.verdict, "MDE": num(r.mde, d),
               "Δ integral": r.integral_diff_text,
-              "p integral (t-test)": pval(r.integral_p_ttest), "Δ vs Bayes none": r.bayes_diff_text,
+              "p integral (t-test)": pval(r.integral_p_ttest),
+              "95% interval vs none": "—" if r.arm == "none" else interval_text(r.bayes_ci_low, r.bayes_ci_high, d),
+              "Δ vs Bayes none": r.bayes_diff_text,
               "p (Holm) vs none": pval(r.bayes_p_holm),
               "verdict vs none": r.bayes_verdict or "—", "S": r.S_text} for r in table.itertuples()]
     return table.drop(columns=["diverged", "diverged_none"]), shown, m, m_none
@@ -366,9 +392,10 @@ def note_bayes(m, m_none, alpha):
             "sigma0²) prior, no teacher); scored at the posterior mean. Their Δ, p and verdict compare them with the "
             f"plain baseline (λ = 1) of the same size, Holm over the {m} Bayesian rows with a test (a family apart "
             f"from the Hinton rows'); Δ vs Bayes none, p (Holm) vs none (over the {m_none} arms with a test) and "
-            f"verdict vs none (Holm p < {alpha:g}) compare each arm with the arm none of its seed; S: [2]'s area "
-            f"between the arm's and the arm none's test log-likelihood curves over the evaluated epochs (trapezoid "
-            f"rule; positive: the arm's log-likelihood is the higher), mean ± sd over the paired seeds.")
+            f"verdict vs none (Holm p < {alpha:g}) compare each arm with the arm none of its seed, with the 95% "
+            f"t-interval of that paired difference (95% interval vs none; like {CI}, it bounds the effect); S: "
+            f"[2]'s area between the arm's and the arm none's test log-likelihood curves over the evaluated epochs "
+            f"(trapezoid rule; positive: the arm's log-likelihood is the higher), mean ± sd over the paired seeds.")
 
 
 def teachers_table(records):
