@@ -1,0 +1,171 @@
+"""compare_studies.py and seeds_needed.py on hand-made tables whose answers are known: the coverage of the
+intervals against the t-based replicate benchmark, with a Clopper-Pearson interval worked out from the beta
+distribution; the gains and losses of seeds_needed counted in the metric's direction."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.power import TTestPower
+
+KEY = ["target", "size", "source", "phi", "T", "lam"]
+
+
+def benchmark(n_own, n_other):
+    """P(|t(n_own - 1)| < t(0.975, n_own - 1) / sqrt(1 + n_own / n_other)), written out here."""
+    df = n_own - 1
+    return 2 * stats.t.cdf(stats.t.ppf(0.975, df) / math.sqrt(1 + n_own / n_other), df) - 1
+
+
+def clopper_pearson(k, n):
+    """The exact binomial 95% interval from the beta distribution's quantiles."""
+    low = 0.0 if k == 0 else stats.beta.ppf(0.025, k, n - k + 1)
+    high = 1.0 if k == n else stats.beta.ppf(0.975, k + 1, n - k)
+    return low, high
+
+
+def write_run(folder, rows, experiments=None):
+    """A tables folder as make_tables.py writes it, reduced to the columns compare_studies.py reads: rows are
+    dicts of (target, lam, n, n_diverged, diff_mean, ci_low, ci_high) per distilled row."""
+    folder.mkdir()
+    frame = pd.DataFrame([{"target": r["target"], "size": 1000, "source": r["target"], "phi": "none", "T": 1.0,
+                           "lam": r["lam"], "metric": "accuracy" if r["target"] == "mnist" else "mse",
+                           "n_paired": r["n"], "n_paired_diverged": r.get("n_diverged", 0),
+                           "diff_mean": r["diff_mean"], "diff_sd": 1.0, "ci_low": r["ci_low"],
+                           "ci_high": r["ci_high"]} for r in rows])
+    for target, gains in frame.groupby("target"):
+        gains.to_csv(folder / f"gain-{target}.csv", index=False)
+        table = gains[KEY].rename(columns={"target": "student"}).assign(method="hinton", verdict="no clear difference",
+                                                                        mde=0.5)
+        baseline = {"student": target, "size": 1000, "source": None, "phi": None, "T": None, "lam": 1.0,
+                    "method": None, "verdict": "baseline", "mde": None}
+        pd.concat([pd.DataFrame([baseline]), table]).to_csv(folder / f"{target}.csv", index=False)
+    if experiments is not None:
+        experiments.to_csv(folder / "experiments-mnist.csv", index=False)
+
+
+@pytest.fixture
+def pair(tmp_path):
+    """mnist: 10 rows of 5 seeds each, A's intervals [-1, 1] around 0; B's means 0.5 (inside) on 5 rows and 2 (out)
+    on 5, its intervals [-3, 3]; an 11th row where A's seed diverged (no interval, A's n 4). bike: 30 rows of 5 seeds
+    in A and 10 in B, every mean 0 and every interval [-1, 1]."""
+    a = [{"target": "mnist", "lam": i / 10, "n": 5, "diff_mean": 0.0, "ci_low": -1.0, "ci_high": 1.0}
+         for i in range(10)]
+    b = [{"target": "mnist", "lam": i / 10, "n": 5, "diff_mean": 0.5 if i < 5 else 2.0, "ci_low": -3.0,
+          "ci_high": 3.0} for i in range(10)]
+    a.append({"target": "mnist", "lam": 0.95, "n": 5, "n_diverged": 1, "diff_mean": 0.1, "ci_low": math.nan,
+              "ci_high": math.nan})
+    b.append({"target": "mnist", "lam": 0.95, "n": 5, "diff_mean": 0.1, "ci_low": -1.0, "ci_high": 1.0})
+    for i in range(30):
+        a.append({"target": "bike", "lam": i / 30, "n": 5, "diff_mean": 0.0, "ci_low": -1.0, "ci_high": 1.0})
+        b.append({"target": "bike", "lam": i / 30, "n": 10, "diff_mean": 0.0, "ci_low": -1.0, "ci_high": 1.0})
+    # the primary tests: A's as make_tables.py writes them now (ci_low, ci_high), B's as older code did (no interval:
+    # compare_studies.py computes it from diff_sd)
+    exp = pd.DataFrame({"target": "mnist", "size": 1000, "source": ["mnist", "mnist+noise", "fashion_mnist"],
+                        "phi": "none", "T": 1.0, "metric": "accuracy", "n_paired": 5, "n_diverged": 0,
+                        "diff_mean": [0.0, 0.0, 0.0], "diff_sd": 0.1, "verdict": "no clear difference"})
+    exp_b = exp.assign(diff_mean=[0.05, 0.11, -0.3])
+    write_run(tmp_path / "a", a, exp.assign(ci_low=-0.1, ci_high=0.1))
+    write_run(tmp_path / "b", b, exp_b)
+    return tmp_path
+
+
+def test_compare_studies_reports_coverage_against_the_t_benchmark(run_script, pair):
+    done = run_script("compare_studies.py", "--a", pair / "a", "--b", pair / "b", "--names", "A", "B", "--out",
+                      pair / "cmp", timeout=60)
+    assert done.returncode == 0, done.stderr
+    rows = pd.read_csv(pair / "cmp.csv")
+    assert len(rows) == 41
+    mnist = rows[rows["target"] == "mnist"].set_index("lam")
+    assert pd.isna(mnist.loc[0.95, "b_in_a"]) and mnist.loc[0.95, "a_in_b"]  # no interval in A: left out
+    assert mnist.loc[0.95, "bench_a_in_b"] == pytest.approx(benchmark(5, 4))  # the row's own n: A's 4 tested seeds
+    coverage = pd.read_csv(pair / "cmp-coverage.csv").set_index(["tests", "target", "direction"])
+    # (k, N, per-row benchmarks) by hand
+    expected = {("mnist", "b_in_a"): (5, 10, [benchmark(5, 5)] * 10),
+                ("mnist", "a_in_b"): (11, 11, [benchmark(5, 5)] * 10 + [benchmark(5, 4)]),
+                ("bike", "b_in_a"): (30, 30, [benchmark(5, 10)] * 30),
+                ("bike", "a_in_b"): (30, 30, [benchmark(10, 5)] * 30)}
+    expected[("all", "b_in_a")] = (35, 40, expected[("mnist", "b_in_a")][2] + expected[("bike", "b_in_a")][2])
+    expected[("all", "a_in_b")] = (41, 41, expected[("bike", "a_in_b")][2] + expected[("mnist", "a_in_b")][2])
+    verdicts = {}
+    for (target, direction), (k, n, bench) in expected.items():
+        row = coverage.loc[("rows", target, direction)]
+        low, high = clopper_pearson(k, n)
+        assert (row["k"], row["N"]) == (k, n), (target, direction)
+        assert (row["low"], row["high"]) == pytest.approx((low, high), abs=1e-9), (target, direction)
+        assert row["benchmark"] == pytest.approx(np.mean(bench), rel=1e-9), (target, direction)
+        verdicts[(target, direction)] = row["verdict"]
+        assert row["verdict"] == ("intervals under-cover" if np.mean(bench) > high else "intervals over-cover"
+                                  if np.mean(bench) < low else "consistent with the benchmark")
+    # the cases the fixture was made for: 5 of 10 against 0.879 under-covers; 30 of 30 ([0.884, 1]) is consistent
+    # with 0.914 (5 seeds against 10) and over-covers against 0.776 (10 against 5)
+    assert verdicts[("mnist", "b_in_a")] == "intervals under-cover"
+    assert verdicts[("mnist", "a_in_b")] == "consistent with the benchmark"
+    assert verdicts[("bike", "b_in_a")] == "consistent with the benchmark"
+    assert verdicts[("bike", "a_in_b")] == "intervals over-cover"
+    # the primary tests: B's older table gets the t-interval from diff_sd, its mean +- 0.124 (a normal interval would
+    # be +- 0.088 and leave 0 out of 0.11's): A's 0 is inside B's around 0.05 and 0.11, not -0.3; A's interval
+    # [-0.1, 0.1] holds B's 0.05 only
+    half = stats.t.ppf(0.975, 4) * 0.1 / math.sqrt(5)
+    assert half == pytest.approx(0.124, abs=1e-3)
+    primary = coverage.loc[("experiments", "mnist", "b_in_a")]
+    assert (primary["k"], primary["N"]) == (1, 3) and primary["benchmark"] == pytest.approx(benchmark(5, 5))
+    assert coverage.loc[("experiments", "mnist", "a_in_b"), "k"] == 2
+    md = (pair / "cmp.md").read_text()
+    assert "0.879" in md and "| 5 of 10 (50%) " in md and "intervals under-cover" in md
+    assert "optimistic" in md and "share its teachers" in md and "about 83%" not in md
+
+
+def test_seeds_needed_counts_gains_and_losses_in_the_metrics_direction(run_script, tmp_path):
+    """Four accuracy experiments (+, +, -, tiny) and two MSE ones (-, +) of 5 seeds: an MSE decrease is a gain."""
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    acc = pd.DataFrame({"target": "mnist", "size": 1000, "source": ["a", "b", "c", "d"], "phi": "none", "T": 1.0,
+                        "metric": "accuracy", "n_paired": 5, "n_diverged": 0,
+                        "diff_mean": [0.05, 0.004, -0.03, 0.0001], "diff_sd": [0.01, 0.01, 0.01, 0.01],
+                        "p_ttest": 0.01, "verdict": "x"})
+    mse = pd.DataFrame({"target": "bike", "size": 300, "source": ["a", "b"], "phi": "none", "T": 1.0,
+                        "metric": "mse", "n_paired": 5, "n_diverged": 0, "diff_mean": [-400.0, 300.0],
+                        "diff_sd": [100.0, 100.0], "p_ttest": 0.01, "verdict": "x"})
+    acc.to_csv(tables / "experiments-mnist.csv", index=False)
+    mse.to_csv(tables / "experiments-bike.csv", index=False)
+    out = tmp_path / "seeds.md"
+    done = run_script("seeds_needed.py", "--tables", tables, "--seeds", "5", "10", "40", "--out", out, timeout=60)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert "Post-hoc power" in text and "planning figure" in text and "real or absent" in text
+
+    def mde(sd, n, m):  # statsmodels' two-sided power, solved for the effect
+        return TTestPower().solve_power(effect_size=None, nobs=n, alpha=0.05 / m, power=0.8,
+                                        alternative="two-sided") * sd
+
+    def cells(line):
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    summary = {}
+    for line in text.splitlines():
+        c = cells(line)
+        if len(c) == 6 and c[0] in ("mnist", "bike") and c[1].isdigit():
+            summary[(c[0], int(c[1]))] = c
+    for target, frame in (("mnist", acc), ("bike", mse)):
+        m = len(frame)
+        better = (frame["diff_mean"] > 0) if target == "mnist" else (frame["diff_mean"] < 0)
+        for n in (5, 10, 40):
+            reached = frame["diff_mean"].abs() >= [mde(sd, n, m) for sd in frame["diff_sd"]]
+            gains, losses = int((reached & better).sum()), int((reached & ~better).sum())
+            row = summary[(target, n)]
+            assert row[4:] == [f"{gains} of {m}", f"{losses} of {m}"], (target, n, row)
+    # by hand at 5 seeds: mnist's +0.05 and -0.03 (d = 5 and 3) pass an MDE of d ~ 2.6 at 0.05 / 4; the loss is a loss;
+    # bike's -400 (an MSE drop) is a gain and +300 a loss
+    assert summary[("mnist", 5)][4:] == ["1 of 4", "1 of 4"] and summary[("bike", 5)][4:] == ["1 of 2", "1 of 2"]
+    detail = [cells(line) for line in text.split("## Per experiment")[1].splitlines() if line.startswith("| mnist")
+              or line.startswith("| bike")]
+    directions = {(c[0], c[1]): c[6] for c in detail}
+    assert directions == {("mnist", "a"): "gain", ("mnist", "b"): "gain", ("mnist", "c"): "loss",
+                          ("mnist", "d"): "gain", ("bike", "a"): "gain", ("bike", "b"): "loss"}
+    needs = {(c[0], c[1]): c[8] for c in detail}
+    assert needs[("mnist", "a")] == "5" and needs[("mnist", "d")] == "> 40"
