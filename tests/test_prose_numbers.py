@@ -366,18 +366,38 @@ def test_every_hand_written_page_is_prose_or_a_record():
 
 
 def fake_index():
-    return {"t.md": Sources({"t.md": "| +0.0030 ± 0.0029 | 0.8863 ± 0.0027 | -312.8 ± 132.8 | 152 of 184 (83%) | "
-                            "p 0.0270 | 4107.8 | torch 2.14.1 | 13031.9 |"}),
-            "u.md": Sources({"u.md": "| 0.7319 |"})}
+    table = ("| +0.0030 ± 0.0029 | 0.8863 ± 0.0027 | -312.8 ± 132.8 | 152 of 184 (83%) | p 0.0270 | 4107.8 | "
+             "torch 2.14.1 | 13031.9 |")
+    return {"docs/results/t.md": Sources({"t.md": table}),
+            "docs/results/u.md": Sources({"u.md": "| 0.7319 |"})}
 
 
 @pytest.mark.parametrize("prose", [
     "gains +0.0030 over 0.886", "gains 0.0030 (MNIST 0.8863)", "a baseline of 0.89", "about −313 bikes²",
     "MSE 4108", "152 of 184, 83 %", "Holm p = 0.027", "−312.8 ± 132.8", "−313 ± 133", "scores 13 000",
     "torch 2.14.1", "+0.003", "seeds 0–4 in section 12 [2], 2026-12-02, AVX-512, float32, (Hinton, 2015)",
+    "Blundell et al. 2015 also", "`--lams 0.7777` in code", "[link](results/x0.1234.md)",
 ])
 def test_a_sourced_number_passes(prose):
-    assert unsourced(prose, "x.md", fake_index(), set(), {}) == []
+    assert unsourced(prose, "x.md", fake_index(), {"0", "4"}, {}) == []
+
+
+def test_a_number_must_be_in_a_file_its_paragraph_cites():
+    text = "## A\n\nIt scores 0.7319 ([t](results/t.md)).\n\nIt gains +0.0030.\n\n## B\n\nIt scores 0.7319.\n"
+    bad = unsourced(text, "x.md", fake_index(), set(), {})
+    assert len(bad) == 1 and bad[0].startswith("x.md:3: 0.7319 (number)"), bad
+    assert "it is in docs/results/u.md: cite that file" in bad[0]
+
+
+def test_a_made_up_number_in_the_published_prose_fails():
+    index, structural, allowed = sources()
+    text = (ROOT / "docs/results.md").read_text()
+    assert unsourced(text, "docs/results.md", index, structural, allowed) == []
+    true, made_up = "(real data +0.0257 ± 0.0044, Holm p = 0.0025)", "(real data +0.0267 ± 0.0044, Holm p = 0.0026)"
+    fake = text.replace(true, made_up)
+    assert fake != text
+    bad = unsourced(fake, "docs/results.md", index, structural, allowed)
+    assert [b.split(" (")[0].split(": ")[1] for b in bad] == ["+0.0267 ± 0.0044", "0.0026"], bad
 
 
 @pytest.mark.parametrize("prose, token", [
@@ -392,7 +412,7 @@ def test_a_sourced_number_passes(prose):
 ])
 def test_a_made_up_number_fails_with_its_line(prose, token):
     bad = unsourced("first line\n" + prose, "x.md", fake_index(), set(), {})
-    assert len(bad) >= 1 and bad[0].startswith(f"x.md:2: {token}:"), bad
+    assert len(bad) >= 1 and bad[0].startswith(f"x.md:2: {token} ("), bad
 
 
 def test_structural_numbers_match_exactly_and_the_allowlist_names_a_reason():
