@@ -883,3 +883,110 @@ def test_gains_count_each_side_and_give_no_interval_over_a_diverged_seed():
     assert small["diff_mean"] == pytest.approx(0.015) and math.isnan(small["ci_low"]) and math.isnan(small["ci_high"])
     assert ((large["n"], large["n_paired"]) == (2, 0) and large["mean"] == pytest.approx(0.885)
             and math.isnan(large["ci_low"]))
+
+
+def test_every_column_of_the_target_and_experiment_tables_against_an_independent_computation(run_script, study,
+                                                                                              tmp_path):
+    """Each column of {target}.csv and experiments-{target}.csv (issue 26, class 7), computed here from the fixture's
+    per-seed values with numpy, scipy (paired t-test, Wilcoxon, t-interval), statsmodels (Holm) and the noncentral t
+    (the MDE); a column that this test does not check fails it, so a new column must come with its check."""
+    from statsmodels.stats.multitest import multipletests
+
+    from test_power import mde_by_hand
+
+    out = tmp_path / "tables"
+    assert tables(run_script, study, out).returncode == 0
+    alpha, better = 0.05, {"accuracy": "higher", "mse": "lower"}
+    decimals, integral_decimals = {"mnist": 4, "bike": 1}, {"mnist": 2, "bike": 0}
+
+    def paired_checks(prefix, student, base):
+        diff = student - base
+        low, high = stats.t.interval(0.95, len(diff) - 1, loc=diff.mean(), scale=stats.sem(diff))
+        return {f"{prefix}n_paired": len(diff), f"{prefix}n_paired_diverged": 0, f"{prefix}diff_mean": diff.mean(),
+                f"{prefix}diff_sd": diff.std(ddof=1), f"{prefix}p_ttest": stats.ttest_rel(student, base).pvalue,
+                f"{prefix}p_wilcoxon": stats.wilcoxon(student, base).pvalue, f"{prefix}zero_variance": False,
+                f"{prefix}all_zero": False, **({} if prefix else {"ci_low": low, "ci_high": high})}
+
+    def compare(row, expected, where):
+        for column, value in expected.items():
+            got = row[column]
+            if isinstance(value, float):
+                # the MDE: statsmodels' one-sided solve against the noncentral t's two tails, to its solver's tolerance
+                rel = 1e-5 if column == "mde" else 1e-7
+                assert got == pytest.approx(value, rel=rel, abs=1e-12), (where, column)
+            else:
+                assert got == value, (where, column, got, value)
+
+    for target in ("mnist", "bike"):
+        metric, d, di = METRIC[target], decimals[target], integral_decimals[target]
+        base = np.array(BASE[target])
+        base_integral = np.array([integral_of(target, v) for v in base])
+        # ---- the per-target table: one row per (source, phi, lam, T)
+        table = pd.read_csv(out / f"{target}.csv")
+        checked = {"student", "size", "source", "phi", "lam", "T"}  # the row's key, by which it is found
+        rows = {k: s for k, s in SHIFT.items() if k[0] == target}
+        p = {k: stats.ttest_rel(base + s, base).pvalue for k, s in rows.items()}
+        holm = dict(zip(rows, multipletests(list(p.values()), method="holm")[1]))
+        m = len(rows)
+        for key, shift in rows.items():
+            _, source, phi, lam, T = key
+            row = table[(table["source"] == source) & (table["phi"] == phi) & (table["lam"] == lam)
+                        & (table["T"] == T)]
+            assert len(row) == 1, key
+            row = row.iloc[0]
+            student = base + np.array(shift)
+            integral = np.array([integral_of(target, v) for v in student])
+            diff, idiff = student - base, integral - base_integral
+            verdict = ("no clear difference" if holm[key] >= alpha
+                       else "better" if (diff.mean() > 0) == (better[metric] == "higher") else "worse")
+            expected = {"method": "hinton", "metric": metric, "better": better[metric], "n": 5, "n_expected": 5,
+                        "n_diverged": 0, "mean": student.mean(), "sd": student.std(ddof=1),
+                        **paired_checks("", student, base), "p_holm": holm[key], "verdict": verdict,
+                        "integral_n": 5, "integral_n_diverged": 0, "integral_mean": integral.mean(),
+                        "integral_sd": integral.std(ddof=1), **paired_checks("integral_", integral, base_integral),
+                        "value_text": f"{student.mean():.{d}f} ± {student.std(ddof=1):.{d}f}",
+                        "diff_text": f"{diff.mean():+.{d}f} ± {diff.std(ddof=1):.{d}f}",
+                        "integral_text": f"{integral.mean():.{di}f} ± {integral.std(ddof=1):.{di}f}",
+                        "integral_diff_text": f"{idiff.mean():+.{di}f} ± {idiff.std(ddof=1):.{di}f}",
+                        "mde": mde_by_hand(diff.std(ddof=1), 5, alpha / m)}
+            compare(row, expected, (target, key))
+            assert pd.isna(row["arm"]) and row["size"] == 1000
+            checked |= set(expected) | {"arm"}
+        assert set(table.columns) == checked, set(table.columns) ^ checked
+        baseline = table[table["source"].isna()].iloc[0]
+        assert baseline["verdict"] == "baseline" and pd.isna(baseline["ci_low"]) and pd.isna(baseline["mde"])
+        # the display: the interval and the MDE of the first distilled row, as the note describes them
+        md = (out / f"{target}.md").read_text()
+        header = [c.strip() for c in md.splitlines()[0].strip("|").split("|")]
+        first = [c.strip() for c in md.splitlines()[3].strip("|").split("|")]
+        row = table.iloc[1]
+        assert first[header.index("95% interval of Δ")] == f"[{row['ci_low']:.{d}f}, {row['ci_high']:.{d}f}]"
+        assert first[header.index("MDE")] == f"{row['mde']:.{d}f}"
+        assert "It bounds the effect" in md and "smaller than about" not in md
+
+        # ---- the primary tests: per seed, the mean over each experiment's lambdas
+        experiments = pd.read_csv(out / f"experiments-{target}.csv")
+        checked = {"target", "size", "source", "phi", "T"}
+        groups = {}
+        for (_, source, phi, lam, T), shift in rows.items():
+            groups.setdefault((source, phi, T), []).append(shift)
+        p = {k: stats.ttest_rel(base + np.mean(s, axis=0), base).pvalue for k, s in groups.items()}
+        holm = dict(zip(groups, multipletests(list(p.values()), method="holm")[1]))
+        for key, shifts in groups.items():
+            row = experiments[(experiments["source"] == key[0]) & (experiments["phi"] == key[1])
+                              & (experiments["T"] == key[2])]
+            assert len(row) == 1, key
+            row = row.iloc[0]
+            student = base + np.mean(shifts, axis=0)
+            diff = student - base
+            verdict = ("no clear difference" if holm[key] >= alpha
+                       else "better" if (diff.mean() > 0) == (better[metric] == "higher") else "worse")
+            expected = {"metric": metric, "lams": len(shifts), "n": 5, "n_diverged": 0,
+                        **{k: v for k, v in paired_checks("", student, base).items() if k != "n_paired_diverged"},
+                        "p_holm": holm[key], "verdict": verdict,
+                        "mde": mde_by_hand(diff.std(ddof=1), 5, alpha / len(groups))}
+            compare(row, expected, (target, "experiment", key))
+            checked |= set(expected)
+        assert set(experiments.columns) == checked, set(experiments.columns) ^ checked
+        md = (out / f"experiments-{target}.md").read_text()
+        assert "95% interval of Δ" in md.splitlines()[0] and "It bounds the effect" in md

@@ -259,3 +259,58 @@ def test_paired_by_hand_with_scipy():
     none = S.paired(pd.Series([0.9], index=[7]), base)  # no shared seed: nothing diverged, nothing tested
     assert (none["n_paired"], none["n_diverged"], none["zero_variance"], none["all_zero"]) == (0, 0, False, False)
     assert S.verdict(none, none["p_ttest"], "accuracy") == "too few seeds"
+
+
+# --- the replicate benchmark: t-based coverage of an independent replicate's mean ---------------------------
+
+def simulated_coverage(n_own, n_other, variance_ratio=1.0, reps=200_000, seed=11):
+    """Monte Carlo with numpy: two independent runs of normal paired differences of one true mean; the share of
+    reps where the other run's mean falls inside this run's 95% t-interval."""
+    rng = np.random.default_rng(seed)
+    own = rng.normal(0.3, 1.0, size=(reps, n_own))
+    other = rng.normal(0.3, math.sqrt(variance_ratio), size=(reps, n_other))
+    half = stats.t.ppf(0.975, n_own - 1) * own.std(axis=1, ddof=1) / math.sqrt(n_own)
+    return float(np.mean(np.abs(other.mean(axis=1) - own.mean(axis=1)) < half))
+
+
+@pytest.mark.parametrize("n_own, n_other, ratio", [(5, 5, 1.0), (10, 10, 1.0), (3, 8, 1.0), (8, 3, 1.0),
+                                                   (5, 5, 4.0), (20, 5, 0.5)])
+def test_replicate_coverage_matches_a_simulation(n_own, n_other, ratio):
+    expected = simulated_coverage(n_own, n_other, ratio)  # binomial sd <= 0.0011 at 200 000 reps
+    assert S.replicate_coverage(n_own, n_other, variance_ratio=ratio) == pytest.approx(expected, abs=0.005)
+
+
+def test_replicate_coverage_known_values_and_limits():
+    assert S.replicate_coverage(5, 5) == pytest.approx(0.879, abs=5e-4)
+    assert S.replicate_coverage(10, 10) == pytest.approx(0.856, abs=5e-4)
+    normal = 2 * stats.norm.cdf(stats.norm.ppf(0.975) / math.sqrt(2)) - 1  # the normal-theory 0.834
+    assert normal == pytest.approx(0.834, abs=5e-4)
+    assert S.replicate_coverage(100_000, 100_000) == pytest.approx(normal, abs=1e-4)
+    # a replicate of many seeds has a mean at the truth: the coverage tends to the interval's own 95%
+    assert S.replicate_coverage(5, 10**9) == pytest.approx(0.95, abs=1e-4)
+    assert S.replicate_coverage(5, 10) > S.replicate_coverage(5, 5) > S.replicate_coverage(10, 5)
+    for bad in ((1, 5), (5, 0)):
+        assert math.isnan(S.replicate_coverage(*bad))
+
+
+def test_coverage_against_the_benchmark_with_clopper_pearson_by_hand():
+    # bike's published 28 of 40 against 5 seeds' 0.879: the exact interval from the beta quantiles is [0.535, 0.834]
+    c = S.coverage([True] * 28 + [False] * 12, [S.replicate_coverage(5, 5)] * 40)
+    low, high = stats.beta.ppf(0.025, 28, 13), stats.beta.ppf(0.975, 29, 12)
+    assert (c["k"], c["N"], c["share"]) == (28, 40, 0.7)
+    assert (c["low"], c["high"]) == pytest.approx((low, high), abs=1e-9) and high < 0.879
+    assert c["verdict"] == "intervals under-cover"
+    # NA rows (no interval) are left out; the benchmark is the mean of the counted rows'
+    c = S.coverage(pd.array([True, True, None, True], dtype="boolean"), [0.8, 0.9, 0.1, 1.0])
+    assert (c["k"], c["N"]) == (3, 3) and c["benchmark"] == pytest.approx(0.9)
+    assert c["high"] == 1.0 and c["low"] == pytest.approx(0.025 ** (1 / 3)) and c["verdict"] == (
+        "consistent with the benchmark")
+    assert S.coverage([True] * 60, [0.879] * 60)["verdict"] == "intervals over-cover"  # low 0.940
+    assert S.coverage([], [])["verdict"] == "no rows"
+
+
+@pytest.mark.parametrize("diff, metric, expected", [(0.01, "accuracy", "gain"), (-0.01, "accuracy", "loss"),
+                                                    (-300.0, "mse", "gain"), (250.0, "mse", "loss"),
+                                                    (0.0, "accuracy", "none"), (math.nan, "mse", "none")])
+def test_direction_follows_the_metric(diff, metric, expected):
+    assert S.direction(diff, metric) == expected
