@@ -41,7 +41,8 @@ def test_collect_and_curves_read_every_field_of_every_run(tmp_path):
                    epochs=((0, 9.0), (2, 7.0), (3, 6.5)))]
     runs = R.collect(paths)
     assert list(runs.columns) == R.KEYS + ["baseline", "metric", "value", "integral", "has_integral", "loglik_area",
-                                           "evaluated", "path"]
+                                           "prior", "evaluated", "path"]
+    assert runs["prior"].isna().all()  # only a Bayesian run records its prior's scores
     assert runs["evaluated"].tolist() == ["0 5", "0 5", "0 2 3"] and runs["method"].tolist() == ["hinton"] * 3
     assert runs["loglik_area"].isna().all()  # only a Bayesian run has one
     assert runs["baseline"].tolist() == [True, True, False] and runs["metric"].tolist() == ["mse"] * 3
