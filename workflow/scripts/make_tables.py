@@ -21,8 +21,10 @@ baseline is the one trained on the same small-part size (column "small part"). g
 holds, per size, row, T and lambda, the gain over that baseline with its 95% interval over seeds: the
 numbers of the gain and temperature figures. experiments-{target}.{csv,md,tex} holds one primary test per
 experiment (source, phi) and size and T: the per-seed mean over its lambdas against the baseline, Holm over
-the target's experiments. Every distilled row also gets its minimum detectable effect (MDE: 80% power at
-alpha / m, statsmodels), and each table's note says what "no clear difference" means there.
+the target's experiments. Every distilled row also gets the 95% t-interval of its gain (csv ci_low, ci_high; a
+Bayesian arm's against the arm none: bayes_ci_low, bayes_ci_high), which bounds the effect of a "no clear
+difference" row, and its minimum detectable effect (MDE: 80% power at alpha / m, statsmodels), a figure of the
+design, not a bound on the row's effect; each table's note says so.
 
 Bayesian rows (method bayes; docs/study.md, section 12) follow each size's Hinton rows: the arm none (the Bayesian
 baseline), then every (source, arm). Each is compared, paired by seed, with the lambda = 1 baseline of its size (the
