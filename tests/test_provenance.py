@@ -7,8 +7,12 @@ prepared with other split sizes (the session's `prepared` fixture): a different 
 from __future__ import annotations
 
 import pytest
+import yaml
+
+from snakemake_run import SMOKE_CONFIG
 
 pytestmark = pytest.mark.slow
+FIRST = yaml.safe_load(SMOKE_CONFIG.read_text())["seeds"][0]  # the smoke study's first seed (not 0: it has no seed0)
 
 
 def refused(result, *names) -> str:
@@ -31,32 +35,32 @@ def test_a_student_refuses_answers_made_for_other_data(smoke_local, prepared, ru
 
 
 def test_answers_refuse_a_teacher_trained_on_other_data(smoke_local, prepared, run_script, tmp_path):
-    teacher = smoke_local / "results" / "teachers" / "mnist" / "seed0.pt"
+    teacher = smoke_local / "results" / "teachers" / "mnist" / f"seed{FIRST}.pt"
     out = tmp_path / "answers.npz"
     r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", teacher, "--phi", "none",
-                   "--seeds", 0,
+                   "--seeds", FIRST,
                    "--out", out, "--metrics", tmp_path / "answers.json")
     refused(r, teacher, prepared["mnist"])
     assert not out.exists() and not (tmp_path / "answers.json").exists()
 
 
 def test_answers_refuse_a_phi_that_does_not_lead_into_the_teachers_domain(smoke_local, run_script, tmp_path):
-    teacher = smoke_local / "results" / "teachers" / "mnist+conv" / "seed0.pt"
+    teacher = smoke_local / "results" / "teachers" / "mnist+conv" / f"seed{FIRST}.pt"
     data = smoke_local / "results" / "data" / "mnist.npz"
     out = tmp_path / "answers.npz"
-    r = run_script("teacher_answers.py", "--target-data", data, "--teacher", teacher, "--phi", "noise", "--seeds", 0,
-                   "--out", out, "--metrics", tmp_path / "answers.json")
+    r = run_script("teacher_answers.py", "--target-data", data, "--teacher", teacher, "--phi", "noise", "--seeds",
+                   FIRST, "--out", out, "--metrics", tmp_path / "answers.json")
     assert "allowed: none, conv" in refused(r, teacher, data)
     assert not out.exists()
 
 
 def test_answers_refuse_a_translator_fitted_on_other_data(smoke_local, prepared, run_script, tmp_path):
     translator = smoke_local / "results" / "mappings" / "fashion_mnist-to-mnist" / "vae.pt"
-    teacher = smoke_local / "results" / "teachers" / "mnist" / "seed0.pt"
+    teacher = smoke_local / "results" / "teachers" / "mnist" / f"seed{FIRST}.pt"
     out = tmp_path / "answers.npz"
     r = run_script("teacher_answers.py", "--target-data", prepared["fashion_mnist"], "--teacher", teacher, "--phi",
                    "vae",
-                   "--mapping", translator, "--seeds", 0, "--out", out, "--metrics", tmp_path / "answers.json")
+                   "--mapping", translator, "--seeds", FIRST, "--out", out, "--metrics", tmp_path / "answers.json")
     refused(r, translator, prepared["fashion_mnist"], teacher)
     assert not out.exists()
 
@@ -82,7 +86,7 @@ def test_the_smoke_files_record_what_they_were_made_from(smoke_local):
     mnist = data.fingerprint(data.meta(results / "data" / "mnist.npz"))
     conv = data.meta(results / "domains" / "mnist+conv.npz")
     assert conv["domain"]["base_data"] == mnist and conv["domain"]["psi"] == "conv"
-    teacher = torch.load(results / "teachers" / "mnist+conv" / "seed0.pt", weights_only=True)["made_from"]
+    teacher = torch.load(results / "teachers" / "mnist+conv" / f"seed{FIRST}.pt", weights_only=True)["made_from"]
     assert teacher == {"dataset": "mnist+conv", "data": data.fingerprint(conv), "base_data": mnist}
     with np.load(results / "answers" / "mnist-from-mnist+conv" / "conv.npz") as z:
         provenance = json.loads(str(z["provenance"]))

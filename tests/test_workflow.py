@@ -18,6 +18,9 @@ from conftest import assert_drawn
 from slurm_dag import submissions
 from snakemake_run import ROOT, SMOKE_CONFIG, snakemake
 
+sys.path.insert(0, str(ROOT / "src"))
+from distill import paths  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 
@@ -182,8 +185,9 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
             for ext in ("png", "pdf"):
                 assert_drawn(results / "figures" / f"{kind}-{target}.{ext}")
     # T = 4 with t2 ran as its own runs on the image targets; bike's sweeps at T = 1 only
-    hot = json.loads(
-        next((results / "students" / "mnist" / "n100").glob("mnist-none/lam0.5-T4/seed1/metrics.json")).read_text())
+    last = config["seeds"][-1]
+    hot = json.loads((results / "students" / "mnist" / "n100" / "mnist-none" / "lam0.5-T4" / f"seed{last}"
+                      / "metrics.json").read_text())
     assert hot["config"]["temperature"] == 4 and hot["config"]["t2"] and hot["size"] == 100
     assert {p.name for p in (results / "students" / "bike" / "n200").glob("*-*/*")} == {"lam0.5-T1"}
     temperature = pd.read_csv(results / "figures" / "temperature-mnist.csv")
@@ -256,6 +260,180 @@ def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_loca
         target, source = path.parent.name.split("-from-")
         assert record["config"]["phi"] == path.stem and record["target"] == target, path
         assert record["config"]["teacher"] == [f"results/teachers/{source}/seed{s}.pt" for s in config["seeds"]], path
+
+
+def merged(base: dict, over: dict) -> dict:
+    """A config file over another, as Snakemake merges --configfile over the Snakefile's configfile."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def smoke_config() -> dict:
+    """The config the smoke study runs with: tests/smoke/config.yaml over the default config.yaml."""
+    return merged(yaml.safe_load((ROOT / "config.yaml").read_text()), yaml.safe_load(SMOKE_CONFIG.read_text()))
+
+
+def teacher_of(config: dict, seed: int) -> int:
+    """The teacher seed a student seed learns from (config teachers): its own, or the shared one."""
+    return seed if config["teachers"] == "paired" else config["training"]["teacher"]["seed"]
+
+
+def mapping_kind(fields: dict) -> str:
+    """The model kind of a fitted mapping: a dataset's VAE, or the translator across datasets (its config section)."""
+    return "vae" if fields["target"] == fields["source"] else "translator"
+
+
+def _keys(prefix: str, section: str, keys: tuple[str, ...], rename: dict | None = None) -> dict:
+    """{record place: config key} for the keys of one config section (rename: a record name other than the key's)."""
+    return {f"{prefix}{(rename or {}).get(k, k)}": f"{section}.{k}" for k in keys}
+
+
+PHI_ARGS = {"sigma": "phi.noise.sigma", "kernel_size": "phi.conv.kernel_size", "blur_sigma": "phi.conv.sigma"}
+STUDENT = _keys("config.", "training.student", ("epochs", "batch_size", "lr", "eval_every")) | {
+    "config.seed": "{seed}", "config.small_size": "{size}", "size": "{size}", "dataset": "{target}"}
+BAYES_NONE = ("beta", "sigma0", "init_sd", "sd_lr")  # what the arm none is passed (rule train_bayes_baselines)
+# Every file the smoke study writes, by its pattern in distill.paths (+ suffix), and only where its fields are as
+# `when` says: {where its record names a setting: the config key the rule takes it from, "{field}" of the path, or
+# a function of (config, fields)}. A record is the file's JSON, a .npz's provenance, a .pt's saved dict.
+RECORDS = [
+    (paths.DATA, ".json", {}, {"split_seed": "data.split_seed", "sizes": "data.sizes.{dataset}",
+                               "dataset": "{dataset}"}),
+    (paths.DATA, ".json", {"dataset": "bike"}, {"feature_encoding": "data.bike_features"}),
+    (paths.DATA, ".npz", {}, {}),
+    # the psi draws are seeded with training.teacher.seed (rule make_domain); each psi records its own settings
+    (paths.DOMAIN, ".json", {}, {"domain.psi": "{psi}", "domain.base": "{dataset}",
+                                 "domain.seed": "training.teacher.seed"}),
+    (paths.DOMAIN, ".json", {"psi": "noise"}, {"domain.sigma": "phi.noise.sigma"}),
+    (paths.DOMAIN, ".json", {"psi": "conv"}, {"domain.kernel_size": "phi.conv.kernel_size",
+                                               "domain.blur_sigma": "phi.conv.sigma"}),
+    (paths.DOMAIN, ".json", {"psi": "vae"}, {"domain.vae_settings.hidden": "training.vae.hidden",
+                                              "domain.vae_settings.latent": "training.vae.latent"}),
+    (paths.DOMAIN, ".npz", {}, {}),
+    (paths.MAPPING, ".json", {}, _keys("config.", "training.{kind}", ("epochs", "batch_size", "lr", "seed", "hidden",
+                                                                       "latent")) | {"kind": "{kind}"}),
+    (paths.MAPPING, ".pt", {}, _keys("meta.", "training.{kind}", ("hidden", "latent"))
+     | {"meta.target": "{target}", "meta.source": "{source}", "meta.trained_on": lambda c, f: (
+         "big" if f["kind"] == "vae" else "small")}),
+    (paths.TEACHER, ".json", {}, _keys("config.", "training.teacher", ("epochs", "batch_size", "lr"))
+     | {"config.seed": "{seed}", "seed": "{seed}", "dataset": "{source}"}),
+    (paths.TEACHER, ".pt", {}, {"seed": "{seed}", "made_from.dataset": "{source}"}),
+    (paths.POSTERIOR, ".json", {}, {"config.sigma0": "bayes.sigma0", "sigma0": "bayes.sigma0", "seed": "{seed}",
+                                    "teacher.seed": "{seed}"}),
+    (paths.POSTERIOR, ".pt", {}, {"sigma0": "bayes.sigma0", "seed": "{seed}", "teacher.seed": "{seed}"}),
+    (paths.ANSWERS, ".json", {}, {f"config.{k}": v for k, v in PHI_ARGS.items()} | {
+        "config.seeds": "seeds", "config.phi": "{phi}", "target": "{target}",
+        "teacher_seeds": lambda c, f: {str(s): teacher_of(c, s) for s in c["seeds"]}}),
+    (paths.ANSWERS, ".npz", {}, {f"provenance.phi_settings.{k}": v for k, v in PHI_ARGS.items()} | {
+        "provenance.seeds": "seeds", "provenance.phi": "{phi}",
+        "provenance.teacher_seeds": lambda c, f: {str(s): teacher_of(c, s) for s in c["seeds"]}}),
+    (paths.SWEEP, "", {}, STUDENT | {"config.lam": "{lam}", "config.temperature": "{T}", "config.t2": "t2",
+                                     "config.teacher_seed": lambda c, f: teacher_of(c, f["seed"])}),
+    (paths.BASELINE, "", {}, STUDENT | {"config.lam": lambda c, f: 1.0, "config.teacher_seed": lambda c, f: None}),
+    (paths.BAYES, "", {}, STUDENT | _keys("config.", "bayes", (*BAYES_NONE, "kappa", "select", "reduce"))
+     | {"config.arm": "{arm}", "config.teacher_seed": lambda c, f: teacher_of(c, f["seed"])}),
+    (paths.BAYES_BASELINE, "", {}, STUDENT | _keys("config.", "bayes", BAYES_NONE)
+     | {"config.arm": lambda c, f: "none"}),
+]
+DERIVED = {paths.MAPPING: {"kind": mapping_kind}}  # fields a pattern's rule derives from its wildcards
+# Config keys no output records, and why; every other key of the config must be compared at least once.
+UNRECORDED = {
+    "experiments": "the paths name them: test_every_smoke_output_was_made_with_the_settings_its_path_names",
+    "lams": "the paths' {lam}", "temperatures": "the paths' {T}", "small_sizes": "the paths' n{size}",
+    "bayes.arms": "the paths' {arm}", "teachers": "the teacher_seed each student and answers file records",
+    "data.source": "where the package came from: a data file's origin names the package, not the word",
+    "allow_missing": "an aggregation switch, no output's setting",
+}
+
+
+def record_of(path: Path) -> dict:
+    """What a file records: a JSON's contents, a .npz's provenance, a .pt's saved dict (an .npz of data: nothing)."""
+    if path.suffix == ".json":
+        return json.loads(path.read_text())
+    if path.suffix == ".npz":
+        import numpy as np
+
+        with np.load(path) as z:
+            return {"provenance": json.loads(str(z["provenance"]))} if "provenance" in z.files else {}
+    import torch
+
+    return torch.load(path, weights_only=True, map_location="cpu")
+
+
+def typed(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def leaves(tree, prefix=""):
+    """The dotted keys of a config's leaves (a list is a leaf)."""
+    if not isinstance(tree, dict):
+        return {prefix[:-1]}
+    return set().union(*(leaves(v, f"{prefix}{k}.") for k, v in tree.items()))
+
+
+def records_disagreeing_with_the_config(results: Path, config: dict) -> tuple[list[str], set[str]]:
+    """(every record that names a setting other than the config value its rule should have passed, the config keys
+    compared). Each file under results/ (tables, figures and the run's own records aside) must be one of RECORDS."""
+    wrong, compared = [], set()
+    skip = {"tables", "figures", "config.yaml", "run.json"}
+    files = sorted(p for p in results.rglob("*") if p.is_file() and p.relative_to(results).parts[0] not in skip)
+    assert files, results
+    for path in files:
+        where = str(path.relative_to(results.parent))
+        matched = [(f | {k: derive(f) for k, derive in DERIVED.get(pattern, {}).items()}, when, places)
+                   for pattern, suffix, when, places in RECORDS
+                   if (f := paths.match(pattern, where, suffix)) is not None and pattern.format(**f) + suffix == where]
+        assert matched, f"{where}: no row of RECORDS names this output; add one (what its record names, from where)"
+        record = record_of(path)
+        for fields, when, places in matched:
+            fields = {k: typed(v) for k, v in fields.items()}
+            if any(fields.get(k) != v for k, v in when.items()):
+                continue
+            for place, source in places.items():
+                value = record
+                for step in place.split("."):
+                    assert isinstance(value, dict) and step in value, f"{where}: its record names no {place}"
+                    value = value[step]
+                if callable(source):
+                    expected = source(config, fields)
+                elif source.startswith("{") and source.endswith("}"):
+                    expected = fields[source[1:-1]]
+                else:
+                    key = source.format(**fields)
+                    expected = config
+                    for step in key.split("."):
+                        expected = expected[step]
+                    compared.add(key)
+                if value != expected:
+                    said = "" if callable(source) else f" {source} ="
+                    wrong.append(f"{where}: {place} = {value!r}, the config gives{said} {expected!r}")
+    return wrong, compared
+
+
+def test_every_smoke_record_names_the_settings_the_config_gives_its_rule(smoke_local):
+    """Every output of the smoke study against the config: each setting its record names (epochs, batch size, lr,
+    seed and sizes per model kind, phi's parameters per transform, the Bayesian settings, the split) equals the
+    config value the rule should have passed, by RECORDS; every config key is compared somewhere (or UNRECORDED
+    says why not), every output file has a row. A rule that passes one model kind's value for another's, or one
+    transform's sigma for another's, writes a record that names the wrong value: this finds it. The smoke config
+    gives each kind its own values (and seeds that are not 0, 1), so that such a crossed wire is not invisible."""
+    config = smoke_config()
+    for name in ("epochs", "batch_size", "lr", "seed"):
+        kinds = {kind: s[name] for kind, s in config["training"].items() if name in s}
+        assert len(set(kinds.values())) == len(kinds), f"smoke config: training.*.{name} must differ by kind: {kinds}"
+    assert config["phi"]["noise"]["sigma"] != config["phi"]["conv"]["sigma"]
+    assert config["seeds"] != list(range(len(config["seeds"]))) and config["seeds"][0] != 0
+    wrong, compared = records_disagreeing_with_the_config(smoke_local / "results", config)
+    assert not wrong, "\n".join(wrong)
+    left = {leaf for leaf in leaves(config) if not any(leaf == c or leaf.startswith(f"{c}.") for c in compared)
+            and not any(leaf == u or leaf.startswith(f"{u}.") for u in UNRECORDED)}
+    assert not left, f"config keys no output's record is compared with: {left}"
 
 
 def test_report_builds_with_every_table_and_figure(smoke_local):
