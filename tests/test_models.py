@@ -104,6 +104,75 @@ def test_vae_loss_is_reconstruction_plus_kl():
     assert vae.loss(x, x, torch.Generator().manual_seed(5)).item() == pytest.approx(recon.item() + 0.5, rel=1e-6)
 
 
+class Fixed(nn.Module):
+    """An encoder whose output is a given (mu, logvar) for every input row."""
+
+    def __init__(self, mu: torch.Tensor, logvar: torch.Tensor):
+        super().__init__()
+        self.out = torch.cat([mu, logvar], dim=1)
+
+    def forward(self, x):
+        return self.out[: len(x)]
+
+
+def vae_at(mu: torch.Tensor, logvar: torch.Tensor, bernoulli: bool) -> models.VAE:
+    """A VAE whose encoder gives (mu, logvar) and whose decoder is the identity, so its output is the latent draw."""
+    vae = models.VAE(n_in=3, n_out=mu.shape[1], hidden=4, latent=mu.shape[1], bernoulli=bernoulli)
+    vae.encoder, vae.decoder = Fixed(mu, logvar), nn.Identity()
+    return vae
+
+
+def test_vae_reparameterisation_draws_mu_plus_eps_times_the_sd_at_generic_points():
+    """At log-variances away from 0 (where sd = variance = 1 hides a variance taken for the sd): the draw from a fixed
+    eps is mu + eps * exp(logvar / 2) exactly, and many draws have mean mu and variance exp(logvar)."""
+    g = torch.Generator().manual_seed(1)
+    mu, logvar = torch.randn(4, 3, generator=g) * 2, torch.rand(4, 3, generator=g) * 5 - 3  # logvar in [-3, 2]
+    vae = vae_at(mu, logvar, bernoulli=False)
+    out, mu_out, logvar_out = vae(torch.zeros(4, 3), torch.Generator().manual_seed(7))
+    eps = torch.randn(4, 3, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(out, mu + eps * torch.exp(logvar / 2))
+    assert torch.equal(mu_out, mu) and torch.equal(logvar_out, logvar)
+    n = 100_000
+    many = vae_at(mu[:1].expand(n, -1), logvar[:1].expand(n, -1), bernoulli=False)
+    with torch.no_grad():
+        draws = many(torch.zeros(n, 3), torch.Generator().manual_seed(3))[0]
+    sd = torch.exp(logvar[0] / 2)
+    assert ((draws.mean(0) - mu[0]).abs() < 5 * sd / n**0.5).all(), (draws.mean(0), mu[0])
+    torch.testing.assert_close(draws.var(0), sd**2, rtol=0.03, atol=0)
+    # translate is that draw (through a sigmoid for images)
+    bern = vae_at(mu, logvar, bernoulli=True)
+    torch.testing.assert_close(bern.translate(torch.zeros(4, 3), torch.Generator().manual_seed(7)),
+                               torch.sigmoid(mu + eps * torch.exp(logvar / 2)))
+
+
+@pytest.mark.parametrize("bernoulli", [False, True], ids=["gaussian", "bernoulli"])
+def test_vae_loss_is_the_negative_elbo_of_torch_distributions_at_generic_points(bernoulli):
+    """The loss per sample at a generic q(z | x) and (Gaussian) likelihood variance: minus the log-likelihood of x_out
+    under the decoder's distribution at the draw (without its constant log 2 pi / 2 per feature), plus
+    KL(N(mu, exp(logvar)) || N(0, I)), both from torch.distributions."""
+    from torch.distributions import Bernoulli, Normal, kl_divergence
+
+    g = torch.Generator().manual_seed(2)
+    mu, logvar = torch.randn(5, 4, generator=g), torch.rand(5, 4, generator=g) * 4 - 2
+    vae = vae_at(mu, logvar, bernoulli)
+    if bernoulli:
+        x_out = (torch.rand(5, 4, generator=g) > 0.5).float()
+    else:
+        x_out = torch.randn(5, 4, generator=g) * 3
+        with torch.no_grad():
+            vae.log_var.copy_(torch.rand(4, generator=g) * 3 - 1.5)
+    with torch.no_grad():
+        loss = vae.loss(torch.zeros(5, 3), x_out, torch.Generator().manual_seed(4)).item()
+    draw = mu + torch.randn(5, 4, generator=torch.Generator().manual_seed(4)) * torch.exp(logvar / 2)
+    if bernoulli:
+        recon = -Bernoulli(logits=draw).log_prob(x_out).sum()
+    else:
+        recon = (-Normal(draw, torch.exp(vae.log_var.detach() / 2)).log_prob(x_out).sum()
+                 - 0.5 * math.log(2 * math.pi) * x_out.numel())
+    kl = kl_divergence(Normal(mu, torch.exp(logvar / 2)), Normal(0.0, 1.0)).sum()
+    assert loss == pytest.approx(((recon + kl) / 5).item(), rel=1e-5)
+
+
 @pytest.mark.parametrize("bernoulli", [True, False], ids=["bernoulli", "gaussian"])
 def test_vae_loss_is_finite_and_decreases_under_adam(bernoulli):
     torch.manual_seed(0)

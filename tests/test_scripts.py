@@ -21,6 +21,7 @@ STEPS = ["prepare_data.py", "fit_mapping.py", "make_domain.py", "train_teacher.p
          "train_student.py"]
 BIKE_TEACHER = ["--epochs", 6, "--batch-size", 16, "--seed", 0, "--threads", 1]  # small batches: slow enough to kill
 STUDENT_EPOCHS = 20
+BIKE_SEEDS = (3, 7)  # student seeds of the bike answers: not 0, 1, so that a seed's position is not the seed
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -81,12 +82,12 @@ def runs(prepared, run_script, tmp_path_factory):
         done("bike_vae_teacher")
         start("bike_answers", "teacher_answers.py", "--target-data", bike, "--teacher", out / "bike-vae-teacher.pt",
               "--phi", "vae",
-              "--mapping", out / "bike-vae.pt", "--seeds", 0, 1, "--out", out / "bike-answers.npz", "--metrics",
+              "--mapping", out / "bike-vae.pt", "--seeds", *BIKE_SEEDS, "--out", out / "bike-answers.npz", "--metrics",
               out / "bike-answers.json")
         done("bike_answers")
         start("bike_student", "train_student.py", "--data", bike, "--answers", out / "bike-answers.npz", "--lam", 0.5,
               # one teacher (seed 0) answered both seeds
-              "--epochs", 5, "--seed", 1, "--teacher-seeds", 0, "--metrics", out / "bike-student.json")
+              "--epochs", 5, "--seed", BIKE_SEEDS[1], "--teacher-seeds", 0, "--metrics", out / "bike-student.json")
         done(*r)
     r["out"] = out
     return r
@@ -178,19 +179,118 @@ def test_bike_vae_answers_and_student(runs, prepared):
     assert not (out / "bike-vae.pt.ckpt").exists()
     answers = read(out / "bike-answers.json")
     check_record(answers, None, "mse")
-    assert set(answers["test_metric_per_seed"]) == {"0", "1"}
+    assert set(answers["test_metric_per_seed"]) == {"3", "7"}
     with np.load(out / "bike-answers.npz") as z:
-        assert z["small_seed0"].shape == (300,) and z["test_seed1"].shape == (1000,)
-        assert np.isfinite(z["small_seed0"]).all()
-        assert not np.array_equal(z["small_seed0"], z["small_seed1"])  # one VAE draw per seed
-        assert 20 < z["small_seed0"].mean() < 1000  # predictions in bikers per hour, not standardized (mean 0)
+        assert z["small_seed3"].shape == (300,) and z["test_seed7"].shape == (1000,)
+        assert np.isfinite(z["small_seed3"]).all()
+        assert not np.array_equal(z["small_seed3"], z["small_seed7"])  # one VAE draw per seed
+        assert 20 < z["small_seed3"].mean() < 1000  # predictions in bikers per hour, not standardized (mean 0)
     teacher = read(out / "bike.json")
     y_test = np.load(prepared["bike"])["y_test"]
     assert teacher["test_metric"] < 0.6 * y_test.var()  # a teacher better than the mean
     student = read(out / "bike-student.json")
     check_student(student, 5, "mse")
     # one-hot bike features, F = 58
-    assert student["n_weights"] == 58 * 32 + 32 * 1 == 1888 and student["config"]["seed"] == 1
+    assert student["n_weights"] == 58 * 32 + 32 * 1 == 1888 and student["config"]["seed"] == BIKE_SEEDS[1]
+
+
+def standardization(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (n - 1; 1 where a column is constant) of each column, in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    sd = x.std(axis=0, ddof=1)
+    return x.mean(axis=0), np.where(sd > 0, sd, 1.0)
+
+
+def vae_draw(vae, x: np.ndarray, mean: np.ndarray, sd: np.ndarray, generator) -> np.ndarray:
+    """One draw of the VAE's output for raw features x, written out: standardized with (mean, sd), encoded, z = mu +
+    eps * exp(logvar / 2) with eps from `generator`, decoded, back in raw units."""
+    import torch
+
+    with torch.no_grad():
+        z = torch.tensor((x - mean) / sd, dtype=torch.float32)
+        mu, logvar = vae.encoder(z).chunk(2, dim=1)
+        eps = torch.randn(mu.shape, generator=generator)
+        out = vae.decoder(mu + eps * torch.exp(0.5 * logvar)).double().numpy()
+    return out * sd + mean
+
+
+def test_bike_domain_and_answers_are_psi_and_phi_standardized_with_the_big_part(runs, prepared):
+    """Behaviour, not the record: the domain bike+vae and the answers through phi = vae recomputed from the saved
+    VAE and teacher, with every standardization computed here with numpy on the part it belongs to: psi's and phi's
+    on bike's big part, the teacher's inputs and outputs on the domain's big part. A psi or phi standardized with
+    the statistics of another part (the small or the test part) draws other inputs, and the answers move."""
+    import torch
+
+    from distill import mappings, models, seeds
+
+    out = runs["out"]
+    with np.load(prepared["bike"]) as z:
+        bike = {k: z[k].astype(np.float32) for k in ("x_big", "x_small", "x_test")}
+    mean, sd = standardization(bike["x_big"])
+    vae = mappings.load_vae(out / "bike-vae.pt", "cpu")
+    # the domain: the big and the test part through one stream ("domain", 0), in that order
+    generator = seeds.generator("domain", 0)
+    with np.load(out / "bike+vae.npz") as domain:
+        for part in ("big", "test"):
+            np.testing.assert_allclose(domain[f"x_{part}"], vae_draw(vae, bike[f"x_{part}"], mean, sd, generator),
+                                       rtol=1e-4, atol=1e-4, err_msg=f"domain bike+vae, {part} part")
+        x_mean, x_sd = standardization(domain["x_big"])
+        y_mean, y_sd = standardization(domain["y_big"].astype(np.float32))
+    saved = torch.load(out / "bike-vae-teacher.pt", weights_only=True)
+    teacher = models.teacher(saved["n_in"], saved["n_out"])
+    teacher.load_state_dict(saved["state"])
+    with np.load(out / "bike-answers.npz") as answers:
+        for seed in BIKE_SEEDS:  # each seed its own stream ("phi", seed): the small part, then the test part
+            generator = seeds.generator("phi", seed)
+            for part in ("small", "test"):
+                mapped = vae_draw(vae, bike[f"x_{part}"], mean, sd, generator)
+                with torch.no_grad():
+                    out_std = teacher(torch.tensor((mapped - x_mean) / x_sd, dtype=torch.float32)).squeeze(1)
+                np.testing.assert_allclose(answers[f"{part}_seed{seed}"], out_std.double().numpy() * y_sd + y_mean,
+                                           rtol=1e-4, atol=1e-2, err_msg=f"answers of seed {seed}, {part} part")
+
+
+def copy_with(src: Path, dst: Path, **arrays) -> Path:
+    """A prepared dataset with some arrays replaced (its .json copied as it is)."""
+    with np.load(src) as z:
+        np.savez(dst, **(dict(z) | arrays))
+    dst.with_suffix(".json").write_text(src.with_suffix(".json").read_text())
+    return dst
+
+
+def test_a_translator_learns_from_the_targets_small_part_only_and_a_vae_from_the_big_part(runs, run_script, prepared,
+                                                                                         tmp_path):
+    """The rows a mapping saw, by its behaviour: a translator fitted on a target whose big and test parts are other
+    rows (the small part kept) has the same weights as one fitted on the real target, and a dataset's VAE fitted with
+    other small and test rows the same as one fitted on the real data. A mapping that also read another part (more
+    rows than its record's trained_on says) ends elsewhere."""
+    import torch
+
+    rng = np.random.default_rng(3)
+    with np.load(prepared["fashion_mnist"]) as z:
+        other_images = {f"x_{p}": rng.integers(0, 256, z[f"x_{p}"].shape, dtype=z[f"x_{p}"].dtype) for p in ("big",
+                                                                                                       "test")}
+        other_images["y_big"] = rng.permutation(z["y_big"])
+    fashion = copy_with(prepared["fashion_mnist"], tmp_path / "fashion_mnist.npz", **other_images)
+    with np.load(prepared["bike"]) as z:
+        other_rows = {f"x_{p}": rng.permutation(z[f"x_{p}"]) * 2 + 1 for p in ("small", "test")}
+    bike = copy_with(prepared["bike"], tmp_path / "bike.npz", **other_rows)
+    translator = ["--source-data", prepared["mnist"], "--epochs", 2, "--hidden", 32, "--latent", 4, "--threads", 1]
+    with ThreadPoolExecutor(2) as pool:
+        fits = {name: pool.submit(run_script, "fit_mapping.py", "--target-data", target, *args, "--out",
+                                  tmp_path / f"{name}.pt", "--metrics", tmp_path / f"{name}.json")
+                for name, target, args in [("real", prepared["fashion_mnist"], translator),
+                                           ("other", fashion, translator),
+                                           ("bike", bike, ["--source-data", bike, "--epochs", 2, "--threads", 1])]}
+        for fit in fits.values():
+            ok(fit.result())
+    for mine, theirs in [(tmp_path / "other.pt", tmp_path / "real.pt"),
+                         (tmp_path / "bike.pt", runs["out"] / "bike-vae.pt")]:
+        a, b = (torch.load(p, weights_only=True) for p in (mine, theirs))
+        assert a["state"].keys() == b["state"].keys()
+        for name in a["state"]:
+            torch.testing.assert_close(a["state"][name], b["state"][name], rtol=0, atol=0, msg=f"{mine.name} {name}")
+    assert torch.load(tmp_path / "real.pt", weights_only=True)["meta"]["trained_on"] == "small"
 
 
 def test_student_without_answers_is_a_one_line_error(run_script, prepared, tmp_path):
