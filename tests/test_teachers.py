@@ -118,34 +118,34 @@ def weights(path):
 
 @pytest.fixture(scope="module")
 def stacks(prepared, run_script, tmp_path_factory):
-    """Real MNIST teachers (small parts, 2 epochs): the stack of seeds 0 1 2, it again, seed 1 alone and the stack 2
-    1."""
+    """Real MNIST teachers (small parts, 2 epochs): the stack of seeds 3 7 9, it again, seed 7 alone and the stack 9
+    7. Seeds that are not 0, 1, 2: a file, a stream or an answer of a seed's position instead of the seed shows."""
     out = tmp_path_factory.mktemp("stacks")
-    for name, seeds in [("a", [0, 1, 2]), ("again", [0, 1, 2]), ("alone", [1]), ("mates", [2, 1])]:
+    for name, seeds in [("a", [3, 7, 9]), ("again", [3, 7, 9]), ("alone", [7]), ("mates", [9, 7])]:
         train(run_script, prepared["mnist"], out / name, seeds)
     return out
 
 
 @pytest.mark.slow
 def test_a_teacher_trained_in_a_stack_ends_as_it_does_alone_whatever_its_stack_mates(stacks):
-    alone = weights(stacks / "alone" / "seed1.pt")
+    alone = weights(stacks / "alone" / "seed7.pt")
     for stack in ("a", "mates"):
-        inside = weights(stacks / stack / "seed1.pt")
+        inside = weights(stacks / stack / "seed7.pt")
         for name in alone:
             torch.testing.assert_close(inside[name], alone[name], rtol=1e-4, atol=1e-5, msg=f"{stack} {name}")
     # and the metric each file records is its own teacher's, not a neighbour's
-    records = {s: json.loads((stacks / "a" / f"seed{s}.json").read_text()) for s in (0, 1, 2)}
-    assert [records[s]["seed"] for s in (0, 1, 2)] == [0, 1, 2]
-    assert (records[1]["test_metric"]
-            == pytest.approx(json.loads((stacks / "alone" / "seed1.json").read_text())["test_metric"], abs=2e-3))
+    records = {s: json.loads((stacks / "a" / f"seed{s}.json").read_text()) for s in (3, 7, 9)}
+    assert [records[s]["seed"] for s in (3, 7, 9)] == [3, 7, 9]
+    assert (records[7]["test_metric"]
+            == pytest.approx(json.loads((stacks / "alone" / "seed7.json").read_text())["test_metric"], abs=2e-3))
     # three teachers, not one
-    assert len({tuple(weights(stacks / "a" / f"seed{s}.pt")["8.bias"].tolist()) for s in (0, 1, 2)}) == 3
-    assert torch.load(stacks / "a" / "seed2.pt", weights_only=True)["seed"] == 2
+    assert len({tuple(weights(stacks / "a" / f"seed{s}.pt")["8.bias"].tolist()) for s in (3, 7, 9)}) == 3
+    assert torch.load(stacks / "a" / "seed9.pt", weights_only=True)["seed"] == 9
 
 
 @pytest.mark.slow
 def test_the_same_stack_twice_gives_byte_identical_files(stacks):
-    for s in (0, 1, 2):
+    for s in (3, 7, 9):
         assert (stacks / "a" / f"seed{s}.pt").read_bytes() == (stacks / "again" / f"seed{s}.pt").read_bytes(), s
 
 
@@ -174,38 +174,46 @@ def test_a_killed_stack_leaves_no_output_and_resumes_to_the_same_files(prepared,
 
 @pytest.mark.slow
 def test_answers_record_the_teacher_of_each_seed_and_a_student_refuses_another(stacks, prepared, run_script, tmp_path):
-    teachers = [stacks / "a" / f"seed{s}.pt" for s in (0, 1, 2)]
+    teachers = [stacks / "a" / f"seed{s}.pt" for s in (3, 7, 9)]
     paired = ok(run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers, "--phi",
                            "none",
-                           "--seeds", 0, 1, 2, "--out", tmp_path / "paired.npz", "--metrics", tmp_path / "paired.json",
+                           "--seeds", 3, 7, 9, "--out", tmp_path / "paired.npz", "--metrics", tmp_path / "paired.json",
                            "--threads", 1))
-    assert "teacher seed 2" in paired.stdout
+    assert "teacher seed 9" in paired.stdout
     ok(run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", teachers[0], "--phi", "none",
-                  "--seeds", 0, 1, 2, "--out", tmp_path / "shared.npz", "--metrics", tmp_path / "shared.json",
+                  "--seeds", 3, 7, 9, "--out", tmp_path / "shared.npz", "--metrics", tmp_path / "shared.json",
                   "--threads", 1))
+    with np.load(prepared["mnist"]) as z:
+        x_small = torch.tensor(z["x_small"].astype(np.float32) / 255)
     with np.load(tmp_path / "paired.npz") as p, np.load(tmp_path / "shared.npz") as s:
-        assert json.loads(str(p["provenance"]))["teacher_seeds"] == {"0": 0, "1": 1, "2": 2}
-        assert json.loads(str(s["provenance"]))["teacher_seeds"] == {"0": 0, "1": 0, "2": 0}
-        np.testing.assert_array_equal(p["small_seed0"], s["small_seed0"])  # seed 0's teacher and draw of phi in both
-        assert not np.array_equal(p["small_seed1"], s["small_seed1"])  # seed 1: its own teacher against teacher 0
+        assert json.loads(str(p["provenance"]))["teacher_seeds"] == {"3": 3, "7": 7, "9": 9}
+        assert json.loads(str(s["provenance"]))["teacher_seeds"] == {"3": 3, "7": 3, "9": 3}
+        np.testing.assert_array_equal(p["small_seed3"], s["small_seed3"])  # seed 3's teacher and draw of phi in both
+        assert not np.array_equal(p["small_seed7"], s["small_seed7"])  # seed 7: its own teacher against teacher 3
+        # each seed's answers are its own teacher file's logits (phi = none), by hand
+        for seed in (3, 7, 9):
+            plain = models.teacher(784, 10)
+            plain.load_state_dict(weights(stacks / "a" / f"seed{seed}.pt"))
+            with torch.no_grad():
+                torch.testing.assert_close(torch.tensor(p[f"small_seed{seed}"]), plain(x_small), rtol=1e-4, atol=1e-4)
     per_seed = json.loads((tmp_path / "paired.json").read_text())
-    assert (per_seed["teacher_seeds"] == {"0": 0, "1": 1, "2": 2}
+    assert (per_seed["teacher_seeds"] == {"3": 3, "7": 7, "9": 9}
             and len(set(per_seed["test_metric_per_seed"].values())) > 1)
 
-    student = ["--data", prepared["mnist"], "--lams", 0.5, "--seeds", 0, 1, "--epochs", 1, "--threads", 1]
+    student = ["--data", prepared["mnist"], "--lams", 0.5, "--seeds", 3, 7, "--epochs", 1, "--threads", 1]
     ok(run_script("train_student.py", *student, "--answers", tmp_path / "paired.npz", "--metrics",
                   tmp_path / "p{seed}.json"))
-    assert json.loads((tmp_path / "p1.json").read_text())["config"]["teacher_seed"] == 1
-    ok(run_script("train_student.py", *student, "--answers", tmp_path / "shared.npz", "--teacher-seeds", 0, "--metrics",
+    assert json.loads((tmp_path / "p7.json").read_text())["config"]["teacher_seed"] == 7
+    ok(run_script("train_student.py", *student, "--answers", tmp_path / "shared.npz", "--teacher-seeds", 3, "--metrics",
                   tmp_path / "s{seed}.json"))
-    assert json.loads((tmp_path / "s1.json").read_text())["config"]["teacher_seed"] == 0
-    for answers, extra in [("shared.npz", []), ("paired.npz", ["--teacher-seeds", 0])]:
+    assert json.loads((tmp_path / "s7.json").read_text())["config"]["teacher_seed"] == 3
+    for answers, extra in [("shared.npz", []), ("paired.npz", ["--teacher-seeds", 3])]:
         r = run_script("train_student.py", *student, "--answers", tmp_path / answers, *extra, "--metrics",
                        tmp_path / "x{seed}.json")
-        one_line_error(r, "student seed 1 with teacher seed", answers)
+        one_line_error(r, "student seed 7 with teacher seed", answers)
         assert not list(tmp_path.glob("x*.json"))
     r = run_script("teacher_answers.py", "--target-data", prepared["mnist"], "--teacher", *teachers[:2], "--phi",
                    "none",
-                   "--seeds", 0, 1, 2, "--out", tmp_path / "bad.npz", "--metrics", tmp_path / "bad.json")
+                   "--seeds", 3, 7, 9, "--out", tmp_path / "bad.npz", "--metrics", tmp_path / "bad.json")
     one_line_error(r, "2 teachers for 3 seeds")
     assert not (tmp_path / "bad.npz").exists()
