@@ -152,15 +152,15 @@ def outputs(model, chunk):
 
 metric = METRIC[task]
 chunk = max(256, 2**24 // (len(runs) * width))
+every = {r: {seed: reduced(seed, r) for seed in seed_posterior} for r in prior.REDUCE if seed_posterior}
 prior_scores = {}  # seed -> {reduction: test metric of the prior's means}, for the teachers table
-for reduce in prior.REDUCE if seed_posterior else ():
-    means = {seed: reduced(seed, reduce)[0] for seed in seed_posterior}
+for reduce, per_seed in every.items():
+    means = {seed: p for seed, (p, _) in per_seed.items()}
     at_prior = bayes.BayesStudents(x.shape[1], n_out, task, list(means), ["partial"], means).to(device)
     for seed, value in zip(means, score(task, outputs(at_prior, chunk), y_test)):
         prior_scores.setdefault(seed, {})[reduce] = value
-priors, units = {}, {}
-for seed in seed_posterior:
-    priors[seed], units[seed] = reduced(seed, args.reduce)
+priors = {seed: p for seed, (p, _) in every.get(args.reduce, {}).items()}
+units = {seed: kept for seed, (_, kept) in every.get(args.reduce, {}).items()}
 student = bayes.BayesStudents(x.shape[1], n_out, task, args.seeds, args.arms, priors, args.sigma0, args.kappa,
                               args.init_sd).to(device)
 
