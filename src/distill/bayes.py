@@ -151,9 +151,8 @@ class BayesStudents(nn.Module):
 
     def sd_summary(self) -> list[dict]:
         """Per run, the distribution of its posterior sds per layer: {layer: {"q0.05": ..., "median": ..., ...}}."""
-        q = torch.tensor(SD_QUANTILES)
-        per_layer = {k: self.sd(k).detach().flatten(1).double().quantile(q.double().to(self.sd(k).device), dim=1).T
-                     for k in LAYERS}  # [M, quantiles]
+        q = torch.tensor(SD_QUANTILES, dtype=torch.float64, device=self.mu_w1.device)
+        per_layer = {k: self.sd(k).detach().flatten(1).double().quantile(q, dim=1).T for k in LAYERS}  # [M, quantiles]
         names = ["min" if p == 0 else "max" if p == 1 else "median" if p == 0.5 else f"q{p:g}" for p in SD_QUANTILES]
         return [{k: dict(zip(names, v[m].tolist())) for k, v in per_layer.items()} for m in range(self.n_runs)]
 

@@ -405,18 +405,13 @@ FOREST_COLUMNS = ["target", "group", "panel", "reference", "size", "source", "ph
 SAME, OTHER, BAYES = "teachers of the same dataset", "teachers of another dataset", "Bayesian distillation"
 
 
-def _ci(diff_mean, diff_sd, n_paired, n_diverged):
-    """The 95% t-interval of a paired gain, as the gain tables give it: none when a paired seed diverged."""
-    return (math.nan, math.nan) if n_diverged else S.interval(diff_mean, diff_sd, n_paired)
-
-
 def forest_rows(target, asked, got, alpha):
     """The forest plot's rows of one target, from the tables' own frames (so that its numbers are theirs): per
     experiment (panel experiment: distill.tables.experiment_table, the per-seed mean over λ), per λ (panel lambda:
     the λ-rows of distill.tables.target_table) and, where the target has them, each Bayesian arm against the plain
     baseline (panel bayes) and against the arm none of its seed (panel bayes_vs_none; distill.tables.bayes_rows).
-    Each row: Δ = student − baseline over the paired seeds (mean, sd), its 95% t-interval (S.interval; none when a
-    seed diverged), the table's MDE and verdict, and its group: the teachers whose source domain comes from the target
+    Each row: Δ = student − baseline over the paired seeds (mean, sd), the table's 95% t-interval (none when a seed
+    diverged), MDE and verdict, and its group: the teachers whose source domain comes from the target
     dataset, those from another dataset, the Bayesian arms. asked, got: the target's expected runs and runs, every
     method."""
     from distill import results as R, tables as TB
@@ -437,14 +432,14 @@ def forest_rows(target, asked, got, alpha):
         rows.append({"group": group(r.source), "panel": "experiment", "reference": "baseline", "size": r.size,
                      "source": r.source, "phi": r.phi, "T": r.T, "lam": math.nan, "method": "hinton",
                      "n_paired": r.n_paired, "n_paired_diverged": r.n_diverged, "diff_mean": r.diff_mean,
-                     "diff_sd": r.diff_sd, "mde": r.mde, "verdict": r.verdict,
+                     "diff_sd": r.diff_sd, "ci_low": r.ci_low, "ci_high": r.ci_high, "mde": r.mde, "verdict": r.verdict,
                      "label": f"{r.source}, φ={r.phi}{where(r.size, r.T)}"})
     table = TB.target_table(target, grid, plain, metric, alpha)[0]
     for r in table[table["source"].notna()].itertuples() if len(table) else []:
         rows.append({"group": group(r.source), "panel": "lambda", "reference": "baseline", "size": r.size,
                      "source": r.source, "phi": r.phi, "T": r.T, "lam": r.lam, "method": "hinton",
                      "n_paired": r.n_paired, "n_paired_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean,
-                     "diff_sd": r.diff_sd, "mde": r.mde, "verdict": r.verdict,
+                     "diff_sd": r.diff_sd, "ci_low": r.ci_low, "ci_high": r.ci_high, "mde": r.mde, "verdict": r.verdict,
                      "label": f"{r.source}, φ={r.phi}{where(r.size, r.T)}"})
     if (asked["method"] == "bayes").any():
         bayes, _, _, m_none = TB.bayes_rows(target, asked[asked["method"] == "bayes"], got[got["method"] == "bayes"],
@@ -455,20 +450,19 @@ def forest_rows(target, asked, got, alpha):
                       "method": "bayes", "arm": r.arm, "label": label}
             rows.append({**common, "panel": "bayes", "reference": "baseline", "n_paired": r.n_paired,
                          "n_paired_diverged": r.n_paired_diverged, "diff_mean": r.diff_mean, "diff_sd": r.diff_sd,
-                         "mde": r.mde, "verdict": r.verdict})
+                         "ci_low": r.ci_low, "ci_high": r.ci_high, "mde": r.mde, "verdict": r.verdict})
             if r.arm != "none":
                 n_tested = r.bayes_n_paired - r.bayes_n_paired_diverged
                 rows.append({**common, "panel": "bayes_vs_none", "reference": "bayes none",
                              "n_paired": r.bayes_n_paired, "n_paired_diverged": r.bayes_n_paired_diverged,
                              "diff_mean": r.bayes_diff_mean, "diff_sd": r.bayes_diff_sd,
+                             "ci_low": r.bayes_ci_low, "ci_high": r.bayes_ci_high,
                              "mde": (S.detectable(r.bayes_diff_sd, n_tested, alpha / m_none)
                                      if not pd.isna(r.bayes_p_ttest) else math.nan),
                              "verdict": r.bayes_verdict})
     out = pd.DataFrame(rows, columns=FOREST_COLUMNS).assign(target=target, metric=metric)
     if out.empty:
         return out
-    out[["ci_low", "ci_high"]] = [_ci(r.diff_mean, r.diff_sd, r.n_paired, r.n_paired_diverged)
-                                  for r in out.itertuples()]
     out["off_scale"] = False
     for name, rows in out.groupby("group", sort=False):  # off-scale against the group's primary rows
         primary = rows[rows["panel"].isin(["experiment", "bayes"])]
