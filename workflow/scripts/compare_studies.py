@@ -23,7 +23,6 @@ Example:
         --names "seeds 0-4" "seeds 5-9" --out results/replicate
 """
 
-import math
 import sys
 from pathlib import Path
 
@@ -79,9 +78,8 @@ def experiments(folder: Path) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out["n_tested"] = out["n_paired"] - out["n_diverged"]
     if "ci_low" not in out:  # tables of older code: the interval as make_tables.py gives it now
-        bounds = [(math.nan, math.nan) if r.n_diverged else S.interval(r.diff_mean, r.diff_sd, int(r.n_paired))
-                  for r in out.itertuples()]
-        out["ci_low"], out["ci_high"] = [lo for lo, _ in bounds], [hi for _, hi in bounds]
+        bounds = pd.DataFrame([tables.ci_columns(r, "") for r in out.to_dict("records")], index=out.index)
+        out["ci_low"], out["ci_high"] = bounds["ci_low"], bounds["ci_high"]
     return out[columns]
 
 
