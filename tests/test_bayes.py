@@ -351,6 +351,32 @@ def test_closed_form_kl_equals_torch_distributions_summed(entries):
     torch.testing.assert_close(bayes.kl_diag(mq, sq**2, mq, sq**2).sum(), torch.tensor(0.0, dtype=torch.float64))
 
 
+def test_the_fused_kl_has_the_value_and_gradients_of_autograd_through_the_closed_form():
+    """bayes._PosteriorKL writes out the KL's gradients (docs/speed.md): in float64 they must equal autograd's
+    through kl_diag, for the KL alone, for the variances alone and for both at once, at generic points."""
+    g = torch.Generator().manual_seed(11)
+    shape = (3, 5, 4)  # [runs, in, out]
+    mu, log_sd, pm = (torch.randn(shape, generator=g, dtype=torch.float64) for _ in range(3))
+    pv = torch.rand(shape, generator=g, dtype=torch.float64) * 2 + 0.1
+    upstream_kl, upstream_var = torch.randn(3, generator=g, dtype=torch.float64), torch.randn(shape, generator=g,
+                                                                                             dtype=torch.float64)
+    const = pv.log().flatten(1).sum(1) - pv[0].numel()
+    for weights in ((1, 0), (0, 1), (1, 1)):
+        a, b = (t.clone().requires_grad_() for t in (mu, log_sd))
+        kl, var = bayes._PosteriorKL.apply(a, b, pm, 1 / pv, const)
+        (weights[0] * (kl * upstream_kl).sum() + weights[1] * (var * upstream_var).sum()).backward()
+        c, d = (t.clone().requires_grad_() for t in (mu, log_sd))
+        ref_var = (2 * d).exp()
+        ref_kl = bayes.kl_diag(c, ref_var, pm, pv).flatten(1).sum(1)
+        (weights[0] * (ref_kl * upstream_kl).sum() + weights[1] * (ref_var * upstream_var).sum()).backward()
+        torch.testing.assert_close(kl, ref_kl, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(var, ref_var, rtol=1e-12, atol=0)
+        torch.testing.assert_close(a.grad, c.grad, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(b.grad, d.grad, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda x, y: bayes._PosteriorKL.apply(x, y, pm, 1 / pv, const),
+                                    (mu.clone().requires_grad_(), log_sd.clone().requires_grad_()))
+
+
 def test_the_students_kl_is_the_sum_over_its_weights_per_run():
     sizes, width = [6, 80, 70, 64, 3], 64
     mean, var = random_posterior(sizes)

@@ -4,6 +4,7 @@ sweep is initialised, fed and updated as it would be alone, and no role shares r
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -409,3 +410,43 @@ def test_a_small_size_above_the_small_part_is_refused(prepared, run_script, tmp_
     assert (r.returncode == 1 and "--small-size 301 is larger than the small part" in r.stderr
             and "(300 rows)" in r.stderr)
     assert not (tmp_path / "m.json").exists()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_the_studys_adam_takes_torchs_steps_bit_for_bit_and_resumes_from_its_state(fused):
+    """training.Adam calls torch.optim.adam.adam as torch.optim.Adam does, so the weights agree bit for bit, over
+    two learning-rate groups and a checkpoint of the state in the middle."""
+    from distill.training import Adam
+
+    g = torch.Generator().manual_seed(2)
+    ours = [torch.nn.Parameter(torch.randn(40, 30, generator=g)), torch.nn.Parameter(torch.randn(30, generator=g))]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    reference = torch.optim.Adam([{"params": theirs[:1]}, {"params": theirs[1:], "lr": 0.03}], lr=0.002,
+                                 fused=fused or None)
+    optimizer = Adam([(ours[:1], 0.002), (ours[1:], 0.03)], fused=fused)
+    for step in range(30):
+        if step == 15:  # a resumed job: a fresh optimizer loaded from the saved state
+            state = optimizer.state_dict()
+            optimizer = Adam([(ours[:1], 0.002), (ours[1:], 0.03)], fused=fused)
+            optimizer.load_state_dict(state)
+        for p, q in zip(ours, theirs):
+            p.grad = torch.randn(p.shape, generator=g)
+            q.grad = p.grad.clone()
+        optimizer.step()
+        reference.step()
+    for p, q in zip(ours, theirs):
+        assert torch.equal(p, q)
+    optimizer.zero_grad()
+    assert all(p.grad is None for p in ours)
+
+
+def test_the_studys_adam_does_not_import_torch_dynamo():
+    """The point of training.Adam: a job's start-up without torch._dynamo (torch.optim.Adam imports it)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from distill.training import Adam; p = torch.nn.Parameter(torch.ones(3)); "
+            "o = Adam([([p], 0.1)], fused=True); p.grad = torch.ones(3); o.step(); print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    assert out.stdout.strip() == "False"

@@ -44,6 +44,34 @@ def kl_diag(mq, vq, mp, vp) -> torch.Tensor:
     return 0.5 * (torch.log(vp / vq) + (vq + (mq - mp) ** 2) / vp - 1)
 
 
+class _PosteriorKL(torch.autograd.Function):
+    """A layer's variances exp(2 log sd) and its KL(q || prior) summed per run [M], with the gradients written
+    out: one pass over the weights each way, where autograd through kl_diag made about twenty (docs/speed.md).
+
+    KL = 0.5 * (sum((var + (mu - pm)^2) / pv) - 2 sum(log sd) + const), const = sum(log pv) - n per run;
+    d/dmu = (mu - pm) / pv, d/d(log sd) = var / pv - 1, plus 2 var times the gradient of the variances."""
+
+    @staticmethod
+    def forward(ctx, mu, log_sd, pm, inv_pv, const):
+        var = torch.exp(2 * log_sd)
+        diff = mu - pm
+        scaled = diff * inv_pv  # (mu - pm) / pv: the means' gradient
+        ratio = var * inv_pv
+        kl = 0.5 * (torch.linalg.vecdot(diff.flatten(1), scaled.flatten(1)) + ratio.flatten(1).sum(1)
+                    - 2 * log_sd.flatten(1).sum(1) + const)
+        ctx.save_for_backward(scaled, ratio, var)
+        return kl, var
+
+    @staticmethod
+    def backward(ctx, grad_kl, grad_var):
+        scaled, ratio, var = ctx.saved_tensors
+        g = grad_kl.view(-1, *[1] * (var.dim() - 1))
+        grad_log_sd = (ratio - 1).mul_(g)
+        if grad_var is not None:
+            grad_log_sd.addcmul_(var, grad_var, value=2)
+        return scaled * g, grad_log_sd, None, None, None
+
+
 def area_between(curve: list[dict], baseline: list[dict]) -> float:
     """[2]'s S: the area between a run's test log-likelihood curve and its baseline's (the none arm of its seed),
     over epochs by the trapezoid rule; positive when the run's log-likelihood is the higher one. Over the same
@@ -95,6 +123,10 @@ class BayesStudents(nn.Module):
                                     nn.Parameter(torch.full_like(getattr(self, f"mu_{k}"), math.log(init_sd))))
             self.register_buffer(f"pm_{k}", torch.stack(pm[k]).float().contiguous())
             self.register_buffer(f"pv_{k}", torch.stack(pv[k]).float().contiguous())
+            # what the KL needs of the prior, once: 1 / pv, and sum(log pv) - n per run
+            self.register_buffer(f"inv_pv_{k}", 1 / getattr(self, f"pv_{k}"), persistent=False)
+            self.register_buffer(f"kl_const_{k}", getattr(self, f"pv_{k}").log().flatten(1).sum(1)
+                                 - getattr(self, f"pv_{k}")[0].numel(), persistent=False)
         # regression: log noise variance of the standardized target, per run (a point estimate)
         self.log_noise = nn.Parameter(torch.zeros(self.n_runs)) if task == "regression" else None
 
@@ -105,12 +137,14 @@ class BayesStudents(nn.Module):
     def sd(self, k: str) -> torch.Tensor:
         return getattr(self, f"{LOG_SD}_{k}").exp()
 
-    def _layer(self, a, k_w, k_b, eps):
+    def _layer(self, a, k_w, k_b, eps, var=None):
+        """A layer's pre-activations: at the posterior mean (eps None), or drawn with noise eps; var: the
+        posterior variances per layer (posterior(); computed when not given)."""
         mean = self._affine(a, getattr(self, f"mu_{k_w}"), getattr(self, f"mu_{k_b}"))
         if eps is None:
             return mean
-        var = self._affine(a * a, self.sd(k_w) ** 2, self.sd(k_b) ** 2)
-        return mean + var.sqrt() * eps
+        var = var or {k: self.sd(k) ** 2 for k in (k_w, k_b)}
+        return mean + self._affine(a * a, var[k_w], var[k_b]).sqrt_() * eps
 
     def _affine(self, a, w, b):
         if a.dim() == 2:  # one input for every run (the test part): one wide product
@@ -118,13 +152,15 @@ class BayesStudents(nn.Module):
             return out.view(len(a), self.n_runs, -1).transpose(0, 1)
         return torch.baddbmm(b, a, w)
 
-    def forward(self, x: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor] | None = None,
+                var: dict | None = None) -> torch.Tensor:
         """x [M, B, n_in] (each run its batch) or [N, n_in] (one input for all) -> outputs [M, B or N, n_out].
 
-        noise: (eps1 [M, B, hidden], eps2 [M, B, n_out]) standard normal draws, or None for the posterior mean."""
+        noise: (eps1 [M, B, hidden], eps2 [M, B, n_out]) standard normal draws, or None for the posterior mean;
+        var: the variances of posterior() (computed when not given)."""
         eps1, eps2 = (None, None) if noise is None else noise
-        h = self._layer(x, "w1", "b1", eps1).relu()
-        return self._layer(h, "w2", "b2", eps2)
+        h = self._layer(x, "w1", "b1", eps1, var).relu()
+        return self._layer(h, "w2", "b2", eps2, var)
 
     def noise(self, generators: list[torch.Generator], batch: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """One draw per seed (on the CPU, the same on any device), shared by the arms of that seed."""
@@ -133,13 +169,20 @@ class BayesStudents(nn.Module):
         A = len(self.arms)
         return tuple(torch.stack([d[i] for d in draws]).repeat_interleave(A, 0).to(device) for i in (0, 1))
 
-    def kl(self) -> torch.Tensor:
-        """KL(q || prior) of every run, [M] (closed form, summed over the weights)."""
-        total = 0
+    def posterior(self) -> tuple[torch.Tensor, dict]:
+        """KL(q || prior) of every run, [M] (closed form, summed over the weights), and the posterior variances
+        per layer, in one fused pass per layer (_PosteriorKL)."""
+        total, var = 0, {}
         for k in LAYERS:
-            v = kl_diag(getattr(self, f"mu_{k}"), self.sd(k) ** 2, getattr(self, f"pm_{k}"), getattr(self, f"pv_{k}"))
-            total = total + v.flatten(1).sum(1)
-        return total
+            kl, var[k] = _PosteriorKL.apply(getattr(self, f"mu_{k}"), getattr(self, f"{LOG_SD}_{k}"),
+                                            getattr(self, f"pm_{k}"), getattr(self, f"inv_pv_{k}"),
+                                            getattr(self, f"kl_const_{k}"))
+            total = total + kl
+        return total, var
+
+    def kl(self) -> torch.Tensor:
+        """KL(q || prior) of every run, [M]."""
+        return self.posterior()[0]
 
     def nll(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per run of outputs [M, B, R] for labels [M, B] or standardized targets
@@ -173,23 +216,23 @@ def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: i
     noise variance) at lr, the log sds at sd_lr; each seed its own batch order and noise stream.
     after_epoch(epoch, train_loss [M]) is called after each epoch, with each run's mean training loss over the
     epoch's rows (each mini-batch's loss weighted by its rows)."""
-    from distill.training import batches
+    from distill.training import Adam, batches
 
     device = x.device
     order = [generator("student_batches", s) for s in model.seeds]
     draws = [generator("bayes_noise", s) for s in model.seeds]
     log_sds = [p for name, p in model.named_parameters() if name.startswith(LOG_SD)]
     rest = [p for name, p in model.named_parameters() if not name.startswith(LOG_SD)]
-    optimizer = torch.optim.Adam([{"params": rest}, {"params": log_sds, "lr": sd_lr}], lr=lr,
-                                 fused=True)  # one pass over the stacked tensors
+    optimizer = Adam([(rest, lr), (log_sds, sd_lr)], fused=True)  # one pass over the stacked tensors
     A, m = len(model.arms), len(x)
     for epoch in range(1, epochs + 1):
         total = torch.zeros(model.n_runs, device=device)
         for idx in batches(m, batch_size, order, device):  # [S, b]
             idx = idx.repeat_interleave(A, 0)  # [M, b]: every arm of a seed on that seed's batch
-            out = model(x[idx], model.noise(draws, idx.shape[1], device))
-            loss = model.nll(out, target[idx]) + beta * model.kl() / m
-            optimizer.zero_grad(set_to_none=True)
+            kl, var = model.posterior()
+            out = model(x[idx], model.noise(draws, idx.shape[1], device), var)
+            loss = model.nll(out, target[idx]) + beta * kl / m
+            optimizer.zero_grad()
             loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
             optimizer.step()
             total += loss.detach() * idx.shape[1]

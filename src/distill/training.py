@@ -95,6 +95,50 @@ def student_data(parts: dict, n: int, regression: bool, device):
     return x_scale(x), (y_scale(y).unsqueeze(1) if regression else y), x_scale(x_test), y_test, x_scale, y_scale
 
 
+class Adam:
+    """torch.optim.Adam's update with its defaults, through its functional form torch.optim.adam.adam: the same
+    kernels and the same bits (tests/test_sweeps.py), without the class, whose construction imports
+    torch._dynamo, about 1 s of every job's start-up (docs/speed.md).
+
+    groups: [(parameters, lr)], one learning rate per group; fused: one fused kernel per group (CPU or CUDA)
+    instead of torch's default loop over the tensors."""
+
+    def __init__(self, groups, fused: bool = False):
+        self.groups = [(list(params), lr) for params, lr in groups]
+        self.fused = fused
+        self.state: list[list[dict | None]] = [[None] * len(params) for params, _ in self.groups]
+
+    @torch.no_grad()
+    def step(self) -> None:
+        from torch.optim.adam import adam
+
+        for (params, lr), states in zip(self.groups, self.state):
+            live = [i for i, p in enumerate(params) if p.grad is not None]
+            for i in live:  # created at a parameter's first gradient, as torch.optim.Adam does
+                if states[i] is None:
+                    p = params[i]
+                    step = (torch.zeros((), dtype=torch.float32, device=p.device) if self.fused
+                            else torch.tensor(0.0, dtype=torch.float32))
+                    states[i] = {"step": step, "exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p)}
+            adam([params[i] for i in live], [params[i].grad for i in live],
+                 [states[i]["exp_avg"] for i in live], [states[i]["exp_avg_sq"] for i in live], [],
+                 [states[i]["step"] for i in live], fused=self.fused or None, amsgrad=False, beta1=0.9,
+                 beta2=0.999, lr=lr, weight_decay=0.0, eps=1e-8, maximize=False)
+
+    def zero_grad(self) -> None:
+        for params, _ in self.groups:
+            for p in params:
+                p.grad = None
+
+    def state_dict(self) -> dict:
+        return {"state": self.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.state = [[None if s is None else {k: v.to(p.device) if k != "step" or self.fused else v
+                                               for k, v in s.items()} for s, p in zip(states, params)]
+                      for states, (params, _) in zip(state["state"], self.groups)]
+
+
 class Checkpoint:
     """Per-epoch checkpoint of a long job (teacher, VAE): model, optimizer, RNG states and history.
 

@@ -24,7 +24,7 @@ from distill import cli, data, seeds  # noqa: E402
 from distill.io import Record, fail  # noqa: E402
 from distill.mappings import save_vae  # noqa: E402
 from distill.models import VAE  # noqa: E402
-from distill.training import Checkpoint, Scaler, batches, setup, tensors  # noqa: E402
+from distill.training import Adam, Checkpoint, Scaler, batches, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz): the inputs phi takes")
@@ -84,7 +84,7 @@ def partners(idx):
 
 torch.manual_seed(seeds.stream("vae_init", args.seed))
 vae = VAE(x_in.shape[1], x_src.shape[1], args.hidden, args.latent, bernoulli=images).to(device)
-optimizer = torch.optim.Adam(vae.parameters(), lr=args.lr)
+optimizer = Adam([(vae.parameters(), args.lr)])
 checkpoint = Checkpoint(args, data=(target_info, source_info))
 start, history = checkpoint.resume(vae, optimizer, generator)
 
@@ -93,7 +93,7 @@ for epoch in range(start + 1, args.epochs + 1):
     total = 0.0
     for idx in batches(len(x_in), args.batch_size, generator, device):
         loss = vae.loss(x_in[idx], partners(idx), generator)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         total += loss.item() * len(idx)

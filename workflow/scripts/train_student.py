@@ -40,7 +40,7 @@ import torch  # noqa: E402
 from distill import cli, data, models, seeds  # noqa: E402
 from distill.io import Record, fail, fmt, save_torch  # noqa: E402
 from distill.losses import distillation_loss, regression_loss  # noqa: E402
-from distill.training import METRIC, batches, predict, score, setup, student_data, tensors  # noqa: E402
+from distill.training import METRIC, Adam, batches, predict, score, setup, student_data, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path,
@@ -126,7 +126,7 @@ if min(args.lams) < 1:
 
 K = len(settings)
 student = models.Students(x.shape[1], info["n_classes"] or 1, task, args.seeds, per_seed=K).to(device)
-optimizer = torch.optim.Adam(student.parameters(), lr=args.lr, fused=True)  # one pass over the stacked tensors
+optimizer = Adam([(student.parameters(), args.lr)], fused=True)  # one pass over the stacked tensors
 lam = torch.tensor([run.lam for run in runs], device=device)
 T = torch.tensor([run.temperature for run in runs], device=device)
 order = [seeds.generator("student_batches", seed) for seed in args.seeds]
@@ -168,7 +168,7 @@ for epoch in range(1, args.epochs + 1):
     for idx in batches(len(x), args.batch_size, order, device):  # idx [S, b]: each seed its own order
         answers_of = None if teacher_out is None else teacher_out[rows, idx].repeat_interleave(K, 0)
         loss = loss_per_run(student(x[idx]), idx, answers_of)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
         optimizer.step()
         total += loss.detach() * idx.shape[-1]

@@ -26,7 +26,7 @@ from torch.nn import functional as F  # noqa: E402
 
 from distill import cli, data, models, seeds  # noqa: E402
 from distill.io import Record, fail, run_paths, save_torch  # noqa: E402
-from distill.training import METRIC, Checkpoint, Scaler, batches, predict, score, setup, tensors  # noqa: E402
+from distill.training import METRIC, Adam, Checkpoint, Scaler, batches, predict, score, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path,
@@ -65,7 +65,7 @@ n_out = info["n_classes"] or 1
 
 stack = models.Teachers(x.shape[1], n_out, args.seeds).to(device)
 order = [seeds.generator("teacher_batches", s) for s in args.seeds]
-optimizer = torch.optim.Adam(stack.parameters(), lr=args.lr, fused=True)  # one pass over the stacked tensors
+optimizer = Adam([(stack.parameters(), args.lr)], fused=True)  # one pass over the stacked tensors
 # One checkpoint for the stack: its name holds every seed, so a stack of other seeds never resumes from it.
 ckpt = Path(str(args.out).format(seed="-".join(map(str, args.seeds))) + ".ckpt")
 checkpoint = Checkpoint(argparse.Namespace(**{**vars(args), "out": outs[0]}), data=info, path=ckpt)
@@ -107,7 +107,7 @@ for epoch in range(start + 1, args.epochs + 1):
     total = torch.zeros(len(args.seeds), device=device)  # each teacher's training loss summed over the epoch's rows
     for idx in batches(len(x), args.batch_size, order, device):  # idx [S, b]: each teacher its own order
         loss = losses(stack(x[idx]), idx)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.sum().backward()  # the teachers share no weights: each gets the gradient of its own loss
         optimizer.step()
         total += loss.detach() * idx.shape[-1]
