@@ -92,7 +92,7 @@ def versions() -> dict:
 # The environment variables that choose the CPU kernels torch computes with: ATen's vectorized operations, MKL's
 # matrix products, oneDNN's convolutions. On x86 the kernel family (AVX2 or AVX-512) changes float rounding, and
 # training carries that into every number (docs/reliability.md).
-KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")
+KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
 
 
 def kernels() -> dict:
