@@ -442,11 +442,13 @@ def test_the_studys_adam_takes_torchs_steps_bit_for_bit_and_resumes_from_its_sta
 
 def test_the_studys_adam_does_not_import_torch_dynamo():
     """The point of training.Adam: a job's start-up without torch._dynamo (torch.optim.Adam imports it)."""
+    import os
     import subprocess
     import sys
 
     code = ("import sys, torch; from distill.training import Adam; p = torch.nn.Parameter(torch.ones(3)); "
-            "o = Adam([([p], 0.1)], fused=True); p.grad = torch.ones(3); o.step(); print('torch._dynamo' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+            "o = Adam([([p], 0.1)], fused=True); p.grad = torch.ones(3); o.step(); "
+            "print('torch._dynamo' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "False"
