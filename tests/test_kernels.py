@@ -1,11 +1,11 @@
 """The bits a CPU's kernels give: a tiny teacher stack and a tiny student sweep, trained as the study trains them
-(distill.models, distill.training.Adam, one thread), hashed and compared with the sha256 committed below for
-the CPU vendor and kernel family of the machine that made the published run (docs/reliability.md).
+(distill.models, distill.training.Adam, distill.training.setup: one thread, denormals flushed), hashed and
+compared with the sha256 committed below for the CPU vendor and kernel setting (docs/reliability.md).
 
-On a machine of that vendor and kernel family other bits fail the test, naming the CPU and kernels: the
-published tables would not be reproduced there. On another vendor or kernel family the test is skipped with
-the hashes it got, to be compared by hand with the published machine's (torch's kernels differ between
-AVX-512 and AVX2, and Intel's MKL takes other code paths on other vendors: docs/reliability.md)."""
+On a listed vendor and setting, other bits fail the test, naming the CPU and kernels: the published tables
+would not be reproduced there. On another vendor or setting the test is skipped with the hashes it got, to be
+compared by hand with the published machine's (torch's kernels differ between AVX-512 and AVX2, and Intel's
+MKL takes other code paths on other vendors: docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from distill import models
 from distill.io import kernels
-from distill.training import Adam
+from distill.training import Adam, setup
 
 # (CPU vendor, torch's kernel family, kernel variables set) -> (teachers' sha256, students' sha256), as computed on
 # the 2-core Intel Xeon (Sapphire Rapids class, AVX-512) of 2026-12-03 with torch 2.14.1. The AMD EPYC machine of
@@ -56,7 +56,7 @@ def trained() -> tuple[str, str]:
     fixed random data, batches drawn on a fixed stream: the products, ReLUs, cross-entropy and fused Adam of a
     study job."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as every job of the study
+    setup(1)  # as every job of the study: one thread, denormals flushed
     try:
         g = torch.Generator().manual_seed(20261203)
         x = torch.rand(256, 784, generator=g)
@@ -77,6 +77,7 @@ def trained() -> tuple[str, str]:
         return digest(teachers), digest(students)
     finally:
         torch.set_num_threads(threads)
+        torch.set_flush_denormal(False)
 
 
 def test_a_tiny_teacher_stack_and_student_sweep_give_the_published_machines_bits():
@@ -89,3 +90,37 @@ def test_a_tiny_teacher_stack_and_student_sweep_give_the_published_machines_bits
                     f"students {got[1]}")
     assert got == BITS[key], (f"{key} gives other bits than the published machine's: teachers {got[0]}, students "
                               f"{got[1]}; expected {BITS[key]}")
+
+
+def test_setup_flushes_denormals_and_adam_through_the_denormal_range_ends_on_the_same_bits():
+    """setup() flushes denormals (their arithmetic takes a slow path: docs/speed.md). A weight whose gradient
+    stops after one step has a first moment that decays by 0.9 a step through the denormal range (below
+    1.2e-38 after about 800 steps); flushed or not, the weights end on the same bits."""
+    def train(flush: bool) -> torch.Tensor:
+        torch.set_flush_denormal(flush)  # the calling thread's setting: one thread, as a study job
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            w = torch.nn.Parameter(torch.linspace(-0.05, 0.05, 64))
+            optimizer = Adam([([w], 1e-3)], fused=True)
+            for step in range(1000):
+                w.grad = torch.full_like(w, 1e-3) if step == 0 else torch.zeros_like(w)
+                optimizer.step()
+            moment = optimizer.state[0][0]["exp_avg"]
+            return w.detach().clone(), moment
+        finally:
+            torch.set_flush_denormal(False)
+            torch.set_num_threads(threads)
+
+    (plain, moment), (flushed, flushed_moment) = train(False), train(True)
+    assert 0 < moment.abs().max() < torch.finfo(torch.float32).tiny  # the moments did reach the denormal range
+    assert torch.equal(flushed_moment, torch.zeros_like(flushed_moment))  # and were flushed
+    assert torch.equal(plain, flushed)
+    threads = torch.get_num_threads()
+    try:
+        setup(1)
+        assert (torch.tensor([1e-39]) * 1.0).item() == 0.0
+    finally:
+        torch.set_flush_denormal(False)
+        torch.set_num_threads(threads)
+    assert (torch.tensor([1e-39]) * 1.0).item() != 0.0

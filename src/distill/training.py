@@ -14,9 +14,17 @@ def setup(threads: int | None = None) -> torch.device:
 
     On the CPU the kernels this study calls are deterministic as they are (the byte-identity tests check
     it), and torch.use_deterministic_algorithms costs 2 s of imports (torch._inductor) in every job, so it
-    is set on CUDA only. Random draws come from the streams of distill.seeds, never from a bare seed."""
+    is set on CUDA only. Random draws come from the streams of distill.seeds, never from a bare seed.
+
+    Denormal floats are flushed to zero (torch.set_flush_denormal). Adam's first moments of weights whose
+    gradient is zero for a while (a dead ReLU unit, a pixel that is rarely on) decay by 0.9 a step through the
+    denormal range, where every operation takes the CPU a slow microcode path: half a teacher stack's time went
+    to Adam's step (docs/speed.md). Such a moment changes a weight by at most lr * 1.2e-38 / eps, below a float's
+    resolution at any weight the study trains, and the study's outputs stay byte-identical (docs/speed.md). The
+    setting is the calling thread's: a job of one thread has it everywhere."""
     if threads:
         torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
     if not torch.cuda.is_available():
         return torch.device("cpu")
     torch.use_deterministic_algorithms(True, warn_only=True)
