@@ -324,6 +324,23 @@ def test_laplace_precision_of_a_logistic_regression_is_its_hessian_diagonal():
     torch.testing.assert_close(1 / var["0.weight"].reshape(-1) - 0.25, torch.diag(hessian), rtol=1e-4, atol=1e-4)
 
 
+def test_laplace_defaults_to_a_unit_prior_leaves_the_model_alone_and_does_not_depend_on_the_batch_size():
+    """posterior()'s defaults: sigma0 = 1 adds a precision of 1; the GGN is a sum over rows, so the batch size (the
+    default and others) changes nothing beyond rounding; BackPACK's hooks go on a copy, never on the caller's
+    model (mutants of docs/mutation.md)."""
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(300, 4, generator=g), torch.randint(0, 3, (300,), generator=g)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    _, var, _ = laplace.posterior(model, x, y, "classification")
+    assert all(not m._forward_hooks and not m._backward_hooks and not m._forward_pre_hooks for m in model.modules())
+    assert all(not hasattr(m, "input0") for m in model.modules())  # BackPACK's saved inputs
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    _, var_big, _ = laplace.posterior(model, x, y, "classification", sigma0=0.5, batch_size=7)
+    for k in var:  # a precision of 1 / 0.5^2 = 4 against the default's 1, at any batch size
+        torch.testing.assert_close(1 / var_big[k] - 4, 1 / var[k] - 1, rtol=1e-4, atol=1e-4)
+
+
 def test_laplace_precision_of_a_linear_gaussian_regression_is_x_squared_over_the_noise():
     g = torch.Generator().manual_seed(1)
     x = torch.randn(200, 3, generator=g)
