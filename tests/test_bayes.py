@@ -666,3 +666,13 @@ def test_the_training_loss_is_the_negative_elbo_per_row_written_out_by_hand(task
     kl = sum(float(torch.distributions.kl_divergence(q(torch.tensor(p[f"mu_{k}"]), torch.tensor(sd[k])),
                                                      prior_(0.0, sigma0)).sum()) for k in bayes.LAYERS)
     assert seen[0] == pytest.approx(nll + beta * kl / m, rel=1e-5)
+
+
+def test_an_unknown_selection_or_reduction_is_refused_naming_the_known_ones():
+    sizes, width = [6, 80, 70, 64, 3], 64
+    mean, var = random_posterior(sizes)
+    with pytest.raises(ValueError, match=r"^unknown selection 'largest'; known: random, snr$"):
+        prior.keep_sets(sizes, width, 0, "largest", mean, var)
+    keep = prior.keep_sets(sizes, width, 0)
+    with pytest.raises(ValueError, match=r"^unknown reduction 'sum'; known: identity, product$"):
+        prior.chain(mean, var, sizes, keep, "sum")
