@@ -40,7 +40,8 @@ SD_LR = 1e-2
 
 
 def kl_diag(mq, vq, mp, vp) -> torch.Tensor:
-    """KL(N(mq, vq) || N(mp, vp)) per entry (variances, not sds)."""
+    """KL(N(mq, vq) || N(mp, vp)) per entry (variances, not sds): the closed form _PosteriorKL computes, kept as
+    its reference (tests/test_bayes.py)."""
     return 0.5 * (torch.log(vp / vq) + (vq + (mq - mp) ** 2) / vp - 1)
 
 
@@ -139,11 +140,12 @@ class BayesStudents(nn.Module):
 
     def _layer(self, a, k_w, k_b, eps, var=None):
         """A layer's pre-activations: at the posterior mean (eps None), or drawn with noise eps; var: the
-        posterior variances per layer (posterior(); computed when not given)."""
+        posterior variances per layer (posterior(); computed by it when not given)."""
         mean = self._affine(a, getattr(self, f"mu_{k_w}"), getattr(self, f"mu_{k_b}"))
         if eps is None:
             return mean
-        var = var or {k: self.sd(k) ** 2 for k in (k_w, k_b)}
+        if var is None:
+            var = self.posterior()[1]
         return mean + self._affine(a * a, var[k_w], var[k_b]).sqrt_() * eps
 
     def _affine(self, a, w, b):

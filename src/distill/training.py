@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch.optim.adam import adam  # the function; the class would import torch._dynamo
 
 from distill.io import save_torch
 
@@ -118,8 +119,6 @@ class Adam:
 
     @torch.no_grad()
     def step(self) -> None:
-        from torch.optim.adam import adam
-
         for (params, lr), states in zip(self.groups, self.state):
             live = [i for i, p in enumerate(params) if p.grad is not None]
             for i in live:  # created at a parameter's first gradient, as torch.optim.Adam does
