@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test mutate study extended replicate shared seeds-needed snapshot docs smoke bench dry-run lint format report
+.PHONY: env slurm-profile test mutate study extended power power-replicates replicate shared seeds-needed snapshot docs smoke bench dry-run lint format report
 
 env: $(STAMP) slurm-profile
 
@@ -51,6 +51,34 @@ study: env
 extended: env
 	$(SNAKEMAKE) --cores all --configfile workflow/configs/extended.yaml
 
+# The powered study: the default grid with 20 seeds (workflow/configs/power.yaml) in power/, about 4 times the
+# default study's compute. Its seeds 0-4 are the default study's runs, byte for byte. The three questions as
+# contrasts over its 20 seeds: power/results/contrasts.md.
+power: env
+	$(SNAKEMAKE) --cores all --directory power --configfile workflow/configs/power.yaml
+	$(PY) workflow/scripts/contrasts.py --runs power/results --out power/results/contrasts.md
+
+# The powered study against the default one and against itself, without new runs: are its seeds 0-4 the runs
+# of results/ (power/results/same-runs.md)? The tables of its seeds 0-4 and 5-9, and of 0-9 and 10-19 (each
+# seed its own teacher and student), compared as `make replicate` compares two runs:
+# power/results/replicate-5.{md,csv} and replicate-10.{md,csv}.
+seed_tables = $(PY) workflow/scripts/make_tables.py --out-dir power/seeds$(2)/tables \
+  --runs $(foreach s,$(1),$(wildcard power/results/students/*/n*/*/*/seed$(s)/metrics.json \
+                                     power/results/students/*/n*/*/seed$(s)/metrics.json)) \
+  --teachers $(foreach s,$(1),$(wildcard power/results/teachers/*/seed$(s).json)) \
+  --answers $(wildcard power/results/answers/*/*.json) > /dev/null
+power-replicates:
+	$(PY) workflow/scripts/same_runs.py --a results --b power/results --seeds 0 1 2 3 4 > power/results/same-runs.md; \
+	  status=$$?; cat power/results/same-runs.md; exit $$status
+	$(call seed_tables,0 1 2 3 4,0-4)
+	$(call seed_tables,5 6 7 8 9,5-9)
+	$(call seed_tables,0 1 2 3 4 5 6 7 8 9,0-9)
+	$(call seed_tables,10 11 12 13 14 15 16 17 18 19,10-19)
+	$(PY) workflow/scripts/compare_studies.py --a power/seeds0-4/tables --b power/seeds5-9/tables \
+	  --names "seeds 0-4" "seeds 5-9" --out power/results/replicate-5
+	$(PY) workflow/scripts/compare_studies.py --a power/seeds0-9/tables --b power/seeds10-19/tables \
+	  --names "seeds 0-9" "seeds 10-19" --out power/results/replicate-10
+
 # Are the verdicts reproducible? The default study again with seeds 5-9 (new teachers, new students) in
 # replicate/, compared row by row with results/ (seeds 0-4): results/replicate.{md,csv}; the three
 # questions as contrasts pooled over both: results/contrasts.md.
@@ -71,9 +99,11 @@ shared: study
 seeds-needed: study
 	$(PY) workflow/scripts/seeds_needed.py --tables results/tables --out results/seeds-needed.md
 
-# The published numbers: the tables, comparisons, PNG figures and run.json of the last full run, copied and stamped into docs/results/
+# The published numbers: the tables, comparisons, PNG figures and run.json of the last default run, copied and
+# stamped into docs/results/, and those of the powered study, where it has run, into docs/results/power/
 snapshot:
 	$(PY) workflow/scripts/snapshot.py --results results --out docs/results
+	if [ -f power/results/run.json ]; then $(PY) workflow/scripts/snapshot.py --results power/results --out docs/results/power; fi
 
 # docs/config.md, every config key, rendered from the descriptions in workflow/schemas/config.schema.yaml
 docs:

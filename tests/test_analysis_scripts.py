@@ -4,6 +4,7 @@ distribution; the gains and losses of seeds_needed counted in the metric's direc
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -169,3 +170,52 @@ def test_seeds_needed_counts_gains_and_losses_in_the_metrics_direction(run_scrip
                           ("mnist", "d"): "gain", ("bike", "a"): "gain", ("bike", "b"): "loss"}
     needs = {(c[0], c[1]): c[8] for c in detail}
     assert needs[("mnist", "a")] == "5" and needs[("mnist", "d")] == "> 40"
+
+
+def write_study(root, seeds, wall=1.0):
+    """A results tree as a study with these seeds writes it: data, a teacher per seed, a student run per seed,
+    and one answers record and array file for all the seeds."""
+    (root / "data").mkdir(parents=True)
+    np.savez(root / "data" / "mnist.npz", x_small=np.arange(4, dtype=np.uint8))
+    answers = root / "answers" / "mnist-from-mnist"
+    answers.mkdir(parents=True)
+    np.savez(answers / "none.npz", **{f"small_seed{s}": np.full(3, s, np.float32) for s in seeds})
+    (answers / "none.json").write_text(json.dumps({
+        "step": "answers", "teacher_seeds": {str(s): s for s in seeds},
+        "test_metric_per_seed": {str(s): 0.9 + s / 100 for s in seeds},
+        "test_metric": float(np.mean([0.9 + s / 100 for s in seeds])), "wall_seconds": wall}))
+    for s in seeds:
+        teacher = root / "teachers" / "mnist"
+        teacher.mkdir(parents=True, exist_ok=True)
+        (teacher / f"seed{s}.pt").write_bytes(bytes([s]) * 8)
+        (teacher / f"seed{s}.json").write_text(json.dumps({"seed": s, "test_metric": 0.97, "wall_seconds": wall}))
+        run = root / "students" / "mnist" / "n1000" / "mnist-none" / "lam0.5-T1.0" / f"seed{s}"
+        run.mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps({"seed": s, "test_metric": 0.88 + s / 1000,
+                                                      "wall_seconds": wall}))
+
+
+def test_same_runs_finds_the_default_studys_runs_inside_the_powered_one(run_script, tmp_path):
+    a, b = tmp_path / "results", tmp_path / "power"
+    write_study(a, [3, 7], wall=1.0)
+    write_study(b, [3, 7, 11, 12], wall=2.5)  # more seeds, other wall times: the same runs
+    r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "all 9 files the same" in r.stdout  # data, answers json and npz, 2 teachers x (pt, json), 2 students
+
+    metrics = b / "students" / "mnist" / "n1000" / "mnist-none" / "lam0.5-T1.0" / "seed7" / "metrics.json"
+    metrics.write_text(metrics.read_text().replace("0.887", "0.8871"))
+    (b / "teachers" / "mnist" / "seed3.pt").write_bytes(b"\x03" * 7 + b"\x04")
+    with np.load(b / "answers" / "mnist-from-mnist" / "none.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["small_seed11"] += 1  # another seed's answers: not ours
+    np.savez(b / "answers" / "mnist-from-mnist" / "none.npz", **arrays)
+    r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
+    assert r.returncode == 1
+    assert "2 of 9 files differ" in r.stdout
+    assert "teachers/mnist/seed3.pt" in r.stdout and "seed7/metrics.json" in r.stdout and "none.npz" not in r.stdout
+
+    arrays["small_seed3"][0] = 99  # one of ours
+    np.savez(b / "answers" / "mnist-from-mnist" / "none.npz", **arrays)
+    r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
+    assert "3 of 9 files differ" in r.stdout and "answers/mnist-from-mnist/none.npz" in r.stdout

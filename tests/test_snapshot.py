@@ -46,7 +46,7 @@ def check_copies(results, out, run_line: str) -> None:
         assert blank == "" and rest == f.read_text(), f.name
     for f in figures + ([results / "run.json"] if (results / "run.json").is_file() else []):
         assert (out / f.name).read_bytes() == f.read_bytes(), f.name
-    copied = sorted(p.name for p in out.iterdir() if p.name != "README.md")
+    copied = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "README.md")
     record = ["run.json"] if (results / "run.json").is_file() else []
     assert copied == sorted([f.name for f in markdown + figures] + record)
     assert not list(out.glob("*.pdf")) and not list(out.glob(".tmp-*"))
@@ -65,7 +65,7 @@ def published(tmp_path):
     for name in ("mnist", "teachers", "gain-bike"):
         table = (ROOT / "docs" / "results" / f"{name}.md").read_text()
         (results / "tables" / f"{name}.md").write_text(unstamped(table))
-    (results / "replicate.md").write_text(unstamped((ROOT / "docs" / "results" / "replicate.md").read_text()))
+    (results / "seeds-needed.md").write_text(unstamped((ROOT / "docs" / "results" / "seeds-needed.md").read_text()))
     for png in sorted((ROOT / "docs" / "results").glob("domains-*.png")):
         shutil.copyfile(png, results / "figures" / png.name)
     (results / "figures" / "domains-mnist.pdf").write_bytes(b"%PDF-1.4 not copied")
@@ -81,6 +81,8 @@ def test_a_snapshot_stamps_each_table_with_the_run_of_run_json(published, tmp_pa
     out = tmp_path / "docs" / "results"
     out.mkdir(parents=True)
     (out / "old-table.md").write_text("from an older snapshot\n")
+    (out / "power").mkdir()  # another run's snapshot (make snapshot puts the powered study's there)
+    (out / "power" / "mnist.md").write_text("the powered study's table\n")
     r = snapshot(results, out)
     assert r.returncode == 0, r.stderr
     line = provenance.describe(record)
@@ -88,6 +90,7 @@ def test_a_snapshot_stamps_each_table_with_the_run_of_run_json(published, tmp_pa
     assert record["finished"][:10] in line
     check_copies(results, out, line)
     assert not (out / "old-table.md").exists()
+    assert (out / "power" / "mnist.md").read_text() == "the powered study's table\n"
     index = (out / "README.md").read_text()
     assert "Wall time 2 h 5 min" in index and "Command: `snakemake --cores all`" in index
     assert f"torch {record['versions']['torch']}" in index
