@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test mutate study extended power power-replicates replicate shared seeds-needed snapshot docs smoke bench dry-run lint format report
+.PHONY: env slurm-profile test mutate study extended power power-replicates replicate shared seeds-needed posterior-sds snapshot docs smoke bench dry-run lint format report
 
 env: $(STAMP) slurm-profile
 
@@ -53,10 +53,11 @@ extended: env
 
 # The powered study: the default grid with 20 seeds (workflow/configs/power.yaml) in power/, about 4 times the
 # default study's compute. Its seeds 0-4 are the default study's runs, byte for byte. The three questions as
-# contrasts over its 20 seeds: power/results/contrasts.md.
+# contrasts over its 20 seeds: power/results/contrasts.md; its posterior sds: power/results/posterior-sds.md.
 power: env
 	$(SNAKEMAKE) --cores all --directory power --configfile workflow/configs/power.yaml
 	$(PY) workflow/scripts/contrasts.py --runs power/results --out power/results/contrasts.md
+	$(PY) workflow/scripts/posterior_sds.py --results power/results --out power/results/posterior-sds.md
 
 # The powered study against the default one and against itself, without new runs: are its seeds 0-4 the runs
 # of results/ (power/results/same-runs.md)? The tables of its seeds 0-4 and 5-9, and of 0-9 and 10-19 (each
@@ -98,6 +99,10 @@ shared: study
 # The number of seeds the verdicts need, from the default study's observed spreads: results/seeds-needed.md
 seeds-needed: study
 	$(PY) workflow/scripts/seeds_needed.py --tables results/tables --out results/seeds-needed.md
+
+# How far the variational students' posterior sds moved from their initial value: results/posterior-sds.md
+posterior-sds: study
+	$(PY) workflow/scripts/posterior_sds.py --results results --out results/posterior-sds.md
 
 # The published numbers: the tables, comparisons, PNG figures and run.json of the last default run, copied and
 # stamped into docs/results/, and those of the powered study, where it has run, into docs/results/power/

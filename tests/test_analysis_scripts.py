@@ -219,3 +219,38 @@ def test_same_runs_finds_the_default_studys_runs_inside_the_powered_one(run_scri
     np.savez(b / "answers" / "mnist-from-mnist" / "none.npz", **arrays)
     r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
     assert "3 of 9 files differ" in r.stdout and "answers/mnist-from-mnist/none.npz" in r.stdout
+
+
+def test_posterior_sds_reports_the_median_quantiles_and_the_runs_that_did_not_move(run_script, tmp_path):
+    results = tmp_path / "results"
+    rng = np.random.default_rng(3)
+    medians = {}
+    for arm, scale in (("partial", 0.1), ("none", 0.0008)):
+        for seed in (3, 7, 11):
+            folder = "bayes-none" if arm == "none" else f"mnist-bayes/{arm}"
+            run = results / "students" / "mnist" / "n1000" / folder / f"seed{seed}"
+            run.mkdir(parents=True)
+            sds = {layer: np.sort(scale * rng.uniform(0.5, 3.0, 50)) for layer in ("w1", "b1", "w2", "b2")}
+            quantiles = {layer: {"min": v.min(), "q0.05": np.quantile(v, 0.05), "q0.25": np.quantile(v, 0.25),
+                                 "median": np.median(v), "q0.75": np.quantile(v, 0.75),
+                                 "q0.95": np.quantile(v, 0.95), "max": v.max()} for layer, v in sds.items()}
+            medians.setdefault(arm, []).append(quantiles["w2"]["median"])
+            (run / "metrics.json").write_text(json.dumps({
+                "dataset": "mnist", "size": 1000, "arm": arm, "config": {"init_sd": 0.001},
+                "posterior_sd": {layer: {k: float(x) for k, x in q.items()} for layer, q in quantiles.items()}}))
+    r = run_script("posterior_sds.py", "--results", results, "--out", tmp_path / "sds.md")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "sds.md").read_text()
+    rows = {(c[3], c[4]): c for c in ([x.strip() for x in line.split("|")[1:-1]] for line in text.splitlines()
+                                      if line.startswith("| mnist"))}
+    assert len(rows) == 8
+    assert [k for k in rows if k[0] == "none"] == [("none", layer) for layer in ("w1", "b1", "w2", "b2")]
+    header = [x.strip() for x in text.splitlines()[4].split("|")[1:-1]]
+    for arm in ("partial", "none"):
+        row = dict(zip(header, rows[(arm, "w2")]))
+        assert row["runs"] == "3" and row["median"] == f"{np.median(medians[arm]):.4g}"
+        assert row["run medians"] == f"{min(medians[arm]):.4g} to {max(medians[arm]):.4g}"
+        not_moved = sum(m < 0.002 for m in medians[arm])
+        assert row["not moved"] == f"{not_moved} of 3"
+    assert dict(zip(header, rows[("partial", "w2")]))["not moved"] == "0 of 3"
+    assert dict(zip(header, rows[("none", "w2")]))["not moved"] == "3 of 3"
