@@ -53,8 +53,8 @@ else:  # a run of a workflow without the onsuccess record: what the snapshot can
     run = provenance.describe(record) + " (no run.json: commit, machine and date of the snapshot)"
     source = "the snapshot"
 
-EXTRA = ("replicate", "replicate-5", "replicate-10", "same-runs", "shared", "seeds-needed", "posterior-sds", "contrasts",
-         "kernels")
+EXTRA = ("replicate", "replicate-5", "replicate-10", "same-runs", "shared", "seeds-needed", "posterior-sds",
+         "contrasts", "kernels")
 extra = [args.results / f"{name}.md" for name in EXTRA]
 markdown = tables + [f for f in extra if f.is_file()]
 figures = sorted((args.results / "figures").glob("*.png"))
