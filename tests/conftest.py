@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
+import runpy
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 # `make test` runs 2 workers on 2 cores: one compute thread each (torch, BLAS)
@@ -185,6 +187,24 @@ def run_script():
         return result
 
     return run
+
+
+def run_in_process(script: str, *args, **_) -> subprocess.CompletedProcess:
+    """run_in_process("make_tables.py", "--runs", ...) -> CompletedProcess, as run_script returns it: the script run
+    in this process (runpy, as __main__), so that mutmut and coverage see the library code it calls. For the
+    analysis scripts only (pandas, no torch, no threads): a step script keeps its subprocess."""
+    argv, out, err, code = sys.argv, io.StringIO(), io.StringIO(), 0
+    sys.argv = [str(SCRIPTS / script), *map(str, args)]
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            runpy.run_path(str(SCRIPTS / script), run_name="__main__")
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if not isinstance(e.code, (int, type(None))):
+            err.write(f"{e.code}\n")
+    finally:
+        cmd, sys.argv = sys.argv, argv
+    return subprocess.CompletedProcess(cmd, code, out.getvalue(), err.getvalue())
 
 
 def kill_after_checkpoint(script: str, args: list, ckpt: Path, timeout: float = 60) -> None:

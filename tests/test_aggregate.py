@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from conftest import assert_drawn
+from conftest import assert_drawn, run_in_process
 from distill import results as R
 from distill import stats as S
 
@@ -96,8 +96,9 @@ def study(tmp_path):
     return {"root": tmp_path, "runs": runs, "teachers": teachers, "answers": answers, "npz": npz}
 
 
-def tables(run_script, study, out, *extra):
-    return run_script("make_tables.py", "--runs", *study["runs"], "--teachers", *study["teachers"], "--answers",
+def tables(study, out, *extra):
+    """make_tables.py on the study; in this process, where mutmut sees distill.tables (run_in_process)."""
+    return run_in_process("make_tables.py", "--runs", *study["runs"], "--teachers", *study["teachers"], "--answers",
                       *study["answers"],
                       "--out-dir", out, *extra, timeout=60)
 
@@ -140,7 +141,7 @@ def test_collect_and_missing(study):
 
 def test_table_values(run_script, study, tmp_path):
     out = tmp_path / "tables"
-    result = tables(run_script, study, out)
+    result = tables(study, out)
     assert result.returncode == 0, result.stderr
     mnist = pd.read_csv(out / "mnist.csv")
     assert mnist.loc[0, "verdict"] == "baseline" and pd.isna(mnist.loc[0, "source"]) and mnist.loc[0, "lam"] == 1
@@ -199,7 +200,7 @@ def test_table_values(run_script, study, tmp_path):
 
 def test_tables_are_deterministic(run_script, study, tmp_path):
     for out in ("a", "b"):
-        assert tables(run_script, study, tmp_path / out).returncode == 0
+        assert tables(study, tmp_path / out).returncode == 0
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == sorted(f"{n}.{e}" for n in ("mnist", "bike", "gain-mnist", "gain-bike", "experiments-mnist",
                                                 "experiments-bike", "teachers",
@@ -208,11 +209,11 @@ def test_tables_are_deterministic(run_script, study, tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
-def test_summary_tables_agree_with_the_target_tables(run_script, study, tmp_path):
+def test_summary_tables_agree_with_the_target_tables(study, tmp_path):
     """baselines, gains-at-lam and verdicts restate the per-target tables' numbers: recomputed here from
     {target}.csv and gain-{target}.csv, and from the fixture's own values."""
     out = tmp_path / "tables"
-    assert tables(run_script, study, out).returncode == 0
+    assert tables(study, out).returncode == 0
     per_target = {t: pd.read_csv(out / f"{t}.csv") for t in ("bike", "mnist")}
     baselines = pd.read_csv(out / "baselines.csv")
     assert list(baselines["target"]) == ["bike", "mnist"]
@@ -259,7 +260,7 @@ def test_compare_studies_reads_the_tables_of_older_code(run_script, study, tmp_p
     """compare_studies.py reads a tables folder written before the columns small_size, teacher and *std were
     renamed size, source and *sd (replicate/ and shared/ of an older run): the same tables under either names agree."""
     new, old = tmp_path / "new", tmp_path / "old"
-    assert tables(run_script, study, new).returncode == 0
+    assert tables(study, new).returncode == 0
     old.mkdir()
     for f in new.glob("*.csv"):  # the headers as older code wrote them
         head, rest = f.read_text().split("\n", 1)
@@ -286,7 +287,7 @@ def test_missing_runs_fail_and_write_nothing(run_script, study, tmp_path):
     for path in gone:
         path.unlink()
     out = tmp_path / "tables"
-    result = tables(run_script, study, out)
+    result = tables(study, out)
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert lines[0] == "error: 3 missing result file(s):"
@@ -303,7 +304,7 @@ def test_allow_missing_marks_cells(run_script, study, tmp_path):
     for seed in SEEDS:
         run_path(study["root"], "mnist", "mnist", "noise", 0.25, 1.0, seed).unlink()
     out = tmp_path / "tables"
-    result = tables(run_script, study, out, "--allow-missing")
+    result = tables(study, out, "--allow-missing")
     assert result.returncode == 0, result.stderr
     mnist = pd.read_csv(out / "mnist.csv")
     row = mnist[(mnist["phi"] == "none") & (mnist["lam"] == 0.5)].iloc[0]
@@ -358,7 +359,7 @@ def test_forest_figure_plots_each_experiments_gain_with_its_interval_and_the_tab
     out = tmp_path / "figures"
     result = run_script("make_figures.py", "--runs", *study["runs"], "--out-dir", out, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert tables(run_script, study, tmp_path / "tables").returncode == 0
+    assert tables(study, tmp_path / "tables").returncode == 0
     for target in BASE:
         for ext in ("png", "pdf"):
             assert_drawn(out / f"forest-{target}.{ext}")
@@ -895,7 +896,7 @@ def test_every_column_of_the_target_and_experiment_tables_against_an_independent
     from test_power import mde_by_hand
 
     out = tmp_path / "tables"
-    assert tables(run_script, study, out).returncode == 0
+    assert tables(study, out).returncode == 0
     alpha, better = 0.05, {"accuracy": "higher", "mse": "lower"}
     decimals, integral_decimals = {"mnist": 4, "bike": 1}, {"mnist": 2, "bike": 0}
 
