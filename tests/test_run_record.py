@@ -65,6 +65,25 @@ def test_a_changed_config_has_another_hash():
     assert provenance.config_hash(copy.deepcopy(CONFIG)) == provenance.config_hash(CONFIG)
 
 
+def test_a_change_to_tracked_code_is_dirty_and_one_under_results_is_not(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t", *args], check=True,
+                       capture_output=True)
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "README.md").write_text("what results/ holds\n")
+    (tmp_path / "Snakefile").write_text("rule all:\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+    assert provenance.git_state(tmp_path)["dirty"] is False
+    (tmp_path / "results" / "README.md").unlink()  # a run's results/ moved away with its README
+    assert provenance.git_state(tmp_path)["dirty"] is False
+    assert provenance.git_state(tmp_path / "results")["dirty"] is False  # from a folder below the top, too
+    (tmp_path / "Snakefile").write_text("rule all:\n    input: []\n")
+    assert provenance.git_state(tmp_path)["dirty"] is True
+
+
 def test_outside_git_the_commit_is_unknown(tmp_path):
     assert provenance.git_state(tmp_path) == {"commit": "unknown", "dirty": None}
 

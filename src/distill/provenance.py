@@ -40,7 +40,8 @@ def config_hash(config: dict) -> str:
 
 def git_state(folder) -> dict:
     """{"commit": short hash, "dirty": uncommitted changes to tracked files} of the checkout holding folder;
-    "unknown" (and dirty None) outside git or without git."""
+    "unknown" (and dirty None) outside git or without git. Files under results/ are what a run writes, not the
+    code that ran (results/README.md is tracked): a change there does not make the checkout dirty."""
 
     def git(*args):
         return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30)
@@ -49,7 +50,7 @@ def git_state(folder) -> dict:
         head = git("rev-parse", "--short", "HEAD")
         if head.returncode != 0 or not head.stdout.strip():
             return {"commit": "unknown", "dirty": None}
-        status = git("status", "--porcelain", "--untracked-files=no")
+        status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude,top)results")
     except (OSError, subprocess.SubprocessError):
         return {"commit": "unknown", "dirty": None}
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None}
