@@ -215,9 +215,15 @@ def test_the_teachers_table_scores_each_reduced_prior_over_the_seeds_of_the_larg
                              "prior": {"identity": ident + shift, "product": prod + shift}})
     rows.append({"method": "bayes", "target": "mnist", "source": None, "size": 300, "seed": 3, "arm": "none",
                  "metric": "accuracy", "prior": None})
+    rows.append({"method": "bayes", "target": "bike", "source": "bike", "size": 300, "seed": 3, "arm": "partial",
+                 "metric": "mse", "prior": {"identity": 18000.0}})  # another target, another metric
     from distill import tables as T
 
-    table, _ = T.teachers_table(T.teacher_records([], [], pd.DataFrame(rows)))
+    table, shown = T.teachers_table(T.teacher_records([], [], pd.DataFrame(rows)))
+    bike = table[table["test_set"] == "bike"]
+    assert list(bike["metric"]) == ["mse"] and "MSE" in shown.loc[bike.index[0], "metric"]
+    table = table[table["test_set"] == "mnist"]
+    assert list(table["metric"]) == ["accuracy", "accuracy"]
     assert list(table["phi"]) == ["prior (identity)", "prior (product)"]
     for (_, row), values in zip(table.iterrows(), ([0.08, 0.06, 0.11], [0.51, 0.55, 0.40])):
         assert row["source"] == "mnist+vae" and row["test_set"] == "mnist" and row["n"] == 3

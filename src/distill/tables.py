@@ -567,11 +567,12 @@ def teacher_records(teachers, answers, runs=None):
         records.append((fields["source"], fields["target"], fields["phi"], record))
     priors = pd.DataFrame() if runs is None else runs[(runs["method"] == "bayes") & runs["prior"].notna()]
     for (target, source), rows in priors.groupby(["target", "source"]):
+        metric = rows["metric"].iloc[0]  # the target's
         rows = rows[rows["size"] == rows["size"].max()].groupby("seed")["prior"].first()  # a seed's arms share it
         for reduce in dict.fromkeys(r for scores in rows for r in scores):
             values = {str(seed): float(scores[reduce]) for seed, scores in rows.items() if reduce in scores}
             records.append((source, target, f"{PRIOR} ({reduce})",
-                            {"metric": priors["metric"].iloc[0], "test_metric": sum(values.values()) / len(values),
+                            {"metric": metric, "test_metric": sum(values.values()) / len(values),
                              "test_metric_per_seed": values}))
     return records
 
