@@ -192,7 +192,7 @@ def write_study(root, seeds, wall=1.0):
         run = root / "students" / "mnist" / "n1000" / "mnist-none" / "lam0.5-T1.0" / f"seed{s}"
         run.mkdir(parents=True)
         (run / "metrics.json").write_text(json.dumps({"seed": s, "test_metric": 0.88 + s / 1000,
-                                                      "wall_seconds": wall}))
+                                                      "wall_seconds": wall, "sweep_runs": len(seeds)}))
 
 
 def test_same_runs_finds_the_default_studys_runs_inside_the_powered_one(run_script, tmp_path):
@@ -201,7 +201,7 @@ def test_same_runs_finds_the_default_studys_runs_inside_the_powered_one(run_scri
     write_study(b, [3, 7, 11, 12], wall=2.5)  # more seeds, other wall times: the same runs
     r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "all 9 files the same" in r.stdout  # data, answers json and npz, 2 teachers x (pt, json), 2 students
+    assert "9 of 9 files the same, 0 differ" in r.stdout  # data, answers json and npz, 2 teachers (pt, json), 2 students
 
     metrics = b / "students" / "mnist" / "n1000" / "mnist-none" / "lam0.5-T1.0" / "seed7" / "metrics.json"
     metrics.write_text(metrics.read_text().replace("0.887", "0.8871"))
@@ -212,13 +212,14 @@ def test_same_runs_finds_the_default_studys_runs_inside_the_powered_one(run_scri
     np.savez(b / "answers" / "mnist-from-mnist" / "none.npz", **arrays)
     r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
     assert r.returncode == 1
-    assert "2 of 9 files differ" in r.stdout
+    assert "7 of 9 files the same, 2 differ" in r.stdout
+    assert "| students | mnist | .json | 2 | 1 | 1 | 0 | 0.0001 |" in r.stdout  # 0.887 against 0.8871
     assert "teachers/mnist/seed3.pt" in r.stdout and "seed7/metrics.json" in r.stdout and "none.npz" not in r.stdout
 
     arrays["small_seed3"][0] = 99  # one of ours
     np.savez(b / "answers" / "mnist-from-mnist" / "none.npz", **arrays)
     r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
-    assert "3 of 9 files differ" in r.stdout and "answers/mnist-from-mnist/none.npz" in r.stdout
+    assert "6 of 9 files the same, 3 differ" in r.stdout and "answers/mnist-from-mnist/none.npz" in r.stdout
 
 
 def test_posterior_sds_reports_the_median_quantiles_and_the_runs_that_did_not_move(run_script, tmp_path):

@@ -6,11 +6,12 @@ only, so the powered study's seeds 0-4 must be the default study's runs, bit for
 --a that belongs to one of --seeds (a path component seed<k>, or seed<k>.*) or to no seed (data, domains,
 mappings), the file of the same path in --b must hold the same:
 - .pt, .npy and other files: the same bytes;
-- .json: the same record, but for what varies from run to run (VOLATILE: wall times) and, in the
-  teacher-answers records of one (target, source, phi), the entries of other seeds;
+- .json: the same record, but for what is not the run's (VOLATILE: wall times, the size of its sweep job)
+  and, in the teacher-answers records of one (target, source, phi), the entries of other seeds;
 - .npz: the same arrays, but an answers file's arrays of other seeds (small_seed<k>, test_seed<k>).
-Tables, figures, logs and the run record are not runs and are not compared. Prints the count per kind and
-every file that differs, in Markdown; exits 1 if one differs or is missing in --b.
+Tables, figures, logs and the run record are not runs and are not compared. Prints, in Markdown, per folder
+and kind the files that are the same and that differ, with the largest difference of a test metric among the
+differing records, and names the first files that differ; exits 1 if one differs or is missing in --b.
 
 Example:
     python workflow/scripts/same_runs.py --a results --b power/results --seeds 0 1 2 3 4
@@ -27,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 from distill import cli  # noqa: E402
 from distill.io import fail  # noqa: E402
 
-VOLATILE = {"wall_seconds", "laplace_seconds"}  # seconds of a run: differ between any two runs
+# Not the run's: its seconds, and how many runs shared its sweep job (a study with more seeds has larger sweeps)
+VOLATILE = {"wall_seconds", "laplace_seconds", "sweep_runs"}
 RUNS = ("data", "domains", "mappings", "teachers", "answers", "students")  # the folders that hold runs
 SEED = re.compile(r"seed(\d+)")
+LISTED = 30  # files that differ named in the report
 
 p = cli.Parser(__doc__)
 p.add_argument("--a", required=True, type=Path, help="results folder of the study with fewer seeds (results)")
@@ -72,22 +75,51 @@ def same(a: Path, b: Path) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
-counts, differ = {}, []
+def metric_gap(a: Path, b: Path) -> float | None:
+    """|difference| of the two records' test metrics (a run's, or each seed's of an answers record), if any."""
+    x, y = record(a), record(b)
+    if isinstance(x.get("test_metric_per_seed"), dict):
+        pairs = [(v, y.get("test_metric_per_seed", {}).get(k)) for k, v in x["test_metric_per_seed"].items()]
+    else:
+        pairs = [(x.get("test_metric"), y.get("test_metric"))]
+    gaps = [abs(float(u) - float(v)) for u, v in pairs if isinstance(u, (int, float)) and isinstance(v, (int, float))]
+    return max(gaps) if gaps else None
+
+
+rows, differ = {}, []
 for folder in RUNS:
     for a in sorted((args.a / folder).rglob("*")):
-        if not a.is_file() or not all(mine(part) for part in a.relative_to(args.a).parts):
+        relative = a.relative_to(args.a)
+        if not a.is_file() or not all(mine(part) for part in relative.parts):
             continue
-        b = args.b / a.relative_to(args.a)
-        kind = f"{folder} {a.suffix or 'file'}"
-        counts[kind] = counts.get(kind, 0) + 1
-        if not b.is_file() or not same(a, b):
-            differ.append(str(a.relative_to(args.a)) + ("" if b.is_file() else f" (missing in {args.b})"))
-print(f"# The runs of seeds {' '.join(sorted(seeds, key=int))}: {args.a} against {args.b}\n")
-for kind, n in counts.items():
-    print(f"- {kind}: {n} files")
-if not counts:
+        b = args.b / relative
+        kind = (folder, relative.parts[1] if len(relative.parts) > 2 else "", a.suffix or "file")
+        row = rows.setdefault(kind, {"files": 0, "differ": 0, "gap": None, "same metric": 0})
+        row["files"] += 1
+        if b.is_file() and same(a, b):
+            continue
+        row["differ"] += 1
+        differ.append(str(relative) + ("" if b.is_file() else f" (missing in {args.b})"))
+        gap = metric_gap(a, b) if b.is_file() and a.suffix == ".json" else None
+        if gap is not None:
+            row["gap"] = max(gap, row["gap"] or 0.0)
+            row["same metric"] += gap == 0
+if not rows:
     fail(f"{args.a} holds no run of seeds {sorted(seeds, key=int)}")
+total = sum(r["files"] for r in rows.values())
+print(f"# The runs of seeds {' '.join(sorted(seeds, key=int))}: {args.a} against {args.b}\n")
+print(f"{total - len(differ)} of {total} files the same, {len(differ)} differ (wall times aside). Per folder, "
+      "dataset or source domain and file type; largest |Δ test metric|: over the differing records, the largest "
+      "difference of a run's test metric (accuracy or MSE; an answers record's per seed); same test metric: the "
+      "differing records whose test metrics are nevertheless equal.\n")
+print("| folder | of | type | files | same | differ | same test metric | largest abs. Δ test metric |\n"
+      "|---|---|---|---|---|---|---|---|")
+for (folder, of, suffix), r in rows.items():
+    gap, kept = ("—", "—") if r["gap"] is None else (f"{r['gap']:.4g}", str(r["same metric"]))
+    print(f"| {folder} | {of or '—'} | {suffix} | {r['files']} | {r['files'] - r['differ']} | {r['differ']} | {kept} "
+          f"| {gap} |")
 if differ:
-    print(f"\n{len(differ)} of {sum(counts.values())} files differ:\n\n- " + "\n- ".join(differ))
+    shown = differ[:LISTED]
+    more = f"\n- and {len(differ) - len(shown)} more" if len(differ) > len(shown) else ""
+    print("\nFiles that differ:\n\n- " + "\n- ".join(shown) + more)
     sys.exit(1)
-print(f"\nall {sum(counts.values())} files the same")
