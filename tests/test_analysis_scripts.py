@@ -201,7 +201,7 @@ def test_same_runs_finds_the_default_studys_runs_inside_the_powered_one(run_scri
     write_study(b, [3, 7, 11, 12], wall=2.5)  # more seeds, other wall times: the same runs
     r = run_script("same_runs.py", "--a", a, "--b", b, "--seeds", 3, 7)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "9 of 9 files the same, 0 differ" in r.stdout  # data, answers json and npz, 2 teachers (pt, json), 2 students
+    assert "9 of 9 files the same, 0 differ" in r.stdout  # data, answers (json, npz), 2 teachers (pt, json), 2 runs
 
     metrics = b / "students" / "mnist" / "n1000" / "mnist-none" / "lam0.5-T1.0" / "seed7" / "metrics.json"
     metrics.write_text(metrics.read_text().replace("0.887", "0.8871"))
