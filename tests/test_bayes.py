@@ -481,8 +481,73 @@ def test_area_between_curves():
     better = [{"epoch": e, "test_loglik": -1.0 + 0.1 * e} for e in (0, 5, 10)]
     assert bayes.area_between(better, base) == pytest.approx(5.0)
     assert bayes.area_between(base, base) == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="evaluated at different epochs"):
         bayes.area_between(better[:2], base)
+
+
+@pytest.mark.parametrize("task, n_out", [("classification", 3), ("regression", 1)])
+def test_train_reports_each_runs_mean_loss_over_the_epochs_rows_once_per_epoch(task, n_out):
+    """With both learning rates 0 the weights stay, and sds near 0 make the noise vanish: every mini-batch's loss is
+    the NLL of its rows at the posterior mean plus beta * KL / m, so each run's epoch loss is its NLL over all m rows
+    plus beta * KL / m, written out here with torch.nn.functional (batches of 40, 40 and 16 rows)."""
+    x, y = sweep_data(task, n_out=n_out)
+    sizes = [12, 80, 70, 64, 64, n_out]
+    (width,) = models.STUDENT_HIDDEN[task]
+    priors = {s: prior.chain(*random_posterior(sizes, s), sizes, prior.keep_sets(sizes, width, s)) for s in (0, 1)}
+    sweep = bayes.BayesStudents(12, n_out, task, [0, 1], ["none", "partial"], priors, init_sd=1e-6)
+    seen = []
+    bayes.train(sweep, x, y, 2, 40, lr=0.0, beta=0.5, sd_lr=0.0,
+                after_epoch=lambda epoch, loss: seen.append((epoch, loss.clone())))
+    assert [epoch for epoch, _ in seen] == [1, 2]
+    kl = sweep.kl().detach()
+    for m in range(sweep.n_runs):
+        run = sweep.run(m)
+        out = torch.relu(x @ run["mean_w1"].T + run["mean_b1"]) @ run["mean_w2"].T + run["mean_b2"]
+        if task == "classification":
+            nll = torch.nn.functional.cross_entropy(out, y)
+            assert "log_noise" not in run and sweep.log_noise is None
+        else:
+            log_noise = run["log_noise"]
+            torch.testing.assert_close(log_noise, sweep.log_noise[m].detach())
+            nll = 0.5 * (np.log(2 * np.pi) + log_noise + (y - out) ** 2 / log_noise.exp()).mean()
+        for _, loss in seen:
+            assert loss[m].item() == pytest.approx((nll + 0.5 * kl[m] / len(x)).item(), rel=1e-4), (m, seen)
+    assert seen[0][1][0] != pytest.approx(seen[0][1][1].item(), rel=1e-3)  # the runs' losses are their own
+
+
+def test_sd_summary_is_each_runs_quantiles_of_its_sds_per_layer():
+    """numpy's quantiles of each run's sds, layer by layer, under the names metrics.json records."""
+    s = bayes.BayesStudents(7, 3, "classification", [0, 5], ["none"])
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for k in bayes.LAYERS:
+            getattr(s, f"log_sd_{k}").copy_(torch.randn(getattr(s, f"log_sd_{k}").shape, generator=g))
+    summary = s.sd_summary()
+    names = {"min": 0.0, "q0.05": 0.05, "q0.25": 0.25, "median": 0.5, "q0.75": 0.75, "q0.95": 0.95, "max": 1.0}
+    for m in range(2):
+        assert set(summary[m]) == set(bayes.LAYERS)
+        for k in bayes.LAYERS:
+            sds = np.exp(getattr(s, f"log_sd_{k}")[m].detach().double().numpy().ravel())
+            assert summary[m][k].keys() == names.keys()
+            for name, q in names.items():
+                assert summary[m][k][name] == pytest.approx(np.quantile(sds, q), rel=1e-6), (m, k, name)
+    assert summary[0]["w1"]["median"] != pytest.approx(summary[1]["w1"]["median"])
+
+
+def test_the_students_defaults_unknown_arms_and_missing_priors():
+    s = bayes.BayesStudents(6, 3, "classification", [0], ["none"])
+    torch.testing.assert_close(s.pv_w1, torch.ones_like(s.pv_w1))  # sigma0 = 1
+    torch.testing.assert_close(s.sd("w1"), torch.full_like(s.pv_w1, 1e-3))  # init_sd = 0.001
+    assert not any(k.startswith(("inv_pv_", "kl_const_")) for k in s.state_dict())  # derived, not saved
+    sizes = [6, 80, 70, 64, 64, 3]
+    (width,) = models.STUDENT_HIDDEN["classification"]
+    p = prior.chain(*random_posterior(sizes, 0), sizes, prior.keep_sets(sizes, width, 0))
+    full = bayes.BayesStudents(6, 3, "classification", [0], ["full"], {0: p})
+    torch.testing.assert_close(full.pv_w1[0], bayes._in_out(p[1])["w1"].float())  # kappa = 1
+    with pytest.raises(ValueError, match=r"unknown arm\(s\) \['halfway'\]; known: none, partial, full, init"):
+        bayes.BayesStudents(6, 3, "classification", [0], ["none", "halfway"])
+    with pytest.raises(ValueError, match="arm 'partial' needs the prior of seed 4"):
+        bayes.BayesStudents(6, 3, "classification", [4], ["partial"], {0: p})
 
 
 # --- the step scripts, on a small real teacher --------------------------------------------------------------
