@@ -228,3 +228,55 @@ def test_the_teachers_table_scores_each_reduced_prior_over_the_seeds_of_the_larg
     for (_, row), values in zip(table.iterrows(), ([0.08, 0.06, 0.11], [0.51, 0.55, 0.40])):
         assert row["source"] == "mnist+vae" and row["test_set"] == "mnist" and row["n"] == 3
         assert row["mean"] == pytest.approx(np.mean(values)) and row["sd"] == pytest.approx(np.std(values, ddof=1))
+
+
+def test_every_column_of_the_teachers_table_written_out_by_hand():
+    """teacher_records and teachers_table on hand-made records: each source's teachers merged over their seeds
+    (a posterior record beside them skipped), the answers per seed sorted by seed number (10 after 2), a missing
+    record, one seed; rows sorted by source, own score first, then test set and phi; every cell by hand."""
+    from distill import tables as T
+
+    def teacher(source, seed, value, metric="accuracy"):
+        return {"metric": metric, "test_metric": value}, f"results/teachers/{source}/seed{seed}.json"
+
+    teachers = [teacher("mnist+noise", 10, 0.91), teacher("mnist+noise", 2, 0.95),
+                ({"step": "laplace"}, "results/teachers/mnist+noise/seed2.posterior.json"),
+                teacher("mnist", 0, 0.97), teacher("bike", 3, 1400.25, "mse"), teacher("bike", 4, 1410.75, "mse")]
+    answers = [({"metric": "accuracy", "test_metric": 0.93, "test_metric_per_seed": {"10": 0.92, "2": 0.94}},
+                "results/answers/mnist-from-mnist+noise/noise.json"),
+               ({"metric": "accuracy", "test_metric": 0.90, "test_metric_per_seed": {"10": 0.90, "2": 0.90}},
+                "results/answers/mnist-from-mnist+noise/none.json"),
+               (None, "results/answers/fashion_mnist-from-mnist/vae.json")]
+    table, shown = T.teachers_table(T.teacher_records(teachers, answers))
+    expected = [  # source, test set, phi, metric, values in seed order
+        ("bike", "bike", None, "mse", [1400.25, 1410.75]),
+        ("mnist", "mnist", None, "accuracy", [0.97]),
+        ("mnist", "fashion_mnist", "vae", None, []),
+        ("mnist+noise", "mnist+noise", None, "accuracy", [0.95, 0.91]),
+        ("mnist+noise", "mnist", "none", "accuracy", [0.90, 0.90]),
+        ("mnist+noise", "mnist", "noise", "accuracy", [0.94, 0.92]),
+    ]
+    phis = [None if not isinstance(phi, str) else phi for phi in table["phi"]]  # the own score has no phi
+    assert list(zip(table["source"], table["test_set"], phis)) == [e[:3] for e in expected]
+    for (_, row), (_, show), (source, test_set, phi, metric, values) in zip(table.iterrows(), shown.iterrows(),
+                                                                             expected):
+        assert row["n"] == len(values) and show["seeds"] == str(len(values))
+        if not values:
+            assert pd.isna(row["metric"]) and math.isnan(row["mean"]) and row["value_text"] == "missing"
+            assert show["metric"] == "metric" and show["score"] == "missing"
+            continue
+        d = {"accuracy": 4, "mse": 1}[metric]
+        mean = float(np.mean(values))
+        sd = float(np.std(values, ddof=1)) if len(set(values)) > 1 else math.nan
+        assert row["metric"] == metric and row["mean"] == pytest.approx(mean)
+        assert (math.isnan(row["sd"]) and math.isnan(sd)) or row["sd"] == pytest.approx(sd)
+        text = f"{mean:.{d}f}" if math.isnan(sd) else f"{mean:.{d}f} ± {sd:.{d}f}"
+        assert row["value_text"] == text and show["score"] == text
+        assert show["metric"] == {"accuracy": "accuracy (↑)", "mse": "MSE (↓)"}[metric]
+        assert show["Teacher"] == source and show["φ"] == (phi or "—")
+        assert show["Test set"] == (test_set if phi else f"{test_set} (own)")
+    assert list(shown.columns) == ["Teacher", "Test set", "φ", "metric", "score", "seeds"]
+    with pytest.raises(ValueError, match="not a teacher metrics path"):
+        T.teacher_records([({"metric": "accuracy", "test_metric": 0.9}, "results/teachers/mnist/best.json")], [])
+    with pytest.raises(ValueError, match="not an answers path"):
+        T.teacher_records([], [({"metric": "accuracy", "test_metric": 0.9}, "results/answers/mnist/none.json")])

@@ -565,7 +565,8 @@ def teacher_records(teachers, answers, runs=None):
         if fields is None:
             raise ValueError(f"{path}: not an answers path (results/answers/{{target}}-from-{{source}}/{{phi}}.json)")
         records.append((fields["source"], fields["target"], fields["phi"], record))
-    priors = pd.DataFrame() if runs is None else runs[(runs["method"] == "bayes") & runs["prior"].notna()]
+    priors = (pd.DataFrame(columns=["target", "source"]) if runs is None
+              else runs[(runs["method"] == "bayes") & runs["prior"].notna()])
     for (target, source), rows in priors.groupby(["target", "source"]):
         metric = rows["metric"].iloc[0]  # the target's
         rows = rows[rows["size"] == rows["size"].max()].groupby("seed")["prior"].first()  # a seed's arms share it
