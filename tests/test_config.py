@@ -257,3 +257,20 @@ def test_command_line_values_arrive_typed():
     got = coerce({"seeds": ["0", "1"], "lams": ["0.25"], "t2": "true", "allow_missing": "False", "phi": "none",
                   "x": "yes"})
     assert got == {"seeds": [0, 1], "lams": [0.25], "t2": True, "allow_missing": False, "phi": "none", "x": "yes"}
+
+
+def test_the_translator_needs_the_same_classes_and_shape_on_both_sides(monkeypatch):
+    """phi = vae across datasets pairs each target row with a source row of its class: offered between MNIST and
+    Fashion-MNIST (10 classes, 28 x 28 each), not when the other dataset had other classes or another shape."""
+    import dataclasses
+
+    from distill import config as C
+
+    assert C.allowed_phis("mnist", "fashion_mnist") == ["none", "vae"]
+    assert C.allowed_phis("mnist", "mnist+noise") == ["none", "noise"]
+    assert C.allowed_phis("bike", "bike+vae") == ["none", "vae"]
+    fashion = C.REGISTRY["fashion_mnist"]
+    monkeypatch.setitem(C.REGISTRY, "fashion_mnist", dataclasses.replace(fashion, n_classes=5))
+    assert C.allowed_phis("mnist", "fashion_mnist") == ["none"]
+    monkeypatch.setitem(C.REGISTRY, "fashion_mnist", dataclasses.replace(fashion, shape=(32, 32)))
+    assert C.allowed_phis("mnist", "fashion_mnist") == ["none"]

@@ -293,6 +293,21 @@ def test_a_translator_learns_from_the_targets_small_part_only_and_a_vae_from_the
     assert torch.load(tmp_path / "real.pt", weights_only=True)["meta"]["trained_on"] == "small"
 
 
+def test_a_translator_between_datasets_of_other_classes_is_a_one_line_error(run_script, prepared, tmp_path):
+    """It pairs each target row with a source row of its class: a source with fewer classes would leave target rows
+    without a partner, so the script refuses before it trains."""
+    import json
+
+    fewer = copy_with(prepared["fashion_mnist"], tmp_path / "fashion_mnist.npz")
+    meta = json.loads(fewer.with_suffix(".json").read_text())
+    fewer.with_suffix(".json").write_text(json.dumps(meta | {"n_classes": 5}))
+    r = run_script("fit_mapping.py", "--target-data", prepared["mnist"], "--source-data", fewer, "--epochs", 1,
+                   "--out", tmp_path / "t.pt", "--metrics", tmp_path / "t.json")
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "one set of classes" in r.stderr and "10 classes" in r.stderr and "5 classes" in r.stderr
+    assert not (tmp_path / "t.pt").exists()
+
+
 def test_student_without_answers_is_a_one_line_error(run_script, prepared, tmp_path):
     r = run_script("train_student.py", "--data", prepared["mnist"], "--lam", 0.5, "--epochs", 1, "--metrics",
                    tmp_path / "m.json")

@@ -153,9 +153,11 @@ def allowed_phis(target: str, source: str) -> list[str]:
     images = is_image(target)
     if base(source) == target:
         return ["none"] + ([psi(source)] if psi(source) else [])  # the raw input, or the domain's own psi
-    if psi(source) is None and images:
-        return ["none", "vae"]  # the raw input, or the class-paired translator into the other image dataset
-    return ["none"]
+    other = REGISTRY.get(base(source))
+    if psi(source) is None and images and other is not None and (other.shape, other.n_classes) == (
+            REGISTRY[target].shape, REGISTRY[target].n_classes):
+        return ["none", "vae"]  # the raw input, or the class-paired translator into another image dataset
+    return ["none"]  # a translator pairs rows by class: it needs the same classes and the same input shape
 
 
 def method(experiment: dict) -> str:

@@ -56,9 +56,11 @@ except (data.DataError, FileNotFoundError) as e:
     fail(str(e))
 same = target_info["dataset"] == source_info["dataset"]
 images = target_info["task"] == "classification"
-if not same and (not images or target_info["input_shape"] != source_info["input_shape"]):
-    fail(f"a translator needs two image datasets of one shape: {target_info['dataset']} {target_info['input_shape']} "
-         f"vs {source_info['dataset']} {source_info['input_shape']}")
+if not same and (not images or target_info["input_shape"] != source_info["input_shape"]
+                 or target_info["n_classes"] != source_info["n_classes"]):
+    fail(f"a translator needs two image datasets of one shape and one set of classes: {target_info['dataset']} "
+         f"{target_info['input_shape']}, {target_info['n_classes']} classes vs {source_info['dataset']} "
+         f"{source_info['input_shape']}, {source_info['n_classes']} classes")
 
 device = setup(args.threads)
 generator = seeds.generator("vae_draws", args.seed)  # batch order, pairing, reparameterisation noise
@@ -74,7 +76,7 @@ def partners(idx):
     """Source inputs paired with the target rows idx: themselves, or a random source row of the same class."""
     if same:
         return x_src[idx]
-    out = torch.empty(len(idx), dtype=torch.long, device=device)
+    out = torch.full((len(idx),), -1, dtype=torch.long, device=device)  # every row gets a partner: same classes
     for c, pool in enumerate(by_class):
         rows = (y_in[idx] == c).nonzero().squeeze(1)
         pick = torch.randint(len(pool), (len(rows),), generator=generator).to(device)
