@@ -282,12 +282,14 @@ def sources() -> tuple[dict[str, Sources], set[str], dict[str, str]]:
 
 
 ALWAYS = ("design figure", *MEASUREMENT_RECORDS)        # citable without a link
+LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 CITED = re.compile(r"(?:docs/)?(?:results/(?:power/)?|bench/)?[\w.+-]+\.(?:md|json|log)\b")
 
 
 def cited(block: str, index: dict[str, Sources]) -> set[str]:
     """The source files a block of prose links or names (results/mnist.md, `bench/bayes_check.md`)."""
     out = set()
+    block = LINK.sub(r"\2", block)  # a link cites its target: [`mnist.md`](results/power/mnist.md) is power's
     for name in CITED.findall(block):
         tail = name.removeprefix("docs/")
         for candidate in (f"docs/results/{tail.removeprefix('results/')}", tail, f"docs/{tail}"):
@@ -397,6 +399,7 @@ def test_a_link_into_the_powered_study_cites_its_own_table():
     assert cited("reads [t](results/power/t.md)", index) == {"docs/results/power/t.md"}
     assert cited("reads [t](docs/results/power/t.md)", index) == {"docs/results/power/t.md"}
     assert cited("reads [t](results/t.md)", index) == {"docs/results/t.md"}
+    assert cited("reads [`t.md`](results/power/t.md)", index) == {"docs/results/power/t.md"}  # the target only
 
 
 def test_a_made_up_number_in_the_published_prose_fails():
