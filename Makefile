@@ -52,17 +52,18 @@ extended: env
 	$(SNAKEMAKE) --cores all --configfile workflow/configs/extended.yaml
 
 # The powered study: the default grid with 20 seeds (workflow/configs/power.yaml) in power/, about 4 times the
-# default study's compute. Its seeds 0-4 are the default study's runs, byte for byte. The three questions as
-# contrasts over its 20 seeds: power/results/contrasts.md; its posterior sds: power/results/posterior-sds.md.
+# default study's compute. Its seeds 0-4 are the default study's runs, to float rounding (make power-replicates).
+# The three questions as contrasts over its 20 seeds: power/results/contrasts.md; its posterior sds:
+# power/results/posterior-sds.md.
 power: env
 	$(SNAKEMAKE) --cores all --directory power --configfile workflow/configs/power.yaml
 	$(PY) workflow/scripts/contrasts.py --runs power/results --out power/results/contrasts.md
 	$(PY) workflow/scripts/posterior_sds.py --results power/results --out power/results/posterior-sds.md
 
-# The powered study against the default one and against itself, without new runs: are its seeds 0-4 the runs
-# of results/ (power/results/same-runs.md; they differ in float rounding, docs/results.md, and the check goes on)? The tables of its seeds 0-4 and 5-9, and of 0-9 and 10-19 (each
-# seed its own teacher and student), compared as `make replicate` compares two runs:
-# power/results/replicate-5.{md,csv} and replicate-10.{md,csv}.
+# The powered study against the default one and against itself, without new runs: its seeds 0-4 against the
+# runs of results/, file by file (power/results/same-runs.md; they differ in float rounding, docs/results.md, so
+# the target goes on). The tables of its seeds 0-4 and 5-9, and of 0-9 and 10-19 (each seed its own teacher and
+# student), compared as `make replicate` compares two runs: power/results/replicate-5.{md,csv}, replicate-10.
 seed_tables = $(PY) workflow/scripts/make_tables.py --out-dir power/seeds$(2)/tables \
   --runs $(foreach s,$(1),$(wildcard power/results/students/*/n*/*/*/seed$(s)/metrics.json \
                                      power/results/students/*/n*/*/seed$(s)/metrics.json)) \

@@ -36,6 +36,7 @@ from distill.seeds import generator
 LAYERS = ("w1", "b1", "w2", "b2")
 LOG_SD = "log_sd"  # the parameters log_sd_<layer>: sd = exp(log sd)
 SD_QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)  # of each layer's posterior sds, in a run's metrics.json
+SD_NAMES = {p: "min" if p == 0 else "max" if p == 1 else "median" if p == 0.5 else f"q{p:g}" for p in SD_QUANTILES}
 SD_LR = 1e-2
 
 
@@ -198,8 +199,8 @@ class BayesStudents(nn.Module):
         """Per run, the distribution of its posterior sds per layer: {layer: {"q0.05": ..., "median": ..., ...}}."""
         q = torch.tensor(SD_QUANTILES, dtype=torch.float64, device=self.mu_w1.device)
         per_layer = {k: self.sd(k).detach().flatten(1).double().quantile(q, dim=1).T for k in LAYERS}  # [M, quantiles]
-        names = ["min" if p == 0 else "max" if p == 1 else "median" if p == 0.5 else f"q{p:g}" for p in SD_QUANTILES]
-        return [{k: dict(zip(names, v[m].tolist())) for k, v in per_layer.items()} for m in range(self.n_runs)]
+        return [{k: dict(zip(SD_NAMES.values(), v[m].tolist())) for k, v in per_layer.items()}
+                for m in range(self.n_runs)]
 
     def run(self, m: int) -> dict[str, torch.Tensor]:
         """Run m's posterior: mean and sd per layer in the (out, in) layout of the priors; regression also its log

@@ -19,12 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 import pandas as pd  # noqa: E402
 
-from distill import cli  # noqa: E402
+from distill import cli, paths  # noqa: E402
+from distill.bayes import LAYERS, SD_NAMES  # noqa: E402
 from distill.io import atomic_path, fail  # noqa: E402
 
-QUANTILES = ["min", "q0.05", "q0.25", "median", "q0.75", "q0.95", "max"]
-HEADER = {"min": "min", "q0.05": "5%", "q0.25": "25%", "median": "median", "q0.75": "75%", "q0.95": "95%", "max": "max"}
-LAYERS = ["w1", "b1", "w2", "b2"]
+QUANTILES = list(SD_NAMES.values())  # as train_bayes_student.py records them (BayesStudents.sd_summary)
+HEADER = {name: name if name in ("min", "median", "max") else f"{100 * p:g}%" for p, name in SD_NAMES.items()}
 
 p = cli.Parser(__doc__)
 p.add_argument("--results", required=True, type=Path, help="results folder of a finished study (results)")
@@ -32,8 +32,9 @@ p.add_argument("--out", required=True, type=Path, help="the Markdown report (res
 args = p.parse_args()
 cli.writable("out", args.out)
 
-files = sorted(args.results.glob("students/*/n*/*-bayes/*/seed*/metrics.json"))
-files += sorted(args.results.glob("students/*/n*/bayes-none/seed*/metrics.json"))
+runs = {f: paths.match(paths.BAYES, f) or paths.match(paths.BAYES_BASELINE, f)
+        for f in sorted(args.results.glob("students/**/metrics.json"))}
+files = [f for f, fields in runs.items() if fields is not None]
 if not files:
     fail(f"{args.results} holds no Bayesian student run: run a study with method bayes experiments first")
 rows = []
@@ -41,7 +42,7 @@ for f in files:
     record = json.loads(f.read_text())
     if "posterior_sd" not in record:
         fail(f"{f} records no posterior_sd (a run of code before 2026-12-03): rerun the study")
-    source = "none" if f.parent.parent.name == "bayes-none" else f.parent.parent.parent.name.removesuffix("-bayes")
+    source = runs[f].get("source", "none")  # the arm none (BAYES_BASELINE) has no teacher
     for layer in LAYERS:
         q = record["posterior_sd"][layer]
         rows.append({"target": record["dataset"], "size": record["size"], "source": source, "arm": record["arm"],

@@ -66,24 +66,25 @@ def arrays(path: Path) -> dict:
         return {k: z[k] for k in z.files if mine(k)}
 
 
-def same(a: Path, b: Path) -> bool:
-    if a.suffix == ".json":
-        return record(a) == record(b)
-    if a.suffix == ".npz":
-        x, y = arrays(a), arrays(b)
-        return x.keys() == y.keys() and all(x[k].dtype == y[k].dtype and np.array_equal(x[k], y[k]) for k in x)
-    return a.read_bytes() == b.read_bytes()
-
-
-def metric_gap(a: Path, b: Path) -> float | None:
-    """|difference| of the two records' test metrics (a run's, or each seed's of an answers record), if any."""
-    x, y = record(a), record(b)
+def metric_gap(x: dict, y: dict) -> float | None:
+    """|difference| of two records' test metrics (a run's, or each seed's of an answers record), if any."""
     if isinstance(x.get("test_metric_per_seed"), dict):
         pairs = [(v, y.get("test_metric_per_seed", {}).get(k)) for k, v in x["test_metric_per_seed"].items()]
     else:
         pairs = [(x.get("test_metric"), y.get("test_metric"))]
     gaps = [abs(float(u) - float(v)) for u, v in pairs if isinstance(u, (int, float)) and isinstance(v, (int, float))]
     return max(gaps) if gaps else None
+
+
+def compare(a: Path, b: Path) -> tuple[bool, float | None]:
+    """Whether b holds what a holds; for two records that differ, also the gap of their test metrics."""
+    if a.suffix == ".json":
+        x, y = record(a), record(b)
+        return (True, None) if x == y else (False, metric_gap(x, y))
+    if a.suffix == ".npz":
+        x, y = arrays(a), arrays(b)
+        return x.keys() == y.keys() and all(x[k].dtype == y[k].dtype and np.array_equal(x[k], y[k]) for k in x), None
+    return a.read_bytes() == b.read_bytes(), None
 
 
 rows, differ = {}, []
@@ -96,11 +97,11 @@ for folder in RUNS:
         kind = (folder, relative.parts[1] if len(relative.parts) > 2 else "", a.suffix or "file")
         row = rows.setdefault(kind, {"files": 0, "differ": 0, "gap": None, "same metric": 0})
         row["files"] += 1
-        if b.is_file() and same(a, b):
+        equal, gap = compare(a, b) if b.is_file() else (False, None)
+        if equal:
             continue
         row["differ"] += 1
         differ.append(str(relative) + ("" if b.is_file() else f" (missing in {args.b})"))
-        gap = metric_gap(a, b) if b.is_file() and a.suffix == ".json" else None
         if gap is not None:
             row["gap"] = max(gap, row["gap"] or 0.0)
             row["same metric"] += gap == 0
