@@ -593,6 +593,34 @@ def test_runtime_table(run_script, tmp_path):
     assert (total["jobs"] == 5 and total["total_s"] == pytest.approx(138.5)
             and total["max_rss_mb"] == pytest.approx(900.0))
     assert "| total" in (tmp_path / "out" / "runtime.md").read_text()
+    assert list(pd.read_csv(tmp_path / "out" / "flops.csv").columns) == ["script", "rules", "jobs", "job_s", "gflop",
+                                                                       "gflops_per_job"]
+
+    # per step script: its rules' jobs and job time, the FLOPs its records count, their ratio (by hand)
+    records = []
+    for i, (script, flops) in enumerate([("train_student.py", 3e9), ("train_student.py", 5e9),
+                                         ("train_teacher.py", 4e11), ("train_student.py", None)]):
+        records.append(tmp_path / "results" / f"r{i}.json")
+        records[-1].parent.mkdir(exist_ok=True)
+        records[-1].write_text(json.dumps({"script": script} | ({"flops": flops} if flops else {})))
+    (tmp_path / "results" / "data.json").write_text('{"dataset": "mnist"}')  # not a record: ignored
+    scripts = ["train_student=train_student.py", "train_baselines=train_student.py", "train_teacher=train_teacher.py",
+               "tables=make_tables.py"]
+    result = run_script("runtime_table.py", "--benchmarks", *paths, "--records", *records,
+                        tmp_path / "results" / "data.json", "--scripts", *scripts, "--out-dir", tmp_path / "out",
+                        timeout=60)
+    assert result.returncode == 0, result.stderr
+    rate = pd.read_csv(tmp_path / "out" / "flops.csv").set_index("script")
+    assert list(rate.index) == ["train_teacher.py", "train_student.py"]
+    assert rate.loc["train_student.py", "rules"] == "train_baselines train_student"
+    assert rate.loc["train_student.py", "jobs"] == 3 and rate.loc["train_student.py", "job_s"] == pytest.approx(36.0)
+    assert rate.loc["train_student.py", "gflops_per_job"] == pytest.approx(8.0 / 36.0)
+    assert rate.loc["train_teacher.py", "gflop"] == pytest.approx(400.0)
+    assert rate.loc["train_teacher.py", "gflops_per_job"] == pytest.approx(4.0)
+    assert "0.4 TFLOP in 136.0 s of job time" in (tmp_path / "out" / "runtime.md").read_text()
+    bad = run_script("runtime_table.py", "--benchmarks", *paths, "--records", *records, "--scripts",
+                     "train_student", "--out-dir", tmp_path / "out", timeout=60)
+    assert bad.returncode != 0 and "--scripts train_student: not rule=script" in bad.stderr
 
 
 # --- statistics a reviewer trusts: integral criterion, Holm, diverged seeds, zero variance -------------------

@@ -129,6 +129,7 @@ CASES = {
     "dataset-path-traversal": ({"experiments": [exp("../x", "mnist", "none")]}, "experiments[0].target",
                                f"allowed: {DATASETS}"),
     "teachers-unknown": ({"teachers": "both"}, "teachers", "allowed: one of paired, shared"),
+    "kernels-unknown": ({"kernels": "avx2"}, "kernels", "allowed: one of native, portable"),
     "dataset-shell-injection": ({"data.sizes.a;rm -rf ~": {"big": 1, "small": 1, "test": 1}}, "data.sizes",
                                 f"allowed: {DATASETS}"),
     # numbers that compare false (a NaN passes every minimum and maximum) or are infinite, anywhere

@@ -1,15 +1,18 @@
 """The bits a CPU's kernels give: a tiny teacher stack and a tiny student sweep, trained as the study trains them
 (distill.models, distill.training.Adam, distill.training.setup: one thread, denormals flushed), hashed and
-compared with the sha256 committed below for the CPU vendor and kernel setting (docs/reliability.md).
+compared with the sha256 committed below (docs/reliability.md).
 
-On a listed vendor and setting, other bits fail the test, naming the CPU and kernels: the published tables
-would not be reproduced there. On another vendor or setting the test is skipped with the hashes it got, to be
-compared by hand with the published machine's (torch's kernels differ between AVX-512 and AVX2, and Intel's
-MKL takes other code paths on other vendors: docs/reliability.md)."""
+Under config kernels: portable (distill.io.PORTABLE_KERNELS) the bits are the same on every machine seen, Intel
+or AMD, and other bits fail the test on any CPU, naming it. Under torch's own kernels (native) they depend on the
+CPU vendor and kernel family: on a listed vendor and setting other bits fail the test (the published tables would
+not be reproduced there); on another the test is skipped with the hashes it got."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,28 +20,34 @@ import torch
 from torch.nn import functional as F
 
 from distill import models
-from distill.io import kernels
+from distill.io import KERNEL_ENV, PORTABLE_KERNELS, kernels
 from distill.training import Adam, setup
 
-# (CPU vendor, torch's kernel family, kernel variables set) -> (teachers' sha256, students' sha256), as computed on
-# the 2-core Intel Xeon (Sapphire Rapids class, AVX-512) of 2026-12-03 with torch 2.14.1. The AMD EPYC machine of
-# the published run (AVX2 kernels pinned) has not computed them yet: its session adds its line.
+AVX2_TRIO = (("ATEN_CPU_CAPABILITY", "avx2"), ("MKL_ENABLE_INSTRUCTIONS", "AVX2"), ("ONEDNN_MAX_CPU_ISA", "AVX2"))
+# (CPU vendor, torch's kernel family, kernel variables set) -> (teachers' sha256, students' sha256) under native
+# kernels, torch 2.14.1. Intel: the 2-core Intel Xeon (Sapphire Rapids class, AVX-512) of 2026-12-03, the machine
+# of the published runs. AMD: the 2-core AMD EPYC (family 25 model 17, Zen 4, AVX-512) of 2026-12-03; MKL takes
+# its AVX2 path there whatever ATen's family, so both lines are one.
 BITS = {
     ("GenuineIntel", "AVX512", ()): ("8a75f19075186459aba494d8271f0b7c4bde6c6d549563b46a99ae178809afcb",
                                      "3a8ba7bddb9b17b88441a615091399cdacc333a5e348385a227dd6bbe162711b"),
-    ("GenuineIntel", "AVX2", (("ATEN_CPU_CAPABILITY", "avx2"), ("MKL_ENABLE_INSTRUCTIONS", "AVX2"),
-                              ("ONEDNN_MAX_CPU_ISA", "AVX2"))): (
-        "c3d99d442ec55b396f078b55ffe8e45e700cc60c0da15bd68d7f4569b5fca231",
-        "1114e42b2a3db3064c0474efc182c1d3539f383f8b0e943737b0e2ab67d9d22d"),
-    ("GenuineIntel", "AVX2", (("ATEN_CPU_CAPABILITY", "avx2"), ("MKL_CBWR", "COMPATIBLE"))): (
-        "40a00b55270ae0850b2e325adb57ca74212bd179feceb8b95cce96147dab0e1e",
-        "07acfb9041910e2168f0117a62b9a4f098a5d35e24d6faa709301879093643b5"),
+    ("GenuineIntel", "AVX2", AVX2_TRIO): ("c3d99d442ec55b396f078b55ffe8e45e700cc60c0da15bd68d7f4569b5fca231",
+                                          "1114e42b2a3db3064c0474efc182c1d3539f383f8b0e943737b0e2ab67d9d22d"),
+    ("AuthenticAMD", "AVX512", ()): ("46eff9e876835d2ebb5eba2d92adcb0c86164ea0e65d12f28f0836a5bfa7686a",
+                                     "4e32433a2d12dcd1f9579079cc06aeae677c0931729f0156fbcdbdf389ead42d"),
+    ("AuthenticAMD", "AVX2", AVX2_TRIO): ("46eff9e876835d2ebb5eba2d92adcb0c86164ea0e65d12f28f0836a5bfa7686a",
+                                          "4e32433a2d12dcd1f9579079cc06aeae677c0931729f0156fbcdbdf389ead42d"),
 }
+# Under PORTABLE_KERNELS, on both machines above (on the Intel one with ATEN_CPU_CAPABILITY=avx2 MKL_CBWR=COMPATIBLE,
+# which this small network cannot tell from the three: it calls no oneDNN kernel).
+PORTABLE_BITS = ("40a00b55270ae0850b2e325adb57ca74212bd179feceb8b95cce96147dab0e1e",
+                 "07acfb9041910e2168f0117a62b9a4f098a5d35e24d6faa709301879093643b5")
 
 
-def vendor() -> str:
+def cpu(field: str) -> str:
+    """A field of /proc/cpuinfo's first processor: vendor_id (GenuineIntel, AuthenticAMD) or model name."""
     for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("vendor_id"):
+        if line.startswith(field):
             return line.split(":", 1)[1].strip()
     return "unknown"
 
@@ -82,14 +91,29 @@ def trained() -> tuple[str, str]:
 
 def test_a_tiny_teacher_stack_and_student_sweep_give_the_published_machines_bits():
     k = kernels()
-    key = (vendor(), k["capability"], tuple(sorted(k["env"].items())))
+    key = (cpu("vendor_id"), k["capability"], tuple(sorted(k["env"].items())))
+    if k["env"] == PORTABLE_KERNELS:
+        pytest.skip("portable kernels: test_the_portable_kernels_give_the_same_bits_on_intel_and_amd")
     got = trained()
     assert trained() == got, "two trainings in one process gave other bits: the kernels are not deterministic"
     if key not in BITS:
         pytest.skip(f"no committed bits for {key} (known: {sorted(BITS)}); this machine gives teachers {got[0]}, "
                     f"students {got[1]}")
-    assert got == BITS[key], (f"{key} gives other bits than the published machine's: teachers {got[0]}, students "
-                              f"{got[1]}; expected {BITS[key]}")
+    assert got == BITS[key], (f"{cpu('model name')}, {key} gives other bits than the machine of its line: teachers "
+                              f"{got[0]}, students {got[1]}; expected {BITS[key]}")
+
+
+def test_the_portable_kernels_give_the_same_bits_on_intel_and_amd():
+    """What config kernels: portable gives every job (distill.io.use_kernels), in a process of its own: the kernel
+    variables are read when torch loads."""
+    env = {**{k: v for k, v in os.environ.items() if k not in KERNEL_ENV}, **PORTABLE_KERNELS}
+    r = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    *_, capability, teachers, students = r.stdout.split()
+    assert capability == "AVX2"
+    assert (teachers, students) == PORTABLE_BITS, (
+        f"{cpu('model name')} ({cpu('vendor_id')}) gives other bits under the portable kernels {PORTABLE_KERNELS}: "
+        f"teachers {teachers}, students {students}; expected {PORTABLE_BITS}")
 
 
 def test_setup_flushes_denormals_and_adam_through_the_denormal_range_ends_on_the_same_bits():
@@ -124,3 +148,7 @@ def test_setup_flushes_denormals_and_adam_through_the_denormal_range_ends_on_the
         torch.set_flush_denormal(False)
         torch.set_num_threads(threads)
     assert (torch.tensor([1e-39]) * 1.0).item() != 0.0
+
+
+if __name__ == "__main__":  # the test above runs this file under the portable kernels
+    print(kernels()["capability"], *trained())

@@ -369,6 +369,40 @@ def test_killed_vae_resumes_to_the_same_result(tiny_data, tmp_path):
 
 
 @slow
+def test_kernels_portable_reaches_every_job_and_gives_its_script_bits_by_hand(tiny_data, tmp_path, monkeypatch):
+    """config kernels: portable replaces the caller's kernel variables (here a stray MKL_ENABLE_INSTRUCTIONS) in
+    every job's environment: the teacher stack's records name the portable kernels, and its weights are those of
+    its script run by hand under them (docs/reliability.md, "The same CPU kernels, too")."""
+    import torch
+
+    from distill.io import KERNEL_ENV, PORTABLE_KERNELS
+
+    tiny = yaml.safe_load(TINY.read_text())
+    config = tiny_config(tmp_path, experiments=[tiny["experiments"][0]], kernels="portable")
+    workdir = tmp_path / "work"
+    copy_data(tiny_data, workdir)
+    monkeypatch.setenv("MKL_ENABLE_INSTRUCTIONS", "AVX512")
+    snakemake("results/teachers/mnist/seed1.json", "--cores", "1", "--configfile", str(config), workdir=workdir,
+              timeout=300)
+
+    t = tiny["training"]["teacher"]
+    ref = tmp_path / "reference"
+    by_hand = {**{k: v for k, v in env().items() if k not in KERNEL_ENV}, **PORTABLE_KERNELS}
+    subprocess.run([sys.executable, str(SCRIPTS / "train_teacher.py"), "--data",
+                    str(tiny_data / "results" / "data" / "mnist.npz"), "--seeds", "0", "1", "--out",
+                    str(ref / "seed{seed}.pt"), "--metrics", str(ref / "seed{seed}.json"), "--epochs", str(t["epochs"]),
+                    "--batch-size", str(t["batch_size"]), "--lr", str(t["lr"]), "--threads", "1"],
+                   env=by_hand, check=True, capture_output=True)
+    teacher = workdir / "results" / "teachers" / "mnist"
+    for seed in tiny["seeds"]:
+        got, want = (json.loads((folder / f"seed{seed}.json").read_text()) for folder in (teacher, ref))
+        assert got["kernels"] == want["kernels"] == {"capability": "AVX2", "env": PORTABLE_KERNELS}
+        assert got["epochs"] == want["epochs"]
+        a, b = (torch.load(folder / f"seed{seed}.pt", weights_only=True)["state"] for folder in (teacher, ref))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@slow
 def test_the_smoke_study_twice_gives_byte_identical_tables(smoke_local, smoke_again):
     """A second whole run of the smoke study (its own teachers, mappings, answers and students; only the
     prepared data is reused) writes the same metric tables, byte for byte. Where the session runs the SLURM

@@ -276,6 +276,18 @@ def test_every_run_of_a_sweep_matches_the_run_trained_by_hand(sweeps):
 
 
 @pytest.mark.slow
+def test_each_run_records_the_flops_of_its_products_in_closed_form(sweeps, sizes):
+    """A run [784, 64, 10] on 200 rows for EPOCHS epochs, evaluated on the test part at epochs 0, 2, 4 and 5: its
+    record's flops, its share of the sweep's count (distill.training.Flops), against the count by hand (the
+    backward pass forms both weights' gradients and the hidden layer's, not the data's)."""
+    products = 784 * 64 + 64 * 10
+    train, evaluate = 4 * products + 2 * 64 * 10, 2 * products
+    for _, record in sweeps["eight"].values():
+        assert record["script"] == "train_student.py"
+        assert record["flops"] == EPOCHS * 200 * train + 4 * sizes["mnist"]["test"] * evaluate
+
+
+@pytest.mark.slow
 def test_a_runs_result_does_not_depend_on_its_sweep_mates(sweeps):
     """Other seeds (in another order), other lams and another temperature beside it: still the run by hand."""
     assert_matches_by_hand(sweeps, "other mates", "mnist")

@@ -144,6 +144,19 @@ def test_a_teacher_trained_in_a_stack_ends_as_it_does_alone_whatever_its_stack_m
 
 
 @pytest.mark.slow
+def test_each_teacher_records_the_flops_of_its_products_in_closed_form(stacks, sizes):
+    """2 epochs over the big part and 3 evaluations on the test part (one per epoch, one at the end), per teacher:
+    the record's flops, its share of its stack's count (distill.training.Flops), against the count by hand."""
+    from test_flops import teacher_flops_per_row
+
+    train, evaluate = teacher_flops_per_row(784, 10)
+    for s in (3, 7, 9):
+        record = json.loads((stacks / "a" / f"seed{s}.json").read_text())
+        assert record["script"] == "train_teacher.py"
+        assert record["flops"] == 2 * sizes["mnist"]["big"] * train + 3 * sizes["mnist"]["test"] * evaluate
+
+
+@pytest.mark.slow
 def test_the_same_stack_twice_gives_byte_identical_files(stacks):
     for s in (3, 7, 9):
         assert (stacks / "a" / f"seed{s}.pt").read_bytes() == (stacks / "again" / f"seed{s}.pt").read_bytes(), s

@@ -202,6 +202,13 @@ def test_smoke_study_writes_every_table_and_figure(smoke_local):
     assert set(priors["phi"]) == {f"prior ({r})" for r in REDUCE} and (priors["n"] == len(config["seeds"])).all()
     runtime = pd.read_csv(results / "tables" / "runtime.csv")
     assert {"train_students", "train_teachers", "fit_mapping", "teacher_answers"} <= set(runtime["rule"])
+    # every step script that trains or evaluates a model counted its matrix products, and its rules' job time
+    flops = pd.read_csv(results / "tables" / "flops.csv").set_index("script")
+    assert set(flops.index) == {"train_teacher.py", "laplace_teacher.py", "train_student.py", "train_bayes_student.py",
+                                "fit_mapping.py", "teacher_answers.py"}
+    assert (flops["gflop"] > 0).all() and (flops["job_s"] > 0).all()
+    assert set(flops.loc["train_student.py", "rules"].split()) == {"train_students", "train_baselines",
+                                                                    "train_regression_students"}
 
 
 def test_every_smoke_output_was_made_with_the_settings_its_path_names(smoke_local):
@@ -344,6 +351,8 @@ UNRECORDED = {
     "bayes.arms": "the paths' {arm}", "teachers": "the teacher_seed each student and answers file records",
     "data.source": "where the package came from: a data file's origin names the package, not the word",
     "allow_missing": "an aggregation switch, no output's setting",
+    "kernels": "each record's kernels, the environment its job ran in: tests/test_reliability.py, "
+               "test_kernels_portable_reaches_every_job_and_gives_its_script_bits_by_hand",
 }
 
 

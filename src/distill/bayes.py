@@ -214,12 +214,15 @@ class BayesStudents(nn.Module):
 
 
 def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: int, batch_size: int = 64,
-          lr: float = 1e-3, beta: float = 1.0, after_epoch=None, sd_lr: float = SD_LR):
+          lr: float = 1e-3, beta: float = 1.0, after_epoch=None, sd_lr: float = SD_LR, flops=None):
     """Fit every run of the sweep on rows x (the small part): Adam over the stacked tensors, the means (and bike's
     noise variance) at lr, the log sds at sd_lr; each seed its own batch order and noise stream.
     after_epoch(epoch, train_loss [M]) is called after each epoch, with each run's mean training loss over the
-    epoch's rows (each mini-batch's loss weighted by its rows)."""
-    from distill.training import Adam, batches
+    epoch's rows (each mini-batch's loss weighted by its rows). flops, a distill.training.Flops, counts the steps'
+    matrix products."""
+    from distill.training import Adam, Flops, batches
+
+    flops = flops or Flops()
 
     device = x.device
     order = [generator("student_batches", s) for s in model.seeds]
@@ -232,12 +235,13 @@ def train(model: BayesStudents, x: torch.Tensor, target: torch.Tensor, epochs: i
         total = torch.zeros(model.n_runs, device=device)
         for idx in batches(m, batch_size, order, device):  # [S, b]
             idx = idx.repeat_interleave(A, 0)  # [M, b]: every arm of a seed on that seed's batch
-            kl, var = model.posterior()
-            out = model(x[idx], model.noise(draws, idx.shape[1], device), var)
-            loss = model.nll(out, target[idx]) + beta * kl / m
-            optimizer.zero_grad()
-            loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
-            optimizer.step()
+            with flops("train", idx.shape[1]):
+                kl, var = model.posterior()
+                out = model(x[idx], model.noise(draws, idx.shape[1], device), var)
+                loss = model.nll(out, target[idx]) + beta * kl / m
+                optimizer.zero_grad()
+                loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
+                optimizer.step()
             total += loss.detach() * idx.shape[1]
         if after_epoch is not None:
             after_epoch(epoch, total / m)

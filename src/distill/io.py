@@ -93,6 +93,21 @@ def versions() -> dict:
 # matrix products, oneDNN's convolutions. On x86 the kernel family (AVX2 or AVX-512) changes float rounding, and
 # training carries that into every number (docs/reliability.md).
 KERNEL_ENV = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
+# Config key kernels: portable. Kernels without vendor-specific code paths, so that an Intel and an AMD CPU give the
+# same bits: MKL's COMPATIBLE branch (its other branches take vendor-specific paths), and ATen's and oneDNN's AVX2
+# kernels (a CPU with AVX-512 would take wider ones). Slower matrix products; what was seen: docs/reliability.md.
+PORTABLE_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def use_kernels(setting: str, environ=os.environ) -> None:
+    """Set the environment jobs inherit for config key kernels: native leaves it as it is (torch's own kernels, or
+    what the user set), portable replaces every variable of KERNEL_ENV by PORTABLE_KERNELS."""
+    if setting not in ("native", "portable"):
+        raise ValueError(f"kernels: {setting!r}; allowed: native, portable")
+    if setting == "portable":
+        for name in KERNEL_ENV:
+            environ.pop(name, None)
+        environ.update(PORTABLE_KERNELS)
 
 
 def kernels() -> dict:
@@ -105,15 +120,17 @@ def kernels() -> dict:
 
 
 class Record:
-    """The metrics.json of one step: config, seed, device, per-epoch metrics, versions, wall time."""
+    """The metrics.json of one step: the script that wrote it, config, seed, device, per-epoch metrics, versions,
+    wall time."""
 
     def __init__(self, step: str, args, metric: str, device: str):
         self.start = time.perf_counter()
         def plain(v):  # paths as text, also inside lists (--teacher gives one per seed)
             return str(v) if isinstance(v, Path) else [plain(x) for x in v] if isinstance(v, list) else v
 
-        self.data = {"step": step, "config": {k: plain(v) for k, v in vars(args).items()}, "metric": metric,
-                     "device": device, "epochs": []}
+        self.data = {"step": step, "script": Path(sys.argv[0]).name,
+                     "config": {k: plain(v) for k, v in vars(args).items()}, "metric": metric, "device": device,
+                     "epochs": []}
 
     def write(self, path, **final) -> dict:
         self.data.update(final)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -30,6 +31,37 @@ def setup(threads: int | None = None) -> torch.device:
         return torch.device("cpu")
     torch.use_deterministic_algorithms(True, warn_only=True)
     return torch.device("cuda")
+
+
+class Flops:
+    """The floating-point operations of a job's matrix products, as torch's FlopCounterMode counts them (a
+    multiply-add is 2; a backward pass counts the products it does, so a first layer's needs no input gradient).
+
+    ``with flops("train", rows): ...`` around a step: the first step of each kind is counted by FlopCounterMode,
+    the later ones are its count per row times their rows (every product of this study's models is linear in the
+    rows of its batch), so the count costs one step's dispatch overhead, not every step's. Each run's
+    metrics.json records ``flops``, its share of its job's count (the runs of a job do the same products);
+    runtime_table.py divides them by the job times (docs/speed.md)."""
+
+    def __init__(self):
+        self.total, self.per_row = 0.0, {}
+
+    @contextlib.contextmanager
+    def __call__(self, kind: str, rows: int):
+        if kind in self.per_row:
+            yield
+            self.total += self.per_row[kind] * rows
+            return
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False) as counter:
+            yield
+        self.per_row[kind] = counter.get_total_flops() / rows
+        self.total += counter.get_total_flops()
+
+    def share(self, runs: int) -> int:
+        """Each of ``runs`` runs' share of the count."""
+        return round(self.total / runs)
 
 
 def tensors(device: torch.device, *arrays):

@@ -16,7 +16,7 @@ from distill.config import (
     small_sizes,
     temperatures,
 )
-from distill.io import fmt
+from distill.io import fmt, use_kernels
 from distill import paths
 from distill.names import ARMS, DATASETS, IMAGES, PHIS, PSIS, alternatives, regression
 from snakemake.utils import validate
@@ -31,6 +31,10 @@ check(config)
 validate(
     config, str(SCHEMA)
 )  # Snakemake's own check of the same schema (passes once check() has)
+
+# The CPU kernels every job computes with (config kernels; docs/reliability.md): jobs inherit this environment,
+# and a SLURM job step reads this Snakefile again.
+use_kernels(config["kernels"])
 
 ENV = "../../envs/study.yaml"
 

@@ -121,6 +121,7 @@ rule runtime:
             category="Runtime",
         ),
         "results/tables/runtime.md",
+        "results/tables/flops.csv",
     log:
         "logs/runtime.log",
     benchmark:
@@ -129,8 +130,15 @@ rule runtime:
         ENV
     params:
         script=script("runtime_table.py"),
+        # which step script each rule runs, for the FLOPs its runs record
+        scripts=" ".join(
+            f"{r.name}={Path(r.params.script).name}"
+            for r in workflow.rules
+            if hasattr(r.params, "script")
+        ),
     shell:
         "python {params.script} --benchmarks $(find benchmarks -name '*.tsv' | sort)"
+        " --records $(find results -name '*.json' | sort) --scripts {params.scripts}"
         " --out-dir results/tables > {log} 2>&1"
 
 

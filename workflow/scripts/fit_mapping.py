@@ -24,7 +24,7 @@ from distill import cli, data, seeds  # noqa: E402
 from distill.io import Record, fail  # noqa: E402
 from distill.mappings import save_vae  # noqa: E402
 from distill.models import VAE  # noqa: E402
-from distill.training import Adam, Checkpoint, Scaler, batches, setup, tensors  # noqa: E402
+from distill.training import Adam, Checkpoint, Flops, Scaler, batches, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--target-data", required=True, type=Path, help="prepared target dataset (.npz): the inputs phi takes")
@@ -91,16 +91,18 @@ checkpoint = Checkpoint(args, data=(target_info, source_info))
 start, history = checkpoint.resume(vae, optimizer, generator)
 
 record = Record("mapping", args, "test_loss", str(device))
+flops = Flops()
 for epoch in range(start + 1, args.epochs + 1):
     total = 0.0
     for idx in batches(len(x_in), args.batch_size, generator, device):
-        loss = vae.loss(x_in[idx], partners(idx), generator)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        with flops("train", len(idx)):
+            loss = vae.loss(x_in[idx], partners(idx), generator)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
         total += loss.item() * len(idx)
-    with torch.no_grad():  # same-dataset VAE: held-out negative ELBO; translator: its training loss only
-        test_loss = vae.loss(x_in_test, x_in_test, generator).item() if same else None
+    with torch.no_grad(), flops("eval", len(x_in_test)):  # same-dataset VAE: held-out negative ELBO; translator:
+        test_loss = vae.loss(x_in_test, x_in_test, generator).item() if same else None  # its training loss only
     history.append({"epoch": epoch, "train_loss": total / len(x_in), "test_loss": test_loss})
     print(f"epoch {epoch}/{args.epochs}  train loss {total / len(x_in):.3f}"
           + (f"  test loss {test_loss:.3f}" if same else ""), flush=True)
@@ -112,6 +114,6 @@ save_vae(args.out, vae, {"n_in": x_in.shape[1], "n_out": x_src.shape[1], "hidden
                          "trained_on": train})
 record.data["epochs"] = history
 record.write(args.metrics, target=target_info["dataset"], source=source_info["dataset"],
-             kind="vae" if same else "translator")
+             kind="vae" if same else "translator", flops=flops.share(1))
 checkpoint.remove()
 print(f"mapping vae {target_info['dataset']} -> {source_info['dataset']} -> {args.out}")

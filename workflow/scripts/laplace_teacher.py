@@ -23,7 +23,7 @@ import torch  # noqa: E402
 
 from distill import cli, data, laplace, models  # noqa: E402
 from distill.io import Record, fail, save_torch  # noqa: E402
-from distill.training import METRIC, Scaler, setup, tensors  # noqa: E402
+from distill.training import METRIC, Flops, Scaler, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path,
@@ -66,13 +66,16 @@ for path, saved in zip(args.teachers, saved_all):
 task = info["task"]
 device = setup(args.threads)
 x, y = tensors(device, parts["x_big"], parts["y_big"])
+flops = Flops()
 for path, saved, out in zip(args.teachers, saved_all, outs):
     start = time.perf_counter()
     teacher = models.teacher(saved["n_in"], saved["n_out"]).to(device)
     teacher.load_state_dict(saved["state"])
     xs = Scaler.from_state(saved["x_scale"], device)(x)
     target = Scaler.from_state(saved["y_scale"], device)(y).unsqueeze(1) if task == "regression" else y
-    mean, var, noise = laplace.posterior(teacher, xs, target, task, args.sigma0, args.batch_size)
+    counted = flops.total
+    with flops("posterior", len(x)):
+        mean, var, noise = laplace.posterior(teacher, xs, target, task, args.sigma0, args.batch_size)
     sizes = [saved["n_in"], *models.TEACHER_HIDDEN, saved["n_out"]]
     teacher_file = {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "seed": saved["seed"]}
     save_torch(out, {"kind": "posterior", "mean": {k: v.cpu() for k, v in mean.items()},
@@ -89,7 +92,8 @@ for path, saved, out in zip(args.teachers, saved_all, outs):
                     METRIC[task], str(device))
     record.write(out.with_suffix(".json"), dataset=info["dataset"], seed=saved["seed"], teacher=teacher_file,
                  made_from=saved["made_from"],
-                 sigma0=args.sigma0, noise_var=noise, n_rows=len(x), layers=summary, laplace_seconds=round(seconds, 3))
+                 sigma0=args.sigma0, noise_var=noise, n_rows=len(x), layers=summary, laplace_seconds=round(seconds, 3),
+                 flops=round(flops.total - counted))
     print(f"teacher seed {saved['seed']} ({path}): diagonal GGN over {len(x)} rows in {seconds:.1f} s, median sd "
           + " ".join(f"{k} {s['median_sd']:.3g}" for k, s in summary.items() if k.endswith("weight")) + f" -> {out}",
           flush=True)

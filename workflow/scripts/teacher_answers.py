@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from distill import cli, data, mappings, models, names, seeds  # noqa: E402
 from distill.config import allowed_phis, base, psi  # noqa: E402
 from distill.io import Record, atomic_path, fail  # noqa: E402
-from distill.training import METRIC, Scaler, predict, score, setup, tensors  # noqa: E402
+from distill.training import METRIC, Flops, Scaler, predict, score, setup, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--target-data", required=True, type=Path,
@@ -109,14 +109,16 @@ x_small, x_test, y_test = tensors(device, parts["x_small"], parts["x_test"], par
 psi_scale = (Scaler.identity(x_small.shape[1], device) if images or args.phi == "none"
              else Scaler.fit(tensors(device, data.load(args.target_data, "big")["x_big"])[0]))
 record = Record("answers", args, METRIC[task], str(device))
+flops = Flops()
 
 
 def f_phi(teacher, x, generator):
     """(phi(x) in raw units, the teacher's answers on it): logits, or predictions in target units."""
-    mapped = mappings.in_raw_units(args.phi, x, generator, psi_scale, images=images, shape=tuple(info["input_shape"]),
-                                   sigma=args.sigma,
-                                   kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
-    out = predict(teacher, x_scale(mapped))
+    with flops("answers", len(x)):
+        mapped = mappings.in_raw_units(args.phi, x, generator, psi_scale, images=images,
+                                       shape=tuple(info["input_shape"]), sigma=args.sigma,
+                                       kernel_size=args.kernel_size, blur_sigma=args.blur_sigma, vae=vae)
+        out = predict(teacher, x_scale(mapped))
     return mapped, (y_scale.inverse(out.squeeze(1)) if y_scale else out)
 
 
@@ -143,4 +145,4 @@ with atomic_path(args.out) as tmp:
                  **{k: v.cpu().numpy() for k, v in answers.items()})
 values = list(per_seed.values())
 record.write(args.metrics, target=info["dataset"], test_metric=float(np.mean(values)), test_metric_per_seed=per_seed,
-             teacher_seeds=teacher_seeds)
+             teacher_seeds=teacher_seeds, flops=flops.share(1))

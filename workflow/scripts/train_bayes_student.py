@@ -35,7 +35,7 @@ from distill import bayes, cli, data, prior  # noqa: E402
 from distill.config import base  # noqa: E402
 from distill.io import Record, fail, fmt, save_torch  # noqa: E402
 from distill.models import STUDENT_HIDDEN  # noqa: E402
-from distill.training import METRIC, Scaler, predict, score, setup, student_data  # noqa: E402
+from distill.training import METRIC, Flops, Scaler, predict, score, setup, student_data  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path,
@@ -152,12 +152,15 @@ def outputs(model, chunk):
 
 metric = METRIC[task]
 chunk = max(256, 2**24 // (len(runs) * width))
+flops = Flops()
 every = {r: {seed: reduced(seed, r) for seed in seed_posterior} for r in prior.REDUCE if seed_posterior}
 prior_scores = {}  # seed -> {reduction: test metric of the prior's means}, for the teachers table
 for reduce, per_seed in every.items():
     means = {seed: p for seed, (p, _) in per_seed.items()}
     at_prior = bayes.BayesStudents(x.shape[1], n_out, task, list(means), ["partial"], means).to(device)
-    for seed, value in zip(means, score(task, outputs(at_prior, chunk), y_test)):
+    with flops("prior", len(y_test)):
+        out = outputs(at_prior, chunk)
+    for seed, value in zip(means, score(task, out, y_test)):
         prior_scores.setdefault(seed, {})[reduce] = value
 priors = {seed: p for seed, (p, _) in every.get(args.reduce, {}).items()}
 units = {seed: kept for seed, (_, kept) in every.get(args.reduce, {}).items()}
@@ -168,7 +171,8 @@ student = bayes.BayesStudents(x.shape[1], n_out, task, args.seeds, args.arms, pr
 def evaluate(epoch, train_loss):
     """Test metric, test loss (cross-entropy; MSE in target units) and mean test log-likelihood of every run,
     at the posterior mean."""
-    out = outputs(student, chunk)  # [M, N, R]; regression [M, N] in target units
+    with flops("eval", len(y_test)):
+        out = outputs(student, chunk)  # [M, N, R]; regression [M, N] in target units
     if regression:
         pred = out
         values = losses = score(task, pred, y_test)
@@ -199,7 +203,7 @@ records = [Record("bayes_student", run, metric, str(device)) for run in runs]
 curves = [[] for _ in runs]
 start = time.perf_counter()
 evaluate(0, None)
-bayes.train(student, x, target, args.epochs, args.batch_size, args.lr, args.beta, after_epoch, args.sd_lr)
+bayes.train(student, x, target, args.epochs, args.batch_size, args.lr, args.beta, after_epoch, args.sd_lr, flops)
 kl = student.kl().tolist()
 sds = student.sd_summary()
 for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
@@ -214,5 +218,6 @@ for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
                  prior_metrics=prior_scores.get(run.seed) if run.arm != "none" else None,
                  prior_units=units.get(run.seed) if run.arm != "none" else None,
                  posterior=str(seed_posterior[run.seed]) if run.arm != "none" else None,
-                 dataset=info["dataset"], size=n, n_weights=x.shape[1] * width + width * n_out, sweep_runs=len(runs))
+                 dataset=info["dataset"], size=n, n_weights=x.shape[1] * width + width * n_out, sweep_runs=len(runs),
+                 flops=flops.share(len(runs)))
 print(f"wrote {len(runs)} metrics.json ({time.perf_counter() - start:.1f} s of training)")

@@ -40,7 +40,7 @@ import torch  # noqa: E402
 from distill import cli, data, models, seeds  # noqa: E402
 from distill.io import Record, fail, fmt, save_torch  # noqa: E402
 from distill.losses import distillation_loss, regression_loss  # noqa: E402
-from distill.training import METRIC, Adam, batches, predict, score, setup, student_data, tensors  # noqa: E402
+from distill.training import METRIC, Adam, Flops, batches, predict, score, setup, student_data, tensors  # noqa: E402
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path,
@@ -144,7 +144,8 @@ def loss_per_run(out, idx, answers_of):
 def evaluate(epoch, train_loss):
     """Append the test metric and test loss of every run to its curve (the loss against the labels only:
     cross-entropy for classification, MSE in target units for regression)."""
-    out = predict(student, x_test, chunk)  # [M, N, R]
+    with flops("eval", len(x_test)):
+        out = predict(student, x_test, chunk)  # [M, N, R]
     if regression:
         pred = y_scale.inverse(out.squeeze(-1))
         values = losses = score(task, pred, y_test)
@@ -160,6 +161,7 @@ def evaluate(epoch, train_loss):
 print(f"{len(runs)} student run(s) on {n} of the {n_small} small-part rows of {info['dataset']} ({device}): lams "
       f"{args.lams}, T {args.temperatures}, seeds {args.seeds}", flush=True)
 records = [Record("student", run, metric, str(device)) for run in runs]
+flops = Flops()
 curves = [[] for _ in runs]
 start = time.perf_counter()
 evaluate(0, None)
@@ -167,10 +169,11 @@ for epoch in range(1, args.epochs + 1):
     total = torch.zeros(len(runs), device=device)  # each run's training loss summed over the epoch's rows
     for idx in batches(len(x), args.batch_size, order, device):  # idx [S, b]: each seed its own order
         answers_of = None if teacher_out is None else teacher_out[rows, idx].repeat_interleave(K, 0)
-        loss = loss_per_run(student(x[idx]), idx, answers_of)
-        optimizer.zero_grad()
-        loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
-        optimizer.step()
+        with flops("train", idx.shape[-1]):
+            loss = loss_per_run(student(x[idx]), idx, answers_of)
+            optimizer.zero_grad()
+            loss.sum().backward()  # the runs share no weights: each gets the gradient of its own loss
+            optimizer.step()
         total += loss.detach() * idx.shape[-1]
     if epoch % args.eval_every == 0 or epoch == args.epochs:
         values = evaluate(epoch, (total / len(x)).tolist())  # the epoch's mean training loss
@@ -183,5 +186,6 @@ for m, (run, record, curve) in enumerate(zip(runs, records, curves)):
     record.data["epochs"] = curve
     record.write(run.metrics, test_metric=curve[-1][metric], test_loss=curve[-1]["test_loss"],
                      integral=float(np.trapezoid([e["test_loss"] for e in curve], [e["epoch"] for e in curve])),
-                     dataset=info["dataset"], size=n, n_weights=models.n_weights(student), sweep_runs=len(runs))
+                     dataset=info["dataset"], size=n, n_weights=models.n_weights(student), sweep_runs=len(runs),
+                     flops=flops.share(len(runs)))
 print(f"wrote {len(runs)} metrics.json ({time.perf_counter() - start:.1f} s of training)")

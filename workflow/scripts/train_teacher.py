@@ -26,7 +26,8 @@ from torch.nn import functional as F  # noqa: E402
 
 from distill import cli, data, models, seeds  # noqa: E402
 from distill.io import Record, fail, run_paths, save_torch  # noqa: E402
-from distill.training import METRIC, Adam, Checkpoint, Scaler, batches, predict, score, setup, tensors  # noqa: E402
+from distill.training import (METRIC, Adam, Checkpoint, Flops, Scaler, batches, predict, score, setup,  # noqa: E402
+                              tensors)
 
 p = cli.Parser(__doc__)
 p.add_argument("--data", required=True, type=Path,
@@ -93,8 +94,12 @@ def losses(out, idx):
     return F.cross_entropy(out.transpose(1, 2), target[idx], reduction="none").mean(dim=1)
 
 
+flops = Flops()
+
+
 def test_metrics():
-    out = predict(stack, x_test)  # [S, N, R]
+    with flops("eval", len(x_test)):
+        out = predict(stack, x_test)  # [S, N, R]
     return score(task, y_scale.inverse(out.squeeze(-1)) if regression else out, y_test)
 
 
@@ -106,10 +111,11 @@ records = [Record("teacher", argparse.Namespace(**{**settings, "seed": s, "out":
 for epoch in range(start + 1, args.epochs + 1):
     total = torch.zeros(len(args.seeds), device=device)  # each teacher's training loss summed over the epoch's rows
     for idx in batches(len(x), args.batch_size, order, device):  # idx [S, b]: each teacher its own order
-        loss = losses(stack(x[idx]), idx)
-        optimizer.zero_grad()
-        loss.sum().backward()  # the teachers share no weights: each gets the gradient of its own loss
-        optimizer.step()
+        with flops("train", idx.shape[-1]):
+            loss = losses(stack(x[idx]), idx)
+            optimizer.zero_grad()
+            loss.sum().backward()  # the teachers share no weights: each gets the gradient of its own loss
+            optimizer.step()
         total += loss.detach() * idx.shape[-1]
     values, train = test_metrics(), (total / len(x)).tolist()  # the epoch's mean training loss
     for k in range(len(args.seeds)):
@@ -126,7 +132,7 @@ for k, (seed, out, record) in enumerate(zip(args.seeds, outs, records)):
                      "made_from": made_from})
     record.data["epochs"] = history[k]
     record.write(metrics_paths[k], test_metric=values[k], dataset=info["dataset"], seed=seed,
-                 n_weights=models.n_weights(stack))
+                 n_weights=models.n_weights(stack), flops=flops.share(len(args.seeds)))
 checkpoint.remove()
 print(f"{len(args.seeds)} teacher(s) on {info['dataset']}: test {METRIC[task]} " + " ".join(f"{v:.4f}" for v in values)
       + f" -> {args.out}")
