@@ -9,7 +9,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian tools the data fetch uses (apt-get download, dpkg-deb); the SLURM test installs its own.
 APT_PACKAGES := dpkg apt
 
-.PHONY: env slurm-profile test mutate study extended power power-replicates replicate shared seeds-needed posterior-sds snapshot docs smoke bench dry-run lint format report
+.PHONY: env slurm-profile test mutate study portable-check extended power power-replicates replicate shared seeds-needed posterior-sds snapshot docs smoke bench dry-run lint format report
 
 env: $(STAMP) slurm-profile
 
@@ -46,6 +46,13 @@ mutate: env
 
 study: env
 	$(SNAKEMAKE) --cores all
+
+# The default study under the portable kernels (config kernels: portable) in portable/, its tables checked against
+# those an AMD EPYC machine made under them (bench/portable-tables.sha256): on an Intel or another AMD CPU, "OK"
+# for every table, or the ones whose bytes differ (docs/reliability.md, "The same CPU kernels, too").
+portable-check: env
+	$(SNAKEMAKE) --cores all --directory portable --config kernels=portable
+	cd portable && sha256sum -c ../bench/portable-tables.sha256
 
 # Where distillation pays: smaller small parts and T in {1, 4} over the default study's teachers (docs/study.md, section 10).
 extended: env

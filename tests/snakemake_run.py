@@ -27,9 +27,11 @@ def snakemake(*args: str, workdir: Path, timeout: int = 600, check: bool = True)
 
 
 def tables(workdir: Path) -> dict[str, bytes]:
-    """Every metric table the study wrote (runtime excluded: wall times differ run to run)."""
+    """Every metric table the study wrote (the runtime rule's runtime.* and flops.csv excluded: they hold job times,
+    which differ run to run)."""
     folder = Path(workdir) / "results" / "tables"
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith("runtime")}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+            if not p.name.startswith("runtime") and p.name != "flops.csv"}
 
 
 def copy_data(src_workdir: Path, dst_workdir: Path) -> None:
