@@ -85,6 +85,23 @@ def test_vae_shapes_and_translate():
     out, mu, logvar = translator(torch.randn(4, 12))
     assert out.shape == (4, 7) and mu.shape == (4, 3)
     assert (translator.translate(torch.randn(50, 12)) < 0).any()  # Gaussian: not squashed
+    # a learned noise variance per output feature for the Gaussian likelihood only: the Bernoulli one has none
+    assert "log_var" not in dict(vae.named_parameters()) and translator.log_var.shape == (7,)
+
+
+def test_linear_init_draws_weights_and_biases_as_nn_linear_does():
+    """U(-1/sqrt(n_in), 1/sqrt(n_in)) for the weights and the biases, as torch.nn.Linear.reset_parameters draws
+    them: against the bound, and against nn.Linear's own draws (Kolmogorov-Smirnov, scipy)."""
+    from scipy.stats import ks_2samp
+
+    w, b = models.linear_init(400, 2000, torch.Generator().manual_seed(0))
+    bound = 400**-0.5
+    assert w.shape == (400, 2000) and b.shape == (2000,)
+    torch.manual_seed(0)
+    linear = nn.Linear(400, 2000)
+    for ours, theirs in ((w, linear.weight), (b, linear.bias)):
+        assert ours.abs().max() <= bound and ours.min() < -0.99 * bound and ours.max() > 0.99 * bound
+        assert ks_2samp(ours.flatten().numpy(), theirs.detach().flatten().numpy()).pvalue > 1e-3
 
 
 def test_vae_loss_is_reconstruction_plus_kl():
