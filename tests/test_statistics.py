@@ -94,6 +94,28 @@ BASE = [0.80, 0.82, 0.81, 0.85]
 GAIN = [0.010, 0.030, 0.020, 0.025]
 
 
+def test_the_gain_table_keeps_the_gains_columns_and_order_of_rows_of_one_size():
+    """tables.gain_table on 24 rows of one small-part size (more than numpy's quicksort sorts by insertion, so an
+    unstable sort would reorder them) and 4 of another: largest size first, each size's rows in S.gains' order,
+    S.gains' columns and no other, and the display rows in the same order."""
+    from distill import tables
+
+    rows = [run(size, s, v) for size in (100, 1000) for s, v in enumerate(BASE)]
+    lams = [i / 24 for i in range(24)]
+    rows += [run(100, s, v + g * lam, "mnist", "none", lam) for lam in lams for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    rows += [run(1000, s, v + g, "mnist", "vae", lam, 4.0) for lam in (0.0, 0.25, 0.5, 0.75)
+             for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    runs = pd.DataFrame(rows[::-1])
+    gains = S.gains(runs)
+    table, shown = tables.gain_table("mnist", runs, "accuracy")
+    assert list(table.columns) == list(gains.columns) and list(table.index) == list(range(28))
+    expected = pd.concat([gains[gains["size"] == 1000], gains[gains["size"] == 100]])
+    assert list(zip(table["size"], table["phi"], table["lam"])) == list(zip(expected["size"], expected["phi"],
+                                                                             expected["lam"]))
+    assert list(shown["λ"]) == [f"{lam:g}" for lam in expected["lam"]]
+    assert list(shown["small part"]) == [str(n) for n in expected["size"]]
+
+
 def test_gains_by_hand_with_every_column_and_in_order():
     rows = ([run(100, s, v) for s, v in enumerate(BASE)]
             + [run(100, s, v + g, "mnist") for s, (v, g) in enumerate(zip(BASE, GAIN))])
