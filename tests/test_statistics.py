@@ -116,6 +116,57 @@ def test_the_gain_table_keeps_the_gains_columns_and_order_of_rows_of_one_size():
     assert list(shown["small part"]) == [str(n) for n in expected["size"]]
 
 
+def test_a_target_without_experiments_gets_an_empty_experiments_table_with_its_header_and_no_tests():
+    """Only baselines (a target whose rows all failed, or a grid of Bayesian rows only): no test, so no Holm family
+    (m = 0), and the display table keeps the header its notes and the figures read."""
+    from distill import tables
+
+    table, shown, m = tables.experiment_table("mnist", pd.DataFrame([run(100, s, v) for s, v in enumerate(BASE)]),
+                                              "accuracy", 0.05)
+    assert table.empty and shown.empty and m == 0
+    assert list(shown.columns) == ["Student", "small part", "Teacher", "φ", "T", "verdict"]
+
+
+def test_the_display_tables_name_every_column_and_restate_it_by_hand():
+    """The experiments and gain tables people read (the display frames of tables.experiment_table and gain_table):
+    every header as written, and the cells against values computed here, at alpha 0.01 (the verdict and the MDE
+    use it)."""
+    from scipy import stats as st
+
+    from distill import tables
+
+    rows = [run(100, s, v) for s, v in enumerate(BASE)]
+    for lam in (0.0, 0.5):
+        rows += [run(100, s, v + g, "mnist", "none", lam) for s, (v, g) in enumerate(zip(BASE, GAIN))]
+        rows += [run(100, s, v - g, "mnist", "vae", lam) for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    runs = pd.DataFrame(rows)
+    table, shown, m = tables.experiment_table("mnist", runs, "accuracy", 0.01)
+    assert m == 2 and list(shown.columns) == [
+        "Student", "small part", "Teacher", "φ", "T", "λs", "Δ accuracy (mean over λ)", "95% interval of Δ", "n",
+        "p (t-test)", "p (Holm)", "verdict", "MDE"]
+    none = shown[shown["φ"] == "none"].iloc[0]
+    g = np.array(GAIN)
+    p = st.ttest_1samp(g, 0).pvalue
+    half = st.t.ppf(0.975, 3) * g.std(ddof=1) / 2
+    assert (none["Student"], none["small part"], none["Teacher"], none["T"], none["λs"], none["n"]) == (
+        "mnist", "100", "mnist", "1", "2", "4")
+    assert none["95% interval of Δ"] == f"[{g.mean() - half:.4f}, {g.mean() + half:.4f}]"
+    assert none["p (t-test)"] == f"{p:.4f}" and none["p (Holm)"] == f"{min(1, 2 * p):.4f}"
+    assert 0.01 < 2 * p < 0.05 and none["verdict"] == "no clear difference"  # better at 0.05, not at 0.01
+    vae = table[table["phi"] == "vae"].iloc[0]  # the same |t|: the same p, Holm p and MDE
+    assert vae["p_holm"] == pytest.approx(min(1, 2 * p)) and shown.iloc[1]["verdict"] == "no clear difference"
+    assert vae["mde"] == pytest.approx(S.detectable(g.std(ddof=1), 4, 0.01 / 2))
+    assert shown.iloc[1]["MDE"] == f"{vae['mde']:.4f}"
+
+    gains, shown = tables.gain_table("mnist", runs, "accuracy")
+    assert list(shown.columns) == ["Student", "small part", "Teacher", "φ", "T", "λ", "baseline accuracy (↑)",
+                                   "student accuracy (↑)", "Δ accuracy", "95% interval of Δ", "n"]
+    row = shown[(shown["φ"] == "none") & (shown["λ"] == "0.5")].iloc[0]
+    assert (row["Student"], row["small part"], row["Teacher"], row["T"], row["n"]) == ("mnist", "100", "mnist", "1",
+                                                                                       "4")
+    assert row["95% interval of Δ"] == f"[{g.mean() - half:.4f}, {g.mean() + half:.4f}]"
+
+
 def test_gains_by_hand_with_every_column_and_in_order():
     rows = ([run(100, s, v) for s, v in enumerate(BASE)]
             + [run(100, s, v + g, "mnist") for s, (v, g) in enumerate(zip(BASE, GAIN))])
