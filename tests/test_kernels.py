@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from distill import models
-from distill.io import KERNEL_ENV, PORTABLE_KERNELS, kernels
+from distill.io import PORTABLE_KERNELS, kernels, use_kernels
 from distill.training import Adam, setup
 
 AVX2_TRIO = (("ATEN_CPU_CAPABILITY", "avx2"), ("MKL_ENABLE_INSTRUCTIONS", "AVX2"), ("ONEDNN_MAX_CPU_ISA", "AVX2"))
@@ -106,7 +106,8 @@ def test_a_tiny_teacher_stack_and_student_sweep_give_the_published_machines_bits
 def test_the_portable_kernels_give_the_same_bits_on_intel_and_amd():
     """What config kernels: portable gives every job (distill.io.use_kernels), in a process of its own: the kernel
     variables are read when torch loads."""
-    env = {**{k: v for k, v in os.environ.items() if k not in KERNEL_ENV}, **PORTABLE_KERNELS}
+    env = dict(os.environ)
+    use_kernels("portable", env)
     r = subprocess.run([sys.executable, __file__], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     *_, capability, teachers, students = r.stdout.split()

@@ -375,7 +375,7 @@ def test_kernels_portable_reaches_every_job_and_gives_its_script_bits_by_hand(ti
     its script run by hand under them (docs/reliability.md, "The same CPU kernels, too")."""
     import torch
 
-    from distill.io import KERNEL_ENV, PORTABLE_KERNELS
+    from distill.io import PORTABLE_KERNELS, use_kernels
 
     tiny = yaml.safe_load(TINY.read_text())
     config = tiny_config(tmp_path, experiments=[tiny["experiments"][0]], kernels="portable")
@@ -387,7 +387,8 @@ def test_kernels_portable_reaches_every_job_and_gives_its_script_bits_by_hand(ti
 
     t = tiny["training"]["teacher"]
     ref = tmp_path / "reference"
-    by_hand = {**{k: v for k, v in env().items() if k not in KERNEL_ENV}, **PORTABLE_KERNELS}
+    by_hand = env()
+    use_kernels("portable", by_hand)
     subprocess.run([sys.executable, str(SCRIPTS / "train_teacher.py"), "--data",
                     str(tiny_data / "results" / "data" / "mnist.npz"), "--seeds", "0", "1", "--out",
                     str(ref / "seed{seed}.pt"), "--metrics", str(ref / "seed{seed}.json"), "--epochs", str(t["epochs"]),
