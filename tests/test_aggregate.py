@@ -226,12 +226,14 @@ def test_summary_tables_agree_with_the_target_tables(study, tmp_path):
     md = (out / "baselines.md").read_text()
     assert (f"{np.mean(BASE['bike']):.1f} ± {np.std(BASE['bike'], ddof=1):.1f}" in md and "MSE (↓)" in md
             and "accuracy (↑)" in md)
-    # the gain tables show each target's metric with its decimals (bike's MSE 1, accuracy 4) and each row's interval
+    # the gain and experiments tables show each target's metric with its decimals (bike's MSE 1, accuracy 4) and
+    # each row's interval
     for target, d in (("bike", 1), ("mnist", 4)):
-        gains, md = pd.read_csv(out / f"gain-{target}.csv"), (out / f"gain-{target}.md").read_text()
-        assert gains["ci_low"].notna().all()
-        for g in gains.itertuples():
-            assert f"[{g.ci_low:.{d}f}, {g.ci_high:.{d}f}]" in md, (target, g)
+        for name in (f"gain-{target}", f"experiments-{target}"):
+            rows, md = pd.read_csv(out / f"{name}.csv"), (out / f"{name}.md").read_text()
+            assert len(rows) and rows["ci_low"].notna().all()
+            for g in rows.itertuples():
+                assert f"[{g.ci_low:.{d}f}, {g.ci_high:.{d}f}]" in md, (name, g)
 
     # the fixture's lams are 0, 0.25 and 0.5: the one closest to 0.5 is 0.5
     at = pd.read_csv(out / "gains-at-lam.csv")
