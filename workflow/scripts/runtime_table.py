@@ -3,10 +3,10 @@ step script, the arithmetic its jobs did per second of job time.
 
 The rule is the first folder under benchmarks/ in each path (benchmarks/{rule}/...tsv). A file with
 several rows (Snakemake's benchmark repeats) counts as one job with the mean of its rows. Rules are
-sorted by total time, longest first. Writes runtime.csv and runtime.md to --out-dir.
+sorted by total time, longest first. Writes runtime.csv, runtime.md and flops.csv to --out-dir.
 
-With --records (the metrics.json files of the run) and --scripts (which script each rule runs), flops.csv and a
-second table in runtime.md: per step script, its rules' jobs and job time, the FLOPs of their matrix
+With --records (the metrics.json files of the run) and --scripts (which script each rule runs), flops.csv holds,
+and a second table in runtime.md shows, per step script, its rules' jobs and job time, the FLOPs of their matrix
 products (each record's `flops`, distill.training.Flops) and GFLOP/s per job (FLOPs over job time: start-up,
 data loading and every operation that is not a matrix product are in the time, not in the count).
 
@@ -16,7 +16,6 @@ Example:
 """
 
 import json
-
 import sys
 from pathlib import Path
 
@@ -73,7 +72,6 @@ total = {"rule": "total", "jobs": int(table["jobs"].sum()), "total_s": table["to
 total["mean_s"] = total["total_s"] / total["jobs"]
 table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)[["rule", "jobs", "total_s", "mean_s",
                                                                       "max_rss_mb"]]
-
 
 
 def flop_table() -> pd.DataFrame:
