@@ -452,15 +452,17 @@ def test_the_studys_adam_takes_torchs_steps_bit_for_bit_and_resumes_from_its_sta
     assert all(p.grad is None for p in ours)
 
 
-def test_the_studys_adam_does_not_import_torch_dynamo():
-    """The point of training.Adam: a job's start-up without torch._dynamo (torch.optim.Adam imports it)."""
+def test_the_studys_adam_and_flop_meter_do_not_import_torch_dynamo():
+    """The point of training.Adam and of the meter's own dispatch mode: a job's start-up without torch._dynamo
+    (torch.optim.Adam imports it, and so does FlopCounterMode's first step: about 1 s each)."""
     import os
     import subprocess
     import sys
 
-    code = ("import sys, torch; from distill.training import Adam; p = torch.nn.Parameter(torch.ones(3)); "
-            "o = Adam([([p], 0.1)], fused=True); p.grad = torch.ones(3); o.step(); "
-            "print('torch._dynamo' in sys.modules)")
+    code = ("import sys, torch; from distill.training import Adam, Flops; p = torch.nn.Parameter(torch.ones(3, 3)); "
+            "o = Adam([([p], 0.1)], fused=True); meter = Flops()\n"
+            "with meter('train', 2):\n    (torch.ones(2, 3) @ p).sum().backward(); o.step()\n"
+            "print(meter.total, 'torch._dynamo' in sys.modules)")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "72.0 False"  # the product, 2 * 2*3*3, and as much for its weight's gradient

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 from torch.optim.adam import adam  # the function; the class would import torch._dynamo
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from distill.io import save_torch
 
@@ -33,12 +35,42 @@ def setup(threads: int | None = None) -> torch.device:
     return torch.device("cuda")
 
 
+class _FlopCount(TorchDispatchMode):
+    """The count of torch's FlopCounterMode (its formulas, torch.utils.flop_counter.flop_registry, and its way of
+    decomposing an op it has no formula for), without its per-module breakdown. A dispatch mode's
+    __torch_dispatch__ is wrapped to keep torch.compile out of it, and that wrapper imports torch._dynamo the first
+    time it runs: about 1 s of every job's start-up. No job here compiles, so this mode opts out of the wrapper
+    (_should_skip_dynamo, TorchDispatchMode's switch for it). tests/test_flops.py checks that the two counts agree
+    and that counting imports no torch._dynamo."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func not in flop_registry:  # a composite op without a formula counts as the ops it is made of
+            with self:
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
 class Flops:
     """The floating-point operations of a job's matrix products, as torch's FlopCounterMode counts them (a
     multiply-add is 2; a backward pass counts the products it does, so a first layer's needs no input gradient).
 
-    ``with flops("train", rows): ...`` around a step: the first step of each kind is counted by FlopCounterMode,
-    the later ones are its count per row times their rows (every product of this study's models is linear in the
+    ``with flops("train", rows): ...`` around a step: the first step of each kind is counted (_FlopCount), the
+    later ones are its count per row times their rows (every product of this study's models is linear in the
     rows of its batch), so the count costs one step's dispatch overhead, not every step's. Each run's
     metrics.json records ``flops``, its share of its job's count (the runs of a job do the same products);
     runtime_table.py divides them by the job times (docs/speed.md)."""
@@ -52,12 +84,10 @@ class Flops:
             yield
             self.total += self.per_row[kind] * rows
             return
-        from torch.utils.flop_counter import FlopCounterMode
-
-        with FlopCounterMode(display=False) as counter:
+        with _FlopCount() as counter:
             yield
-        self.per_row[kind] = counter.get_total_flops() / rows
-        self.total += counter.get_total_flops()
+        self.per_row[kind] = counter.total / rows
+        self.total += counter.total
 
     def share(self, runs: int) -> int:
         """Each of ``runs`` runs' share of the count."""
