@@ -116,6 +116,36 @@ def test_the_gain_table_keeps_the_gains_columns_and_order_of_rows_of_one_size():
     assert list(shown["small part"]) == [str(n) for n in expected["size"]]
 
 
+def test_a_target_table_orders_its_rows_by_size_source_phi_temperature_and_lambda_and_says_what_was_not_recorded():
+    """tables.target_table on a grid given in reverse order (two sizes, two teachers, two temperatures, two λs):
+    the largest size first, each size's baseline first, then by teacher, φ, T and λ, whatever order the runs came
+    in. Runs whose records hold no integral (an older code's) read "not recorded" in the integral column; a row
+    whose runs have one reads mean ± sd."""
+    from distill import tables
+
+    rows = [run(size, s, v) for size in (100, 200) for s, v in enumerate(BASE)]
+    teachers = (("mnist", "none"), ("mnist+conv", "conv"))
+    grid = [(size, source, phi, T, lam) for size in (100, 200) for source, phi in teachers for T in (1.0, 4.0)
+            for lam in (0.5, 0.9)]
+    rows += [run(size, s, v + g * lam, source, phi, lam, T) for size, source, phi, T, lam in grid
+             for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    runs = pd.DataFrame(rows[::-1])
+    old = (runs["size"] == 100) & (runs["phi"] == "conv")  # no integral recorded
+    runs = runs.assign(has_integral=~old, integral=(1 - runs["value"]).where(~old))
+    table, shown, m = tables.target_table("mnist", runs, runs, "accuracy", 0.05)
+    order = [(200, None, None, None, 1.0), *[k for k in grid if k[0] == 200],
+             (100, None, None, None, 1.0), *[k for k in grid if k[0] == 100]]
+    got = [(r.size, *(None if pd.isna(x) else x for x in (r.source, r.phi, r.T)), r.lam)
+           for r in table.itertuples()]
+    assert got == order and m == len(grid)
+    assert list(shown["T"]) == ["—" if k[3] is None else f"{k[3]:g}" for k in order]
+    not_recorded = (table["size"] == 100) & (table["phi"] == "conv")
+    assert (table.loc[not_recorded, "integral_text"] == "not recorded").all() and not_recorded.sum() == 4
+    recorded = table.loc[~not_recorded, "integral_text"]
+    assert recorded.str.fullmatch(r"\d+\.\d{2} ± \d+\.\d{2}").all(), list(recorded)
+    assert list(shown["integral criterion (↓)"]) == list(table["integral_text"])
+
+
 def test_a_target_without_experiments_gets_an_empty_experiments_table_with_its_header_and_no_tests():
     """Only baselines (a target whose rows all failed, or a grid of Bayesian rows only): no test, so no Holm family
     (m = 0), and the display table keeps the header its notes and the figures read."""
