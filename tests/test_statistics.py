@@ -146,6 +146,25 @@ def test_a_target_table_orders_its_rows_by_size_source_phi_temperature_and_lambd
     assert list(shown["integral criterion (↓)"]) == list(table["integral_text"])
 
 
+def test_a_baseline_seed_whose_integral_diverged_marks_the_baseline_and_every_row_compared_with_it():
+    """One baseline seed's integral is NaN, its metric is not: the baseline's verdict reads "(diverged seeds)", and
+    every distilled row, whose own runs are clean, reads "diverged seeds" through its paired integral alone (no
+    verdict on a row that touches a diverged value); the baseline's Δ cells are "—"."""
+    from distill import tables
+
+    rows = [run(100, s, v) for s, v in enumerate(BASE)]
+    rows += [run(100, s, v + g * lam, "mnist", "none", lam) for lam in (0.5, 0.9)
+             for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    runs = pd.DataFrame(rows)
+    runs = runs.assign(has_integral=True, integral=(1 - runs["value"]).where(~(runs["baseline"] & (runs["seed"] == 2))))
+    table, shown, m = tables.target_table("mnist", runs, runs, "accuracy", 0.05)
+    assert list(table["verdict"]) == ["baseline (diverged seeds)", "diverged seeds", "diverged seeds"]
+    assert list(table["p_ttest"].notna()) == [False, True, True] and m == 2  # the metric's own test is run
+    baseline = table.iloc[0]
+    assert (baseline["diff_text"], baseline["integral_diff_text"]) == ("—", "—")
+    assert list(shown["verdict"]) == list(table["verdict"]) and shown["Δ integral"].iloc[0] == "—"
+
+
 def test_a_target_without_experiments_gets_an_empty_experiments_table_with_its_header_and_no_tests():
     """Only baselines (a target whose rows all failed, or a grid of Bayesian rows only): no test, so no Holm family
     (m = 0), and the display table keeps the header its notes and the figures read."""
