@@ -165,6 +165,43 @@ def test_a_baseline_seed_whose_integral_diverged_marks_the_baseline_and_every_ro
     assert list(shown["verdict"]) == list(table["verdict"]) and shown["Δ integral"].iloc[0] == "—"
 
 
+def test_the_target_table_people_read_names_every_column_and_restates_the_cells_at_alpha_001():
+    """tables.target_table's display frame at alpha 0.01 on a baseline, a row of zero variance (λ = 0 with no gain)
+    and one row whose Holm p (0.0156, scipy) lies between 0.01 and 0.05: every header as written, the cells of each
+    kind of row, no MDE where there is no test, and the MDE of the tested row from the noncentral t at α / m
+    (scipy)."""
+    from scipy import stats as st
+    from scipy.optimize import brentq
+
+    from distill import tables
+
+    rows = [run(100, s, v) for s, v in enumerate(BASE)]
+    rows += [run(100, s, v + g * lam, "mnist", "none", lam, 4.0) for lam in (0.0, 0.5)
+             for s, (v, g) in enumerate(zip(BASE, GAIN))]
+    runs = pd.DataFrame(rows).assign(has_integral=True)
+    runs["integral"] = 1 - runs["value"]
+    table, shown, m = tables.target_table("mnist", runs, runs, "accuracy", 0.01)
+    assert list(shown.columns) == ["Student", "small part", "Teacher", "method", "φ", "λ", "T", "accuracy (↑)",
+                                   "integral criterion (↓)", "n", "Δ accuracy", "95% interval of Δ", "p (t-test)",
+                                   "p (Holm)", "p (Wilcoxon)", "verdict", "MDE", "Δ integral", "p integral (t-test)"]
+    diff = np.array([g * 0.5 for g in GAIN])
+    p = st.ttest_rel(np.array(BASE) + diff, BASE).pvalue
+    crit = st.t.ppf(1 - 0.01 / 2, 3)  # the two-sided test's power under the noncentral t, both tails
+    power = lambda d: st.nct.sf(crit, 3, d * 2) + np.nan_to_num(st.nct.cdf(-crit, 3, d * 2)) - 0.8  # noqa: E731
+    mde = brentq(power, 0.1, 20) * diff.std(ddof=1)
+    assert m == 1 and 0.01 < p < 0.05
+    first = {"Student": "mnist", "small part": "100", "n": "4"}
+    assert shown[list(first)].to_dict("records") == [first] * 3
+    assert list(shown["Teacher"]) == ["—", "mnist", "mnist"] and list(shown["method"]) == ["—", "Hinton", "Hinton"]
+    assert list(shown["φ"]) == ["—", "none", "none"] and list(shown["λ"]) == ["1", "0", "0.5"]
+    assert list(shown["T"]) == ["—", "4", "4"]
+    assert list(shown["verdict"]) == ["baseline", "no clear difference", "no clear difference"]  # 'better' at 0.05
+    assert list(shown["p (t-test)"]) == list(shown["p (Holm)"]) == ["—", "—", f"{p:.4f}"]
+    assert list(shown["MDE"]) == ["—", "—", f"{mde:.4f}"]
+    assert table["mde"].iloc[:2].isna().all() and table["mde"].iloc[2] == pytest.approx(mde, rel=1e-3)
+    assert list(shown["Δ accuracy"])[1:] == ["+0.0000 ± 0.0000", f"+{diff.mean():.4f} ± {diff.std(ddof=1):.4f}"]
+
+
 def test_a_target_without_experiments_gets_an_empty_experiments_table_with_its_header_and_no_tests():
     """Only baselines (a target whose rows all failed, or a grid of Bayesian rows only): no test, so no Holm family
     (m = 0), and the display table keeps the header its notes and the figures read."""
