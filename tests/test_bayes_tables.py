@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from conftest import run_in_process
 from distill import paths
 
 PLAIN = [0.880, 0.884, 0.879]  # the lambda = 1 baseline, seeds 0-2
@@ -58,8 +59,9 @@ def tree(tmp_path):
     return runs
 
 
-def tables(run_script, runs, out):
-    r = run_script("make_tables.py", "--runs", *runs, "--out-dir", out, timeout=60)
+def tables(runs, out):
+    """make_tables.py in this process (conftest.run_in_process), where mutmut sees distill.tables."""
+    r = run_in_process("make_tables.py", "--runs", *runs, "--out-dir", out)
     assert r.returncode == 0, r.stderr
     return ({name: pd.read_csv(out / f"{name}.csv") for name in ("mnist", "baselines", "verdicts")},
             (out / "mnist.md").read_text())
@@ -75,8 +77,8 @@ def holm(p):
     return out
 
 
-def test_bayesian_rows_against_the_plain_baseline_the_arm_none_and_s(run_script, tree, tmp_path):
-    t, md = tables(run_script, tree, tmp_path / "tables")
+def test_bayesian_rows_against_the_plain_baseline_the_arm_none_and_s(tree, tmp_path):
+    t, md = tables(tree, tmp_path / "tables")
     table = t["mnist"]
     bayes = table[table["method"] == "bayes"].set_index("arm")
     assert list(bayes.index) == ["none", "partial", "full"]  # the arm none first, then the arms in names.ARMS order
@@ -118,8 +120,8 @@ def test_bayesian_rows_against_the_plain_baseline_the_arm_none_and_s(run_script,
     assert "Holm over the 3 Bayesian rows with a test" in md and "(over the 2 arms with a test)" in md
 
 
-def test_baselines_and_verdicts_count_the_bayesian_rows_apart(run_script, tree, tmp_path):
-    t, _ = tables(run_script, tree, tmp_path / "tables")
+def test_baselines_and_verdicts_count_the_bayesian_rows_apart(tree, tmp_path):
+    t, _ = tables(tree, tmp_path / "tables")
     baselines = t["baselines"].set_index("method")
     assert baselines.loc["plain", "mean"] == pytest.approx(np.mean(PLAIN))
     assert baselines.loc["bayes-none", "mean"] == pytest.approx(np.mean(np.array(PLAIN) + NONE))
@@ -136,29 +138,29 @@ def test_baselines_and_verdicts_count_the_bayesian_rows_apart(run_script, tree, 
             assert verdicts.loc[comparison, verdict] == counts.get(verdict, 0), (comparison, verdict)
 
 
-def test_an_arm_without_the_arm_none_of_its_size_is_refused(run_script, tree, tmp_path):
+def test_an_arm_without_the_arm_none_of_its_size_is_refused(tree, tmp_path):
     """Without the arm none, every comparison with it would read "too few seeds" and the Holm family against the
     lambda = 1 baseline would shrink: the tables refuse, naming what to give."""
     given = [p for p in tree if "bayes-none" not in str(p)]
-    r = run_script("make_tables.py", "--runs", *given, "--out-dir", tmp_path / "tables", timeout=60)
+    r = run_in_process("make_tables.py", "--runs", *given, "--out-dir", tmp_path / "tables")
     assert (r.returncode != 0 and "has no arm none" in r.stderr
             and "bayes-none/seed<s>/metrics.json" in r.stderr), r.stderr
     assert not (tmp_path / "tables").exists() or not any((tmp_path / "tables").iterdir())
 
 
-def test_s_of_curves_evaluated_at_other_epochs_is_refused(run_script, tree, tmp_path):
+def test_s_of_curves_evaluated_at_other_epochs_is_refused(tree, tmp_path):
     """S subtracts two areas: only over the same evaluated epochs does that equal the area between the curves."""
     none = next(p for p in tree if "bayes-none" in str(p) and p.parent.name == "seed1")
     record = json.loads(none.read_text())
     for e, epoch in zip(record["epochs"], [0, 1, 3]):
         e["epoch"] = epoch
     none.write_text(json.dumps(record))
-    r = run_script("make_tables.py", "--runs", *tree, "--out-dir", tmp_path / "tables", timeout=60)
+    r = run_in_process("make_tables.py", "--runs", *tree, "--out-dir", tmp_path / "tables")
     assert r.returncode != 0 and "evaluated at other epochs (seeds [1])" in r.stderr, r.stderr
 
 
 def test_compare_studies_compares_the_hinton_rows_of_tables_with_bayesian_rows(run_script, tree, tmp_path):
-    tables(run_script, tree, tmp_path / "tables")
+    tables(tree, tmp_path / "tables")
     r = run_script("compare_studies.py", "--a", tmp_path / "tables", "--b", tmp_path / "tables", "--out",
                    tmp_path / "same", timeout=60)
     assert r.returncode == 0, r.stderr
